@@ -1,0 +1,82 @@
+# emotrace: see README.md. `make` builds ./emotrace; `make test` runs the tests.
+VERSION := 0.1.0
+PREFIX  ?= /usr/local
+CC      ?= cc
+
+PKGS    := libavformat libavcodec libavutil libswscale sqlite3 stb zlib
+DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS)) -I/usr/include/x86_64-linux-gnu/openblas-pthread
+DEPS_LIBS   := $(shell pkg-config --libs $(PKGS)) -lopenblas -lpthread -lm
+
+# snprintf truncation is bounded and intended wherever we use it; gcc guesses too often.
+WARN    := -std=c11 -Wall -Wextra -Werror -Wno-format-truncation
+DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DET_VERSION=\"$(VERSION)\" \
+           -DET_DATADIR=\"$(PREFIX)/share/emotrace\"
+OPT     ?= -O2 -g
+CFLAGS_ALL = $(WARN) $(DEFS) $(OPT) -Iinclude $(DEPS_CFLAGS) $(CFLAGS)
+
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+LIB_SRC  := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*'))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/*.c))
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+
+BUILD ?= build/release
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all test sanitize-test bench deps install clean fuzz
+all: emotrace
+
+emotrace: $(BUILD)/emotrace
+	cp $< $@
+
+$(BUILD)/libemotrace.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/emotrace: $(CLI_OBJ) $(BUILD)/libemotrace.a
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/libemotrace.a $(DEPS_LIBS) $(LDFLAGS)
+
+# The tests also run the CLI, so they depend on the binary of the same build.
+$(BUILD)/run-tests: $(TEST_OBJ) $(BUILD)/libemotrace.a $(BUILD)/emotrace
+	$(CC) $(CFLAGS_ALL) -o $@ $(TEST_OBJ) $(BUILD)/libemotrace.a $(DEPS_LIBS) $(LDFLAGS)
+
+$(BUILD)/run-bench: $(BENCH_OBJ) $(BUILD)/libemotrace.a
+	$(CC) $(CFLAGS_ALL) -o $@ $(BENCH_OBJ) $(BUILD)/libemotrace.a $(DEPS_LIBS) $(LDFLAGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -Itests -c -o $@ $<
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+
+# ET_BIN tells the tests which CLI binary to run.
+test: $(BUILD)/run-tests
+	ET_BIN=$(BUILD)/emotrace $(BUILD)/run-tests $(TESTS)
+
+sanitize-test:
+	$(MAKE) BUILD=build/sanitize OPT="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" build/sanitize/run-tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ET_BIN=build/sanitize/emotrace ET_SANITIZE=1 \
+		build/sanitize/run-tests $(TESTS)
+
+bench: $(BUILD)/run-bench emotrace
+	$(BUILD)/run-bench $(BENCHES)
+
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		build-essential pkg-config libopenblas-dev libavformat-dev libavcodec-dev \
+		libavutil-dev libswscale-dev libsqlite3-dev libstb-dev zlib1g-dev ffmpeg sqlite3 \
+		groff-base man-db
+
+install: emotrace
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/emotrace $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 emotrace $(DESTDIR)$(PREFIX)/bin/emotrace
+	install -m 644 weights/*.safetensors $(DESTDIR)$(PREFIX)/share/emotrace/
+	install -m 644 man/emotrace.1 $(DESTDIR)$(PREFIX)/share/man/man1/emotrace.1
+
+clean:
+	rm -rf build emotrace

@@ -1,0 +1,24 @@
+/* Subcommands of the emotrace CLI. Each returns the process exit status:
+ * 0 all good, 1 some inputs failed, 2 usage error. */
+#ifndef EMOTRACE_CLI_H
+#define EMOTRACE_CLI_H
+
+#include <stdio.h>
+
+enum { EXIT_OK = 0, EXIT_SOME_FAILED = 1, EXIT_USAGE = 2 };
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_command;
+
+int cmd_info(int argc, char **argv);
+
+/* Prints "emotrace: <command>: <message>" and a hint to run --help; returns 2. */
+int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parses a positive integer option value; returns 0 or prints and returns 2. */
+int cli_parse_int(const char *command, const char *option, const char *text, int min, int max, int *out);
+int cli_parse_double(const char *command, const char *option, const char *text, double min, double max, double *out);
+
+#endif

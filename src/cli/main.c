@@ -1,0 +1,76 @@
+/* emotrace entry point: dispatches to one subcommand per file (cmd_*.c). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command commands[] = {
+    {"info", cmd_info, "print versions of emotrace, its libraries and weights"},
+};
+static const int command_count = (int)(sizeof commands / sizeof commands[0]);
+
+static void print_usage(FILE *out)
+{
+    fprintf(out, "usage: emotrace COMMAND [OPTIONS] [ARGS...]\n\ncommands:\n");
+    for (int i = 0; i < command_count; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'emotrace COMMAND --help' describes a command; 'man emotrace' has the details.\n");
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "emotrace: %s%s", command ? command : "", command ? ": " : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (command)
+        fprintf(stderr, "\nTry 'emotrace %s --help'.\n", command);
+    else
+        fprintf(stderr, "\nTry 'emotrace --help'.\n");
+    return EXIT_USAGE;
+}
+
+int cli_parse_int(const char *command, const char *option, const char *text, int min, int max, int *out)
+{
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || v < min || v > max)
+        return cli_usage_error(command, "%s expects a whole number from %d to %d, got '%s'", option, min, max, text);
+    *out = (int)v;
+    return 0;
+}
+
+int cli_parse_double(const char *command, const char *option, const char *text, double min, double max, double *out)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (*text == '\0' || *end != '\0' || !(v >= min && v <= max))
+        return cli_usage_error(command, "%s expects a number from %g to %g, got '%s'", option, min, max, text);
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        print_usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("emotrace %s\n", ET_VERSION);
+        return EXIT_OK;
+    }
+    for (int i = 0; i < command_count; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "emotrace: unknown command '%s'\n", argv[1]);
+    print_usage(stderr);
+    return EXIT_USAGE;
+}
