@@ -1,0 +1,163 @@
+/* The neural-network engine: a network is a list of layers in topological
+ * order, built from an architecture description in JSON (stored in the
+ * weights file's metadata), run forward and backward on float32 NCHW tensors.
+ *
+ * Architecture JSON:
+ *   {"format": "emotrace-net-1", "name": "...", "input": [C, H, W],
+ *    "layers": [{"name": "conv1", "type": "conv2d", "in": ["input"], ...}, ...],
+ *    "outputs": ["logits"]}
+ * "in" lists earlier layer names (or "input"); it defaults to the previous
+ * layer. Parameters are tensors named "<layer>.<param>" (e.g. "conv1.weight").
+ *
+ * Sequences: for a net with recurrent layers the batch dimension of every
+ * tensor holds seq_len * batch rows in time-major order (row t*batch + b);
+ * per-frame layers (dense, activations) then act on every time step. */
+#ifndef EMOTRACE_NN_H
+#define EMOTRACE_NN_H
+
+#include <stdint.h>
+
+#include "emotrace/json.h"
+#include "emotrace/rng.h"
+#include "emotrace/tensor.h"
+
+#define ET_MAX_INPUTS 8
+#define ET_MAX_PARAMS 8
+#define ET_NAME_SIZE 64
+
+typedef struct et_net et_net;
+typedef struct et_layer et_layer;
+
+/* Per-sample shape (channels, height, width). */
+typedef struct {
+    int c, h, w;
+} et_shape;
+
+typedef struct {
+    char name[ET_NAME_SIZE]; /* "weight", "bias", "running_mean", ... */
+    et_tensor value, grad;   /* grad is allocated only for trainable params */
+    int trainable;           /* 0 for statistics such as batch-norm running means */
+    int decay;               /* 1 when weight decay applies (weights, not biases/BN) */
+} et_param;
+
+typedef struct {
+    const char *name; /* the "type" string in the architecture */
+    /* Reads the layer's settings from config, checks layer->in_shape[], sets
+     * layer->out_shape, adds params with et_layer_add_param. Returns an error
+     * (message naming the layer) on bad settings or shapes. */
+    int (*setup)(et_layer *layer, const et_json *config);
+    /* Computes layer->out from the inputs (et_layer_input). train selects
+     * training behaviour (batch statistics, dropout). */
+    int (*forward)(et_layer *layer, et_net *net, int train);
+    /* Adds the gradient w.r.t. each input into et_layer_input_grad (which may
+     * be NULL for the net input) and accumulates param grads. Uses layer->dout. */
+    int (*backward)(et_layer *layer, et_net *net);
+    /* Optional: frees layer->state. */
+    void (*destroy)(et_layer *layer);
+} et_layer_type;
+
+struct et_layer {
+    const et_layer_type *type;
+    char name[ET_NAME_SIZE];
+    int inputs[ET_MAX_INPUTS]; /* indices of earlier layers; -1 is the net input */
+    int input_count;
+    et_shape in_shape[ET_MAX_INPUTS];
+    et_shape out_shape;
+    et_param params[ET_MAX_PARAMS];
+    int param_count;
+    et_tensor out;  /* activation, [rows, out_shape] */
+    et_tensor dout; /* gradient of the loss w.r.t. out (training only) */
+    void *state;    /* layer-specific settings and buffers */
+    int identity;   /* set when folded away (batch norm after fold): out = input */
+};
+
+struct et_net {
+    char name[ET_NAME_SIZE];
+    et_layer *layers;
+    int layer_count;
+    et_shape input_shape;
+    et_tensor input;  /* filled by the caller: [rows, input_shape] */
+    et_tensor dinput; /* unused unless a caller needs input gradients */
+    int rows;         /* rows of the current pass (batch, or seq_len * batch) */
+    int seq_len;      /* time steps per sequence (1 for per-image nets) */
+    int outputs[ET_MAX_INPUTS];
+    int output_count;
+    float *workspace; /* shared scratch, e.g. im2col columns */
+    size_t workspace_size;
+    et_rng rng;       /* dropout and initialisation */
+    char *arch;       /* the architecture JSON text */
+    int need_input_grad;
+};
+
+/* Builds a net from architecture JSON with freshly initialised parameters
+ * (He-normal weights from seed, zero biases, unit batch-norm scale). */
+int et_net_create(et_net **out, const char *arch_json, uint64_t seed);
+void et_net_free(et_net *net);
+
+/* Loads architecture and parameters from a .safetensors file; every tensor
+ * the architecture needs must be present with the right shape. */
+int et_net_load(et_net **out, const char *path);
+/* Saves architecture and all parameters. extra_metadata: NULL-terminated
+ * key/value string pairs added to __metadata__ (provenance, training run). */
+int et_net_save(const et_net *net, const char *path, const char *const *extra_metadata);
+
+/* Copies parameter values from src to dst (same architecture). */
+int et_net_copy_params(et_net *dst, const et_net *src);
+
+/* Sizes net->input for rows samples (seq_len time steps of batch sequences)
+ * and the activations; call before filling net->input. */
+int et_net_prepare(et_net *net, int batch, int seq_len);
+/* Runs every layer forward on net->input. */
+int et_net_forward(et_net *net, int train);
+/* Backpropagates from the dout of the output layers (set by the loss) and
+ * accumulates parameter gradients. Call et_net_zero_grad first. */
+int et_net_backward(et_net *net);
+void et_net_zero_grad(et_net *net);
+
+/* Folds each batch norm that directly follows a conv2d/dense into it, for
+ * faster inference. The net then is for inference only. */
+int et_net_fold_batchnorm(et_net *net);
+
+/* Finds a layer by name; -1 if missing. */
+int et_net_find(const et_net *net, const char *name);
+/* The output tensor of output i. */
+et_tensor *et_net_output(et_net *net, int i);
+
+/* Enumerates parameters: calls fn for each (layer, param) in a fixed order. */
+typedef int (*et_param_visitor)(et_layer *layer, et_param *param, void *ctx);
+int et_net_visit_params(et_net *net, et_param_visitor fn, void *ctx);
+size_t et_net_param_count(const et_net *net);
+
+/* --- for layer implementations --- */
+
+/* Adds a parameter of the given shape (zero-initialised). */
+et_param *et_layer_add_param(et_layer *layer, const char *name, int n, int c, int h, int w,
+                             int trainable, int decay);
+et_tensor *et_layer_input(et_net *net, et_layer *layer, int i);
+/* NULL when no gradient is wanted for that input (the net input). */
+et_tensor *et_layer_input_grad(et_net *net, et_layer *layer, int i);
+/* Makes sure net->workspace holds at least count floats. */
+float *et_net_workspace(et_net *net, size_t count);
+/* Resizes layer->out to [net->rows, out_shape]. */
+int et_layer_prepare_output(et_layer *layer, et_net *net);
+/* Reads an int or a list of ints from config (e.g. "kernel": 3 or [3, 5]). */
+int et_config_ints(const et_json *config, const char *key, int *values, int count, int fallback);
+
+/* 1 when all inputs of the layer have the same shape. */
+int et_layer_inputs_same_shape(const et_layer *layer);
+/* Output size of a window op along one axis: (in + pads - kernel) / stride + 1. */
+static inline int et_window_out(int in, int kernel, int stride, int pad_before, int pad_after)
+{
+    return in + pad_before + pad_after < kernel ? 0 : (in + pad_before + pad_after - kernel) / stride + 1;
+}
+/* Reads "kernel", "stride" (default: stride_default) and "pad" (a number or
+ * [top, left, bottom, right]) shared by convolution and pooling layers. */
+typedef struct {
+    int kh, kw, sh, sw, pt, pl, pb, pr;
+} et_window;
+int et_window_from_config(et_window *win, const et_json *config, const char *layer_name, int stride_default);
+
+/* Layer types known to the loader, NULL if unknown. */
+const et_layer_type *et_layer_type_find(const char *name);
+
+#endif

@@ -1,0 +1,75 @@
+/* Inverted dropout: in training, zeroes each value with probability rate
+ * and scales the rest by 1/(1-rate); at inference it passes values through.
+ * Settings: rate (0.5). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "emotrace/error.h"
+#include "emotrace/nn.h"
+
+typedef struct {
+    float rate;
+    float *mask; /* 0 or 1/(1-rate) per value of the last training pass */
+    size_t mask_size;
+    int masked;  /* the last forward pass applied the mask */
+} dropout_state;
+
+static int dropout_setup(et_layer *layer, const et_json *config)
+{
+    dropout_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
+    layer->state = s;
+    s->rate = (float)et_json_get_number(config, "rate", 0.5);
+    if (!(s->rate >= 0.0f && s->rate < 1.0f))
+        return et_error_set(ET_ERR_FORMAT, "layer '%s': dropout rate must be in [0, 1)", layer->name);
+    layer->out_shape = layer->in_shape[0];
+    return ET_OK;
+}
+
+static void dropout_destroy(et_layer *layer)
+{
+    dropout_state *s = layer->state;
+    if (s)
+        et_floats_free(s->mask);
+}
+
+static int dropout_forward(et_layer *layer, et_net *net, int train)
+{
+    dropout_state *s = layer->state;
+    const et_tensor *in = et_layer_input(net, layer, 0);
+    size_t count = et_tensor_count(in);
+    s->masked = train && s->rate > 0.0f;
+    if (!s->masked) {
+        memcpy(layer->out.data, in->data, count * sizeof(float));
+        return ET_OK;
+    }
+    if (count > s->mask_size) {
+        et_floats_free(s->mask);
+        s->mask = et_floats_alloc(count);
+        s->mask_size = s->mask ? count : 0;
+        if (!s->mask)
+            return et_error_set(ET_ERR_NOMEM, "out of memory");
+    }
+    float keep_scale = 1.0f / (1.0f - s->rate);
+    for (size_t i = 0; i < count; i++) {
+        s->mask[i] = et_rng_uniform(&net->rng) < s->rate ? 0.0f : keep_scale;
+        layer->out.data[i] = in->data[i] * s->mask[i];
+    }
+    return ET_OK;
+}
+
+static int dropout_backward(et_layer *layer, et_net *net)
+{
+    dropout_state *s = layer->state;
+    et_tensor *din = et_layer_input_grad(net, layer, 0);
+    if (!din)
+        return ET_OK;
+    size_t count = et_tensor_count(&layer->dout);
+    for (size_t i = 0; i < count; i++)
+        din->data[i] += layer->dout.data[i] * (s->masked ? s->mask[i] : 1.0f);
+    return ET_OK;
+}
+
+const et_layer_type et_layer_dropout = {"dropout", dropout_setup, dropout_forward, dropout_backward,
+                                        dropout_destroy};

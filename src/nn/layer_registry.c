@@ -1,0 +1,32 @@
+/* The table of layer types the architecture loader knows. */
+#include <string.h>
+
+#include "emotrace/nn.h"
+
+extern const et_layer_type et_layer_conv2d;
+extern const et_layer_type et_layer_batchnorm;
+extern const et_layer_type et_layer_relu;
+extern const et_layer_type et_layer_maxpool;
+extern const et_layer_type et_layer_global_avgpool;
+extern const et_layer_type et_layer_dense;
+extern const et_layer_type et_layer_dropout;
+extern const et_layer_type et_layer_softmax;
+
+static const et_layer_type *const layer_types[] = {
+    &et_layer_conv2d,
+    &et_layer_batchnorm,
+    &et_layer_relu,
+    &et_layer_maxpool,
+    &et_layer_global_avgpool,
+    &et_layer_dense,
+    &et_layer_dropout,
+    &et_layer_softmax,
+};
+
+const et_layer_type *et_layer_type_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof layer_types / sizeof layer_types[0]; i++)
+        if (!strcmp(layer_types[i]->name, name))
+            return layer_types[i];
+    return NULL;
+}

@@ -1,0 +1,56 @@
+#include "emotrace/tensor.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "emotrace/error.h"
+
+float *et_floats_alloc(size_t count)
+{
+    size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
+    if (bytes == 0)
+        bytes = 64;
+    float *p = aligned_alloc(64, bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+void et_floats_free(float *p)
+{
+    free(p);
+}
+
+int et_tensor_resize(et_tensor *t, int n, int c, int h, int w)
+{
+    if (n < 0 || c < 0 || h < 0 || w < 0)
+        return et_error_set(ET_ERR_USAGE, "tensor: negative dimension %dx%dx%dx%d", n, c, h, w);
+    size_t count = (size_t)n * c * h * w;
+    if (count > t->capacity) {
+        float *p = et_floats_alloc(count);
+        if (!p)
+            return et_error_set(ET_ERR_NOMEM, "tensor: out of memory for %zu floats", count);
+        et_floats_free(t->data);
+        t->data = p;
+        t->capacity = count;
+    }
+    t->n = n;
+    t->c = c;
+    t->h = h;
+    t->w = w;
+    return ET_OK;
+}
+
+int et_tensor_zeros(et_tensor *t, int n, int c, int h, int w)
+{
+    int rc = et_tensor_resize(t, n, c, h, w);
+    if (rc == ET_OK && t->data)
+        memset(t->data, 0, et_tensor_count(t) * sizeof(float));
+    return rc;
+}
+
+void et_tensor_free(et_tensor *t)
+{
+    et_floats_free(t->data);
+    memset(t, 0, sizeof *t);
+}
