@@ -11,7 +11,7 @@ DEPS_LIBS   := $(shell pkg-config --libs $(PKGS)) -lopenblas -lpthread -lm
 WARN    := -std=c11 -Wall -Wextra -Werror -Wno-format-truncation
 DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DET_VERSION=\"$(VERSION)\" \
            -DET_DATADIR=\"$(PREFIX)/share/emotrace\"
-OPT     ?= -O2 -g
+OPT     ?= -O3 -g
 CFLAGS_ALL = $(WARN) $(DEFS) $(OPT) -Iinclude $(DEPS_CFLAGS) $(CFLAGS)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

@@ -101,6 +101,9 @@ int et_net_load(et_net **out, const char *path);
  * key/value string pairs added to __metadata__ (provenance, training run). */
 int et_net_save(const et_net *net, const char *path, const char *const *extra_metadata);
 
+/* The stored shape of a parameter: [n, c, h, w] less trailing ones. Returns ndim. */
+int et_param_shape(const et_tensor *t, int64_t shape[4]);
+
 /* Copies parameter values from src to dst (same architecture). */
 int et_net_copy_params(et_net *dst, const et_net *src);
 
@@ -117,6 +120,21 @@ void et_net_zero_grad(et_net *net);
 /* Folds each batch norm that directly follows a conv2d/dense into it, for
  * faster inference. The net then is for inference only. */
 int et_net_fold_batchnorm(et_net *net);
+
+/* Streaming: run a recurrent net one step (or a few) per pass with constant
+ * memory per sequence, e.g. one frame per face track. Normally each pass
+ * starts every lstm layer from a zero state (as in training); in streaming
+ * mode each pass starts batch row b from the state row b ended the previous
+ * pass in. Turning the mode on or off resets all states to zero. Rows new to
+ * the batch (after et_net_prepare with a larger batch) start from zero. */
+void et_net_set_streaming(et_net *net, int on);
+/* Floats of state per sequence: h then c of every lstm layer, in net order. */
+size_t et_net_state_size(const et_net *net);
+/* Copy the state of batch row b (0 <= b < the prepared batch) out of, or
+ * into, the net; src NULL sets a zero state. A caller keeps one state vector
+ * per sequence and sets the rows before et_net_forward, gets them after. */
+int et_net_state_get(et_net *net, int b, float *dst);
+int et_net_state_set(et_net *net, int b, const float *src);
 
 /* Finds a layer by name; -1 if missing. */
 int et_net_find(const et_net *net, const char *name);

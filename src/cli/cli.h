@@ -14,6 +14,8 @@ typedef struct {
 } cli_command;
 
 int cmd_info(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* Prints "emotrace: <command>: <message>" and a hint to run --help; returns 2. */
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

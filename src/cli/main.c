@@ -7,6 +7,8 @@
 #include "cli.h"
 
 static const cli_command commands[] = {
+    {"train", cmd_train, "train the emotion classifier"},
+    {"eval", cmd_eval, "measure the emotion classifier on labelled faces"},
     {"info", cmd_info, "print versions of emotrace, its libraries and weights"},
 };
 static const int command_count = (int)(sizeof commands / sizeof commands[0]);

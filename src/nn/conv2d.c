@@ -133,7 +133,8 @@ static int conv2d_forward(et_layer *layer, et_net *net, int train)
     const et_tensor *in = et_layer_input(net, layer, 0);
     et_tensor *out = &layer->out;
     const float *weight = layer->params[0].value.data;
-    const float *bias = s->has_bias ? layer->params[1].value.data : NULL;
+    /* A bias may also be added after setup (by et_net_fold_batchnorm). */
+    const float *bias = layer->param_count > 1 ? layer->params[1].value.data : NULL;
     int g_count = s->groups, cg = in->c / g_count, og = out->c / g_count;
     int spatial = out->h * out->w, kdim = cg * s->win.kh * s->win.kw;
     int nb_max = images_per_gemm(in->n, spatial);
@@ -190,7 +191,7 @@ static int conv2d_backward(et_layer *layer, et_net *net)
     const et_tensor *dout = &layer->dout;
     const float *weight = layer->params[0].value.data;
     float *dweight = layer->params[0].grad.data;
-    float *dbias = s->has_bias ? layer->params[1].grad.data : NULL;
+    float *dbias = layer->param_count > 1 ? layer->params[1].grad.data : NULL;
     int g_count = s->groups, cg = in->c / g_count, og = dout->c / g_count;
     int spatial = dout->h * dout->w, kdim = cg * s->win.kh * s->win.kw;
     int nb_max = images_per_gemm(in->n, spatial);

@@ -11,6 +11,15 @@ extern const et_layer_type et_layer_global_avgpool;
 extern const et_layer_type et_layer_dense;
 extern const et_layer_type et_layer_dropout;
 extern const et_layer_type et_layer_softmax;
+extern const et_layer_type et_layer_depthwise_conv2d;
+extern const et_layer_type et_layer_upsample_bilinear;
+extern const et_layer_type et_layer_leaky_relu;
+extern const et_layer_type et_layer_prelu;
+extern const et_layer_type et_layer_avgpool;
+extern const et_layer_type et_layer_add;
+extern const et_layer_type et_layer_concat;
+extern const et_layer_type et_layer_channel_pad;
+extern const et_layer_type et_layer_lstm;
 
 static const et_layer_type *const layer_types[] = {
     &et_layer_conv2d,
@@ -21,6 +30,15 @@ static const et_layer_type *const layer_types[] = {
     &et_layer_dense,
     &et_layer_dropout,
     &et_layer_softmax,
+    &et_layer_depthwise_conv2d,
+    &et_layer_upsample_bilinear,
+    &et_layer_leaky_relu,
+    &et_layer_prelu,
+    &et_layer_avgpool,
+    &et_layer_add,
+    &et_layer_concat,
+    &et_layer_channel_pad,
+    &et_layer_lstm,
 };
 
 const et_layer_type *et_layer_type_find(const char *name)

@@ -50,7 +50,8 @@ et_tensor *et_layer_input_grad(et_net *net, et_layer *layer, int i)
 
 float *et_net_workspace(et_net *net, size_t count)
 {
-    if (count > net->workspace_size) {
+    /* Also when count is 0: callers take NULL for out of memory. */
+    if (count > net->workspace_size || !net->workspace) {
         float *p = et_floats_alloc(count);
         if (!p)
             return NULL;
@@ -154,7 +155,8 @@ static int init_params(et_net *net)
             et_param *param = &layer->params[p];
             et_tensor *t = &param->value;
             size_t count = et_tensor_count(t);
-            if (!strcmp(param->name, "weight") && param->decay) {
+            /* Also "weight_ih"/"weight_hh" of layers with several weight matrices. */
+            if (!strncmp(param->name, "weight", 6) && param->decay) {
                 size_t fan_in = (size_t)t->c * t->h * t->w;
                 if (fan_in == 0)
                     fan_in = 1;
@@ -420,7 +422,7 @@ int et_layer_inputs_same_shape(const et_layer *layer)
 
 int et_window_from_config(et_window *win, const et_json *config, const char *layer_name, int stride_default)
 {
-    int k[2], s[2], pad[4];
+    int k[2] = {0, 0}, s[2] = {1, 1}, pad[4] = {0, 0, 0, 0};
     int rc = et_config_ints(config, "kernel", k, 2, 0);
     if (rc == ET_OK)
         rc = et_config_ints(config, "stride", s, 2, stride_default > 0 ? stride_default : k[0]);

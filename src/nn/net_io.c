@@ -10,7 +10,7 @@
 #include "emotrace/nn.h"
 #include "emotrace/safetensors.h"
 
-static int param_shape(const et_tensor *t, int64_t shape[4])
+int et_param_shape(const et_tensor *t, int64_t shape[4])
 {
     int64_t dims[4] = {t->n, t->c, t->h, t->w};
     int ndim = 4;
@@ -18,6 +18,16 @@ static int param_shape(const et_tensor *t, int64_t shape[4])
         ndim--;
     memcpy(shape, dims, sizeof dims);
     return ndim;
+}
+
+/* "[a,b,c]" for error messages. */
+static void format_shape(char *dst, size_t size, const int64_t *shape, int ndim)
+{
+    size_t at = (size_t)snprintf(dst, size, "[");
+    for (int d = 0; d < ndim && at < size; d++)
+        at += (size_t)snprintf(dst + at, size - at, "%s%lld", d ? "," : "", (long long)shape[d]);
+    if (at < size)
+        snprintf(dst + at, size - at, "]");
 }
 
 int et_net_save(const et_net *net, const char *path, const char *const *extra_metadata)
@@ -47,7 +57,7 @@ int et_net_save(const et_net *net, const char *path, const char *const *extra_me
             snprintf(names[k], sizeof names[k], "%s.%s", net->layers[l].name, param->name);
             tensors[k].name = names[k];
             tensors[k].data = param->value.data;
-            tensors[k].ndim = param_shape(&param->value, tensors[k].shape);
+            tensors[k].ndim = et_param_shape(&param->value, tensors[k].shape);
         }
     int m = 0;
     metadata[m++] = "architecture";
@@ -87,7 +97,7 @@ int et_net_load(et_net **out, const char *path)
             snprintf(name, sizeof name, "%s.%s", net->layers[l].name, param->name);
             const et_st_tensor *t = et_safetensors_find(&st, name);
             int64_t shape[4];
-            int ndim = param_shape(&param->value, shape);
+            int ndim = et_param_shape(&param->value, shape);
             if (!t) {
                 rc = et_error_set(ET_ERR_FORMAT, "%s: tensor '%s' is missing", path, name);
                 break;
@@ -96,9 +106,11 @@ int et_net_load(et_net **out, const char *path)
             for (int d = 0; same && d < ndim; d++)
                 same = t->shape[d] == shape[d];
             if (!same) {
-                rc = et_error_set(ET_ERR_FORMAT, "%s: tensor '%s' has shape [%lld%s] but the architecture needs [%lld,%lld,%lld,%lld]",
-                                  path, name, t->ndim ? (long long)t->shape[0] : 0LL, t->ndim > 1 ? ",..." : "",
-                                  (long long)shape[0], (long long)shape[1], (long long)shape[2], (long long)shape[3]);
+                char have[160], need[160];
+                format_shape(have, sizeof have, t->shape, t->ndim);
+                format_shape(need, sizeof need, shape, ndim);
+                rc = et_error_set(ET_ERR_FORMAT, "%s: tensor '%s' has shape %s but the architecture needs %s", path,
+                                  name, have, need);
                 break;
             }
             rc = et_safetensors_load_f32(&st, name, param->value.data, et_tensor_count(&param->value));

@@ -15,6 +15,7 @@ static int relu_forward(et_layer *layer, et_net *net, int train)
     size_t count = et_tensor_count(in);
     const float *x = in->data;
     float *y = layer->out.data;
+    /* Branch-free so it vectorises: signs of activations are unpredictable. */
     for (size_t i = 0; i < count; i++)
         y[i] = x[i] > 0.0f ? x[i] : 0.0f;
     return 0;
@@ -29,7 +30,7 @@ static int relu_backward(et_layer *layer, et_net *net)
     const float *y = layer->out.data, *dy = layer->dout.data;
     float *dx = din->data;
     for (size_t i = 0; i < count; i++)
-        dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+        dx[i] += dy[i] * (float)(y[i] > 0.0f);
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,8 +142,13 @@ static int parse_tensor(et_safetensors *st, const et_json *entry, et_st_tensor *
         return et_error_set(ET_ERR_FORMAT, "%s: tensor '%s' has no valid data_offsets", path, entry->key);
     double b = offsets->child->number, e = offsets->child->next->number;
     if (offsets->child->type != ET_JSON_NUMBER || offsets->child->next->type != ET_JSON_NUMBER || b < 0 ||
-        e < b || e > (double)data_size || b != (double)(size_t)b || e != (double)(size_t)e)
-        return et_error_set(ET_ERR_FORMAT, "%s: tensor '%s' data_offsets [%.0f, %.0f] lie outside the %zu data bytes",
+        e < b || b != floor(b) || e != floor(e))
+        return et_error_set(ET_ERR_FORMAT,
+                            "%s: tensor '%s' data_offsets must be two whole numbers [begin, end], begin <= end",
+                            path, entry->key);
+    /* Compared as doubles before any conversion: a huge offset must not wrap. */
+    if (e > (double)data_size)
+        return et_error_set(ET_ERR_FORMAT, "%s: tensor '%s' data_offsets [%.15g, %.15g] lie outside the %zu data bytes",
                             path, entry->key, b, e, data_size);
     t->begin = (size_t)b;
     t->end = (size_t)e;
@@ -318,7 +324,8 @@ int et_safetensors_write(const char *path, const et_st_write_tensor *tensors, in
         if (header.length > 1)
             et_strbuf_append(&header, ",", 1);
         et_strbuf_json_string(&header, tensors[i].name);
-        et_strbuf_append(&header, ":{\"dtype\":\"F32\",\"shape\":[", 24);
+        static const char dtype_shape[] = ":{\"dtype\":\"F32\",\"shape\":[";
+        et_strbuf_append(&header, dtype_shape, sizeof dtype_shape - 1);
         for (int d = 0; d < tensors[i].ndim; d++) {
             et_strbuf_printf(&header, "%s%lld", d ? "," : "", (long long)tensors[i].shape[d]);
             elements *= (size_t)tensors[i].shape[d];

@@ -1,0 +1,50 @@
+/* Training the emotion CNN: epochs of augmented mini-batches, evaluation on
+ * a validation split after each epoch, the best weights kept, and a
+ * checkpoint (weights + optimizer state + position) written every epoch so
+ * that --resume continues exactly where a run stopped. */
+#ifndef EMOTRACE_CNN_TRAINER_H
+#define EMOTRACE_CNN_TRAINER_H
+
+#include <stdint.h>
+
+#include "emotrace/face_dataset.h"
+#include "emotrace/metrics.h"
+#include "emotrace/train_ops.h"
+
+typedef struct {
+    const char *arch_json;     /* architecture; NULL: the default emotion CNN */
+    const char *init_weights;  /* start from these weights (fine-tuning), or NULL */
+    const char *out_path;      /* best weights (by validation accuracy) */
+    const char *checkpoint_path;
+    int resume;                /* continue from checkpoint_path */
+    int epochs, batch;
+    et_optimizer_kind optimizer;
+    float lr, min_lr, weight_decay, momentum, smoothing;
+    int warmup_epochs;
+    uint64_t seed;
+    int augment;               /* 0 disables augmentation (tests) */
+    int quiet;
+    const char *command_line;  /* recorded in the weights metadata */
+    int max_steps;             /* stop after this many steps in total (0: no limit; tests) */
+} et_cnn_train_options;
+
+void et_cnn_train_defaults(et_cnn_train_options *o);
+/* The default architecture (a VGG-style CNN; see the source). */
+const char *et_emotion_cnn_default_arch(void);
+
+typedef struct {
+    int epochs_done;
+    double last_loss, last_train_accuracy;
+    et_metrics last_val, best_val;
+    int best_epoch;
+    double images_per_second;
+} et_cnn_train_result;
+
+int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, const et_face_dataset *val,
+                 et_cnn_train_result *result);
+
+/* Runs a net (inference mode) over a dataset and fills metrics. If
+ * probabilities is not NULL it receives count x 7 values. */
+int et_cnn_evaluate(et_net *net, const et_face_dataset *ds, et_metrics *metrics, float *probabilities);
+
+#endif

@@ -1,0 +1,14 @@
+/* The seven emotions, in FER2013 label order. */
+#ifndef EMOTRACE_EMOTION_H
+#define EMOTRACE_EMOTION_H
+
+#define ET_EMOTIONS 7
+/* FER2013 crops are 48x48 gray; the classifier's input size. */
+#define ET_FACE_SIZE 48
+
+extern const char *const et_emotion_names[ET_EMOTIONS];
+/* Index of an emotion name (case-insensitive; "happiness", "sadness",
+ * "anger", "surprised" and similar forms accepted), or -1. */
+int et_emotion_from_name(const char *name);
+
+#endif

@@ -1,0 +1,37 @@
+/* The emotion classifier: a CNN over a 48x48 gray face crop giving the 7
+ * emotion probabilities and the penultimate embedding (input of the
+ * temporal model). Preprocessing lives here so that train, eval and analyze
+ * all feed the network exactly the same way. */
+#ifndef EMOTRACE_EMOTION_CLASSIFIER_H
+#define EMOTRACE_EMOTION_CLASSIFIER_H
+
+#include <stdint.h>
+
+#include "emotrace/emotion.h"
+#include "emotrace/nn.h"
+
+/* Name of the layer whose output is the embedding. */
+#define ET_EMBEDDING_LAYER "embedding"
+
+/* Standardises a 48x48 crop (zero mean, unit variance per image), which
+ * removes global lighting differences between datasets and cameras. */
+void et_emotion_normalize(const uint8_t *gray, float *out);
+
+typedef struct {
+    et_net *net;
+    int embedding_layer; /* index, or -1 */
+    int embedding_size;
+    char path[1024];
+} et_emotion_classifier;
+
+int et_emotion_classifier_load(et_emotion_classifier *c, const char *path);
+/* Classifies count crops (count x 48 x 48 gray): probabilities count x 7,
+ * and if embeddings is not NULL, count x embedding_size. */
+int et_emotion_classifier_run(et_emotion_classifier *c, const uint8_t *crops, int count, float *probabilities,
+                              float *embeddings);
+void et_emotion_classifier_free(et_emotion_classifier *c);
+
+/* Softmax of 7 logits into probabilities. */
+void et_emotion_softmax(const float *logits, float *probabilities);
+
+#endif

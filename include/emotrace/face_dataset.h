@@ -1,0 +1,31 @@
+/* Labelled 48x48 gray face crops for training and evaluation, from the
+ * FER2013 CSV (emotion,pixels,Usage; gzip or plain) or from image folders
+ * laid out as DIR/<emotion>/<image>. */
+#ifndef EMOTRACE_FACE_DATASET_H
+#define EMOTRACE_FACE_DATASET_H
+
+#include <stdint.h>
+
+#include "emotrace/emotion.h"
+
+typedef struct {
+    int count;
+    uint8_t *pixels; /* count * 48 * 48, row-major */
+    int *labels;     /* 0..6 */
+    int *rows;       /* row index in the source CSV (for aligning FER+ votes) */
+    float *soft;     /* count * 7 target distributions (FER+), or NULL */
+} et_face_dataset;
+
+/* Loads the rows whose Usage equals usage (NULL: all rows), at most limit
+ * rows (0: no limit). */
+int et_fer2013_load(et_face_dataset *ds, const char *path, const char *usage, int limit);
+/* Loads DIR/<emotion>/<image>.{png,jpg,...}: each image converted to gray and
+ * resized to 48x48. Unknown folder names and unreadable images are errors. */
+int et_image_folder_load(et_face_dataset *ds, const char *dir);
+/* Attaches FER+ votes (fer2013new.csv, row-aligned with fer2013.csv) as soft
+ * targets mapped to the FER2013 classes; rows without a usable vote keep
+ * their one-hot FER2013 label. */
+int et_ferplus_attach(et_face_dataset *ds, const char *path);
+void et_face_dataset_free(et_face_dataset *ds);
+
+#endif

@@ -1,0 +1,20 @@
+/* Still images (JPEG, PNG, BMP, GIF first frame, PNM, TGA, PSD, HDR) via
+ * stb_image, to upright RGB24 frames; JPEG EXIF orientation is applied. */
+#ifndef EMOTRACE_IMAGE_H
+#define EMOTRACE_IMAGE_H
+
+#include "emotrace/frame.h"
+
+/* Larger images are refused from their header, before any pixel is decoded. */
+#define ET_IMAGE_MAX_SIDE 32768
+#define ET_IMAGE_MAX_PIXELS (100 * 1000 * 1000)
+
+/* Decodes the image at path into out (storage reused; t = 0, index = 0).
+ * Truncated or corrupt files and oversized headers are errors naming path. */
+int et_image_load(const char *path, et_frame *out);
+/* Decides by content (magic bytes; the .tga extension as TGA has none)
+ * whether path is a still image for et_image_load rather than a video.
+ * Returns 1 for an image, 0 otherwise, negative if path cannot be read. */
+int et_image_probe(const char *path);
+
+#endif

@@ -1,0 +1,110 @@
+/* Result stores: where per-face, per-frame emotion observations go.
+ *
+ * A sink receives media files one at a time:
+ *
+ *     et_sink_open(&sink, "out.sqlite", NULL, &run);
+ *     for each file:
+ *         et_sink_begin_media(sink, &media);
+ *         for each face in each frame: et_sink_write_observation(sink, &obs);
+ *         et_sink_end_media(sink, &final, tracks, ntracks);
+ *         (or et_sink_fail_media(sink, &media, "why") at any point)
+ *     et_sink_close(sink);
+ *
+ * Three formats: SQLite (one transaction per media file, so a crash never
+ * leaves half a file; failures are recorded; --resume can skip finished
+ * files), CSV (RFC 4180) and JSON Lines, the latter two streamed. After any
+ * output error the sink refuses further work (repeating the first error);
+ * only et_sink_close is still useful. */
+#ifndef EMOTRACE_STORE_H
+#define EMOTRACE_STORE_H
+
+#include <stdint.h>
+
+#include "emotrace/emotion.h" /* ET_EMOTIONS, et_emotion_names (FER2013 order) */
+
+typedef enum { ET_MEDIA_DONE, ET_MEDIA_FAILED } et_media_status;
+
+/* One input file. Unknown or not applicable numbers are 0 (a still image
+ * has no duration or fps); the SQLite store writes them as NULL. */
+typedef struct {
+    const char *path;        /* as given on the command line */
+    int64_t size;            /* bytes */
+    int64_t mtime;           /* modification time, seconds since the epoch */
+    double duration;         /* seconds */
+    double fps;              /* frames per second of the source */
+    int width, height;       /* pixels */
+    int64_t frames_analyzed; /* frames actually run through the detector */
+    et_media_status status;
+    const char *error;       /* why it failed, or NULL */
+} et_media_info;
+
+/* One face in one frame. Times and boxes are relative to the media file. */
+typedef struct {
+    int64_t frame;           /* frame index in the source, from 0 */
+    double t;                /* seconds from the start */
+    int track;               /* per-file track number */
+    double x, y, w, h;       /* face box in source pixels, top-left origin */
+    double score;            /* detector confidence, 0..1 */
+    double prob[ET_EMOTIONS];
+    int emotion;             /* index into et_emotion_names, usually the argmax of prob */
+} et_observation;
+
+/* What one track looked like over the whole file. */
+typedef struct {
+    int track;
+    double first_t, last_t;  /* seconds */
+    int64_t frames;          /* observations in the track */
+    int emotion;             /* dominant emotion index */
+    double mean_prob[ET_EMOTIONS];
+} et_track_summary;
+
+/* Provenance of one invocation (SQLite keeps it in the runs table). Any
+ * field may be NULL: tool_version defaults to this build, others to "". */
+typedef struct {
+    const char *tool_version;
+    const char *weights;     /* SHA-256 of each weights file, e.g. "emotion-cnn.safetensors=ab12..." */
+    const char *options;     /* the analysis options as text */
+} et_run_info;
+
+typedef enum { ET_SINK_SQLITE, ET_SINK_CSV, ET_SINK_JSONL } et_sink_format;
+
+typedef struct et_sink et_sink;
+
+/* Picks the format for an output path: an explicit format name ("sqlite",
+ * "csv", "jsonl") wins, else the extension (.sqlite .sqlite3 .db .csv
+ * .jsonl, any case); "-" means standard output and CSV. Returns
+ * ET_ERR_USAGE with a message when neither tells or the pair is impossible
+ * (SQLite cannot go to standard output). */
+int et_sink_format_choose(const char *path, const char *format, et_sink_format *out);
+const char *et_sink_format_name(et_sink_format format);
+
+/* Opens (creates or truncates; SQLite: creates or adds to) an output.
+ * format NULL = by extension. run may be NULL. */
+int et_sink_open(et_sink **out, const char *path, const char *format, const et_run_info *run);
+/* Text sinks: flush after every line instead of after every media file
+ * (for watching results live through a pipe). No effect on SQLite. */
+void et_sink_set_flush_lines(et_sink *sink, int on);
+et_sink_format et_sink_format_of(const et_sink *sink);
+
+/* Starts a media file. SQLite: opens its transaction and drops any earlier
+ * result for the same path (committed only with the new one). */
+int et_sink_begin_media(et_sink *sink, const et_media_info *media);
+int et_sink_write_observation(et_sink *sink, const et_observation *obs);
+/* Finishes the current media file with its final record (every field but
+ * path is taken from final) and track summaries (only SQLite keeps them).
+ * A final status of ET_MEDIA_FAILED acts like et_sink_fail_media. Text
+ * sinks flush here. */
+int et_sink_end_media(et_sink *sink, const et_media_info *final, const et_track_summary *tracks,
+                      int ntracks);
+/* Records that a media file failed, whether or not it was begun. SQLite
+ * keeps a 'failed' row with the error and no observations; text sinks
+ * cannot take back lines already written and just flush. */
+int et_sink_fail_media(et_sink *sink, const et_media_info *media, const char *error);
+/* 1 if the store already holds path with this size and mtime and status
+ * done, 0 if not (always 0 for text sinks), negative on error. */
+int et_sink_media_done(et_sink *sink, const char *path, int64_t size, int64_t mtime);
+/* Flushes and frees. A media file still open is abandoned (SQLite rolls it
+ * back). Returns the first error of the final flush/close; NULL is fine. */
+int et_sink_close(et_sink *sink);
+
+#endif

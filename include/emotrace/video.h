@@ -1,0 +1,48 @@
+/* Video decoding with FFmpeg: every container and codec the linked libraries
+ * read, threaded, to upright RGB24 frames with timestamps in seconds.
+ *
+ *   et_video *v;
+ *   et_frame f = {0};
+ *   if (et_video_open(&v, path, NULL) < 0) ...
+ *   while ((ret = et_video_read(v, &f)) > 0) use(&f);
+ *   et_frame_free(&f);
+ *   et_video_close(&v);
+ */
+#ifndef EMOTRACE_VIDEO_H
+#define EMOTRACE_VIDEO_H
+
+#include <stdint.h>
+
+#include "emotrace/frame.h"
+
+typedef struct et_video et_video;
+
+typedef struct {
+    int threads;                /* decoder threads; 0 = one per core */
+    const char *input_format;   /* demuxer name such as "v4l2"; NULL = probe the content */
+    /* NULL-terminated "key=value" strings for avformat_open_input (such as
+     * "video_size=640x480"); NULL for none. Unknown keys are an error. */
+    const char *const *input_options;
+} et_video_options;
+
+typedef struct {
+    double duration;      /* seconds; 0 if unknown */
+    double fps;           /* average frame rate; 0 if unknown */
+    int width, height;    /* of the frames et_video_read returns (after rotation) */
+    int rotation;         /* 0, 90, 180 or 270: clockwise turn applied to make frames upright */
+    char codec[32];       /* FFmpeg codec name, e.g. "h264" */
+    int64_t frame_count;  /* from the container, else duration x fps; 0 if unknown */
+} et_video_info;
+
+/* Opens path (opt may be NULL for defaults) and the decoder of its best video
+ * stream. On failure *out is NULL and the message names path. */
+int et_video_open(et_video **out, const char *path, const et_video_options *opt);
+/* Decodes the next frame into frame (storage reused). Returns 1 for a frame,
+ * 0 at the end of the stream, negative on error. Damaged packets are skipped;
+ * a stream with no decodable frame at all is an error. */
+int et_video_read(et_video *v, et_frame *frame);
+void et_video_get_info(const et_video *v, et_video_info *info);
+/* Frees everything and sets *v to NULL; NULL is fine. */
+void et_video_close(et_video **v);
+
+#endif

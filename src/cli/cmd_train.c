@@ -1,0 +1,194 @@
+/* emotrace train: trains the emotion CNN on FER2013 (or an image folder). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "cli.h"
+#include "emotrace/cnn_trainer.h"
+#include "emotrace/error.h"
+
+static const char usage[] =
+    "usage: emotrace train --data FILE.csv[.gz]|DIR [OPTIONS]\n"
+    "\n"
+    "Trains the emotion CNN. FER2013 CSV: the --train-usage rows train, the\n"
+    "--val-usage rows select the best epoch. DIR: DIR/<emotion>/*.png|jpg.\n"
+    "\n"
+    "  --data PATH           FER2013 CSV (gzip or plain) or image folder\n"
+    "  --val-data PATH       validation set (default: --data with --val-usage)\n"
+    "  --train-usage NAME    Usage rows to train on (default Training)\n"
+    "  --val-usage NAME      Usage rows to validate on (default PublicTest)\n"
+    "  --ferplus FILE        FER+ votes (fer2013new.csv) as soft targets\n"
+    "  --out FILE            best weights (default emotion-cnn.safetensors)\n"
+    "  --checkpoint FILE     checkpoint written every epoch (default OUT.ckpt)\n"
+    "  --resume              continue from --checkpoint\n"
+    "  --init FILE           start from these weights (fine-tuning)\n"
+    "  --arch FILE           architecture JSON (default: the built-in CNN)\n"
+    "  --epochs N            (default 60)\n"
+    "  --batch N             (default 64)\n"
+    "  --optimizer sgd|adamw (default sgd, Nesterov momentum 0.9)\n"
+    "  --lr X                peak learning rate (default 0.05; cosine decay)\n"
+    "  --min-lr X            final learning rate (default 0.0005)\n"
+    "  --weight-decay X      (default 0.0005)\n"
+    "  --smoothing X         label smoothing (default 0.1)\n"
+    "  --warmup N            warm-up epochs (default 1)\n"
+    "  --no-augment          train on the images as they are\n"
+    "  --seed N              (default 1)\n"
+    "  --threads N           OpenBLAS threads (default: all cores)\n"
+    "  --limit N             use at most N training rows\n"
+    "  --max-steps N         stop after N optimizer steps\n"
+    "  --quiet               no progress lines\n";
+
+static char *read_text_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = size >= 0 ? malloc((size_t)size + 1) : NULL;
+    if (text && fread(text, 1, (size_t)size, f) != (size_t)size) {
+        free(text);
+        text = NULL;
+    }
+    if (text)
+        text[size] = '\0';
+    fclose(f);
+    return text;
+}
+
+static int load_dataset(et_face_dataset *ds, const char *path, const char *usage_name, int limit)
+{
+    size_t len = strlen(path);
+    int is_csv = (len > 4 && !strcmp(path + len - 4, ".csv")) || (len > 7 && !strcmp(path + len - 7, ".csv.gz"));
+    if (is_csv)
+        return et_fer2013_load(ds, path, usage_name, limit);
+    return et_image_folder_load(ds, path);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"data", required_argument, 0, 'd'},       {"val-data", required_argument, 0, 'V'},
+        {"train-usage", required_argument, 0, 'T'}, {"val-usage", required_argument, 0, 'U'},
+        {"ferplus", required_argument, 0, 'F'},    {"out", required_argument, 0, 'o'},
+        {"checkpoint", required_argument, 0, 'c'}, {"resume", no_argument, 0, 'r'},
+        {"init", required_argument, 0, 'I'},       {"arch", required_argument, 0, 'a'},
+        {"epochs", required_argument, 0, 'e'},     {"batch", required_argument, 0, 'b'},
+        {"optimizer", required_argument, 0, 'O'},  {"lr", required_argument, 0, 'l'},
+        {"min-lr", required_argument, 0, 'm'},     {"weight-decay", required_argument, 0, 'w'},
+        {"smoothing", required_argument, 0, 's'},  {"warmup", required_argument, 0, 'W'},
+        {"no-augment", no_argument, 0, 'N'},       {"seed", required_argument, 0, 'S'},
+        {"threads", required_argument, 0, 't'},    {"limit", required_argument, 0, 'L'},
+        {"max-steps", required_argument, 0, 'M'},  {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+    et_cnn_train_options o;
+    et_cnn_train_defaults(&o);
+    const char *data = NULL, *val_data = NULL, *train_usage = "Training", *val_usage = "PublicTest";
+    const char *ferplus = NULL, *arch_path = NULL, *out = "emotion-cnn.safetensors";
+    char *checkpoint = NULL;
+    int threads = 0, limit = 0, c, seed = 1;
+    double x;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (c) {
+        case 'd': data = optarg; break;
+        case 'V': val_data = optarg; break;
+        case 'T': train_usage = optarg; break;
+        case 'U': val_usage = optarg; break;
+        case 'F': ferplus = optarg; break;
+        case 'o': out = optarg; break;
+        case 'c': free(checkpoint); checkpoint = strdup(optarg); break;
+        case 'r': o.resume = 1; break;
+        case 'I': o.init_weights = optarg; break;
+        case 'a': arch_path = optarg; break;
+        case 'e': if (cli_parse_int("train", "--epochs", optarg, 1, 100000, &o.epochs)) goto usage_error; break;
+        case 'b': if (cli_parse_int("train", "--batch", optarg, 1, 4096, &o.batch)) goto usage_error; break;
+        case 'O':
+            if (!strcmp(optarg, "sgd")) o.optimizer = ET_OPTIMIZER_SGD;
+            else if (!strcmp(optarg, "adamw")) o.optimizer = ET_OPTIMIZER_ADAMW;
+            else { cli_usage_error("train", "--optimizer must be sgd or adamw"); goto usage_error; }
+            break;
+        case 'l': if (cli_parse_double("train", "--lr", optarg, 0, 10, &x)) goto usage_error; o.lr = (float)x; break;
+        case 'm': if (cli_parse_double("train", "--min-lr", optarg, 0, 10, &x)) goto usage_error; o.min_lr = (float)x; break;
+        case 'w': if (cli_parse_double("train", "--weight-decay", optarg, 0, 1, &x)) goto usage_error; o.weight_decay = (float)x; break;
+        case 's': if (cli_parse_double("train", "--smoothing", optarg, 0, 0.99, &x)) goto usage_error; o.smoothing = (float)x; break;
+        case 'W': if (cli_parse_int("train", "--warmup", optarg, 0, 1000, &o.warmup_epochs)) goto usage_error; break;
+        case 'N': o.augment = 0; break;
+        case 'S': if (cli_parse_int("train", "--seed", optarg, 0, 2147483647, &seed)) goto usage_error; break;
+        case 't': if (cli_parse_int("train", "--threads", optarg, 1, 256, &threads)) goto usage_error; break;
+        case 'L': if (cli_parse_int("train", "--limit", optarg, 1, 100000000, &limit)) goto usage_error; break;
+        case 'M': if (cli_parse_int("train", "--max-steps", optarg, 1, 2147483647, &o.max_steps)) goto usage_error; break;
+        case 'q': o.quiet = 1; break;
+        case 'h': printf("%s", usage); free(checkpoint); return EXIT_OK;
+        default: cli_usage_error("train", "unknown option"); goto usage_error;
+        }
+    }
+    if (optind < argc) {
+        cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+        goto usage_error;
+    }
+    if (!data) {
+        cli_usage_error("train", "--data is required");
+        goto usage_error;
+    }
+    o.seed = (uint64_t)seed;
+    if (!checkpoint) {
+        size_t n = strlen(out) + 6;
+        checkpoint = malloc(n);
+        if (checkpoint)
+            snprintf(checkpoint, n, "%s.ckpt", out);
+    }
+    o.out_path = out;
+    o.checkpoint_path = checkpoint;
+    if (threads > 0)
+        openblas_set_num_threads(threads);
+
+    char command_line[2048] = "emotrace";
+    for (int i = 0; i < argc; i++) {
+        size_t used = strlen(command_line);
+        snprintf(command_line + used, sizeof command_line - used, " %s", argv[i]);
+    }
+    o.command_line = command_line;
+
+    int status = EXIT_SOME_FAILED;
+    char *arch = NULL;
+    et_face_dataset train = {0}, val = {0};
+    if (arch_path) {
+        arch = read_text_file(arch_path);
+        if (!arch) {
+            fprintf(stderr, "emotrace: train: %s: cannot read architecture file\n", arch_path);
+            goto done;
+        }
+        o.arch_json = arch;
+    }
+    if (load_dataset(&train, data, train_usage, limit) != ET_OK ||
+        load_dataset(&val, val_data ? val_data : data, val_usage, 0) != ET_OK ||
+        (ferplus && et_ferplus_attach(&train, ferplus) != ET_OK)) {
+        fprintf(stderr, "emotrace: train: %s\n", et_error_message());
+        goto done;
+    }
+    if (!o.quiet)
+        fprintf(stderr, "training on %d images, validating on %d\n", train.count, val.count);
+    et_cnn_train_result result;
+    if (et_cnn_train(&o, &train, &val, &result) != ET_OK) {
+        fprintf(stderr, "emotrace: train: %s\n", et_error_message());
+        goto done;
+    }
+    printf("best_epoch: %d\nbest_accuracy: %.4f\nbest_macro_f1: %.4f\nlast_loss: %.4f\nimages_per_second: %.1f\n",
+           result.best_epoch, result.best_val.accuracy, result.best_val.macro_f1, result.last_loss,
+           result.images_per_second);
+    status = EXIT_OK;
+done:
+    free(arch);
+    free(checkpoint);
+    et_face_dataset_free(&train);
+    et_face_dataset_free(&val);
+    return status;
+usage_error:
+    free(checkpoint);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,115 @@
+/* JPEG marker walk: finds the EXIF orientation (phones store portrait photos
+ * sideways plus this tag) and whether the file reaches its end-of-image
+ * marker (stb_image pads a cut-off scan with zeros instead of failing). */
+#include "jpeg_markers.h"
+
+#include <string.h>
+
+enum { M_SOI = 0xD8, M_EOI = 0xD9, M_SOS = 0xDA, M_APP1 = 0xE1, M_TEM = 0x01 };
+
+static unsigned read16(const uint8_t *p, int big_endian)
+{
+    return big_endian ? (unsigned)p[0] << 8 | p[1] : (unsigned)p[1] << 8 | p[0];
+}
+
+static uint32_t read32(const uint8_t *p, int big_endian)
+{
+    return big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+                      : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* Orientation (tag 0x0112) from the first IFD of the TIFF block inside an
+ * "Exif\0\0" APP1 segment; 0 if there is none. */
+static int exif_orientation(const uint8_t *tiff, size_t size)
+{
+    if (size < 8)
+        return 0;
+    int be;
+    if (!memcmp(tiff, "MM", 2))
+        be = 1;
+    else if (!memcmp(tiff, "II", 2))
+        be = 0;
+    else
+        return 0;
+    if (read16(tiff + 2, be) != 42)
+        return 0;
+    uint32_t ifd = read32(tiff + 4, be);
+    if (ifd > size - 2)
+        return 0;
+    unsigned count = read16(tiff + ifd, be);
+    for (unsigned i = 0; i < count; i++) {
+        size_t at = (size_t)ifd + 2 + (size_t)i * 12;
+        if (at + 12 > size)
+            return 0;
+        const uint8_t *e = tiff + at;
+        /* Orientation is one SHORT (type 3), stored in the value field. */
+        if (read16(e, be) == 0x0112 && read16(e + 2, be) == 3 && read32(e + 4, be) == 1) {
+            unsigned o = read16(e + 8, be);
+            return o >= 1 && o <= 8 ? (int)o : 0;
+        }
+    }
+    return 0;
+}
+
+void et_jpeg_markers_parse(const uint8_t *data, size_t size, et_jpeg_markers *out)
+{
+    out->truncated = 0;
+    out->orientation = 1;
+    out->width = out->height = 0;
+    if (size < 2 || data[0] != 0xFF || data[1] != M_SOI)
+        return;
+    size_t pos = 2;
+    int found_orientation = 0;
+    for (;;) {
+        if (pos >= size)
+            break;
+        if (data[pos] != 0xFF)
+            return; /* not a marker where one must be: leave it to the decoder */
+        while (pos < size && data[pos] == 0xFF) /* fill bytes */
+            pos++;
+        if (pos >= size)
+            break;
+        int marker = data[pos++];
+        if (marker == M_EOI)
+            return;
+        if (marker == M_TEM || (marker >= 0xD0 && marker <= 0xD7))
+            continue; /* markers without a length */
+        if (size - pos < 2)
+            break;
+        size_t len = (size_t)data[pos] << 8 | data[pos + 1];
+        if (len < 2)
+            return;
+        if (size - pos < len)
+            break;
+        const uint8_t *seg = data + pos + 2;
+        size_t seg_size = len - 2;
+        if (marker == M_APP1 && !found_orientation && seg_size >= 6 && !memcmp(seg, "Exif\0\0", 6)) {
+            int o = exif_orientation(seg + 6, seg_size - 6);
+            if (o) {
+                out->orientation = o;
+                found_orientation = 1;
+            }
+        }
+        /* SOF0..SOF15 carry precision, height, width; C4, C8 and CC are
+         * other tables that share the range. */
+        if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC &&
+            !out->width && seg_size >= 5) {
+            out->height = seg[1] << 8 | seg[2];
+            out->width = seg[3] << 8 | seg[4];
+        }
+        pos += len;
+        if (marker == M_SOS) {
+            /* Entropy-coded data runs to the next marker other than a
+             * stuffed zero (FF 00) or a restart marker (FF D0..D7). */
+            while (pos + 1 < size) {
+                uint8_t next = data[pos + 1];
+                if (data[pos] == 0xFF && next != 0 && next != 0xFF && !(next >= 0xD0 && next <= 0xD7))
+                    break;
+                pos++;
+            }
+            if (pos + 1 >= size)
+                break;
+        }
+    }
+    out->truncated = 1;
+}

@@ -1,0 +1,19 @@
+/* Internal: what a JPEG's marker segments say without decoding: the size,
+ * and what stb_image does not look at (EXIF orientation, truncation). */
+#ifndef EMOTRACE_MEDIA_JPEG_MARKERS_H
+#define EMOTRACE_MEDIA_JPEG_MARKERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int truncated;    /* the data ends before the end-of-image marker */
+    int orientation;  /* EXIF orientation 1..8; 1 when absent or invalid */
+    int width, height; /* from the first start-of-frame segment; 0 if none */
+} et_jpeg_markers;
+
+/* Walks the segments of the JPEG in data (which starts with FF D8). Stops
+ * quietly at anything it does not understand: the decoder judges that. */
+void et_jpeg_markers_parse(const uint8_t *data, size_t size, et_jpeg_markers *out);
+
+#endif

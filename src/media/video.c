@@ -1,0 +1,391 @@
+/* Video decoding: demux with libavformat, decode with libavcodec's
+ * send/receive loop (threaded), convert to RGB24 with libswscale and turn
+ * the picture upright as the stream's display matrix asks. */
+#include "emotrace/video.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/display.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+
+#include "emotrace/error.h"
+
+/* Errors in a row from the decoder without new input means it is stuck. */
+#define MAX_RECEIVE_ERRORS 100
+/* Demuxer errors in a row (not end of file) before we stop resyncing. */
+#define MAX_READ_ERRORS 1000
+
+struct et_video {
+    char *path;
+    AVFormatContext *fmt;
+    AVCodecContext *dec;
+    AVStream *st;
+    AVPacket *pkt;
+    AVFrame *frame;
+    struct SwsContext *sws;
+    et_frame unrotated;   /* RGB before the display rotation, if there is one */
+    int rotation;         /* clockwise degrees */
+    int64_t start;        /* timestamp of t = 0, in stream time_base */
+    double last_t;
+    int64_t frames_out;
+    int draining;         /* the flush (NULL) packet was sent */
+    int finished;
+    int receive_errors, read_errors;
+    int64_t damaged;      /* packets or frames the decoder rejected */
+    et_video_info info;
+};
+
+static int error_code(int averr)
+{
+    if (averr == AVERROR(ENOMEM))
+        return ET_ERR_NOMEM;
+    if (averr == AVERROR_INVALIDDATA || averr == AVERROR_DECODER_NOT_FOUND ||
+        averr == AVERROR_DEMUXER_NOT_FOUND || averr == AVERROR_PATCHWELCOME ||
+        averr == AVERROR_STREAM_NOT_FOUND)
+        return ET_ERR_FORMAT;
+    return ET_ERR_IO;
+}
+
+static int av_fail(int averr, const char *path, const char *what)
+{
+    char reason[AV_ERROR_MAX_STRING_SIZE];
+    av_strerror(averr, reason, sizeof reason);
+    return et_error_set(error_code(averr), "%s: %s: %s", path, what, reason);
+}
+
+/* "key=value" strings to the dictionary avformat_open_input takes. */
+static int options_to_dict(AVDictionary **dict, const char *path, const char *const *list)
+{
+    for (; list && *list; list++) {
+        const char *eq = strchr(*list, '=');
+        if (!eq || eq == *list)
+            return et_error_set(ET_ERR_USAGE, "%s: input option '%s' is not key=value", path, *list);
+        char key[128];
+        size_t n = (size_t)(eq - *list);
+        if (n >= sizeof key)
+            return et_error_set(ET_ERR_USAGE, "%s: input option name too long in '%s'", path, *list);
+        memcpy(key, *list, n);
+        key[n] = '\0';
+        if (av_dict_set(dict, key, eq + 1, 0) < 0)
+            return et_error_set(ET_ERR_NOMEM, "%s: out of memory for input options", path);
+    }
+    return ET_OK;
+}
+
+/* The best video stream that is real video, not an attached cover picture. */
+static AVStream *find_video_stream(AVFormatContext *fmt)
+{
+    int i = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (i >= 0 && !(fmt->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC))
+        return fmt->streams[i];
+    for (unsigned j = 0; j < fmt->nb_streams; j++) {
+        AVStream *st = fmt->streams[j];
+        if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+            !(st->disposition & AV_DISPOSITION_ATTACHED_PIC))
+            return st;
+    }
+    return NULL;
+}
+
+/* Clockwise degrees (0/90/180/270) that make the picture upright. */
+static int stream_rotation(const AVStream *st)
+{
+    size_t size = 0;
+    const uint8_t *sd = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
+    if (!sd || size < 9 * sizeof(int32_t))
+        return 0;
+    /* The matrix angle is counter-clockwise; undo it, snapped to a quarter turn
+     * as the ffmpeg CLI's autorotation does. */
+    double ccw = av_display_rotation_get((const int32_t *)sd);
+    if (isnan(ccw))
+        return 0;
+    long cw = lround(-ccw / 90.0) * 90;
+    return (int)(((cw % 360) + 360) % 360);
+}
+
+static void fill_info(et_video *v)
+{
+    const AVStream *st = v->st;
+    et_video_info *info = &v->info;
+    AVRational rate = st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0
+                          ? st->avg_frame_rate : st->r_frame_rate;
+    info->fps = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 0;
+    if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+        info->duration = st->duration * av_q2d(st->time_base);
+    else if (v->fmt->duration != AV_NOPTS_VALUE && v->fmt->duration > 0)
+        info->duration = v->fmt->duration / (double)AV_TIME_BASE;
+    info->rotation = v->rotation;
+    int w = st->codecpar->width, h = st->codecpar->height;
+    info->width = v->rotation % 180 ? h : w;
+    info->height = v->rotation % 180 ? w : h;
+    snprintf(info->codec, sizeof info->codec, "%s", avcodec_get_name(st->codecpar->codec_id));
+    if (st->nb_frames > 0)
+        info->frame_count = st->nb_frames;
+    else if (info->duration > 0 && info->fps > 0)
+        info->frame_count = llround(info->duration * info->fps);
+}
+
+int et_video_open(et_video **out, const char *path, const et_video_options *opt)
+{
+    static const et_video_options defaults = {0};
+    AVDictionary *options = NULL;
+    const AVInputFormat *ifmt = NULL;
+    et_video *v = NULL;
+    int ret;
+
+    *out = NULL;
+    if (!opt)
+        opt = &defaults;
+    v = calloc(1, sizeof *v);
+    if (!v || !(v->path = strdup(path))) {
+        ret = et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+        goto end;
+    }
+    v->start = AV_NOPTS_VALUE;
+    if (opt->input_format && !(ifmt = av_find_input_format(opt->input_format))) {
+        ret = et_error_set(ET_ERR_USAGE, "%s: unknown input format '%s'", path, opt->input_format);
+        goto end;
+    }
+    if ((ret = options_to_dict(&options, path, opt->input_options)) < 0)
+        goto end;
+
+    if ((ret = avformat_open_input(&v->fmt, path, ifmt, &options)) < 0) {
+        ret = av_fail(ret, path, "cannot open as video");
+        goto end;
+    }
+    /* Entries left in the dictionary were not recognised by anyone. */
+    const AVDictionaryEntry *unused = av_dict_get(options, "", NULL, AV_DICT_IGNORE_SUFFIX);
+    if (unused) {
+        ret = et_error_set(ET_ERR_USAGE, "%s: unknown input option '%s'", path, unused->key);
+        goto end;
+    }
+    if ((ret = avformat_find_stream_info(v->fmt, NULL)) < 0) {
+        ret = av_fail(ret, path, "cannot read stream information");
+        goto end;
+    }
+    if (!(v->st = find_video_stream(v->fmt))) {
+        ret = et_error_set(ET_ERR_FORMAT, "%s: no video stream (%s)", path, v->fmt->iformat->name);
+        goto end;
+    }
+    for (unsigned i = 0; i < v->fmt->nb_streams; i++)
+        if (v->fmt->streams[i] != v->st)
+            v->fmt->streams[i]->discard = AVDISCARD_ALL; /* don't demux what we don't decode */
+
+    const AVCodec *codec = avcodec_find_decoder(v->st->codecpar->codec_id);
+    if (!codec) {
+        ret = et_error_set(ET_ERR_FORMAT, "%s: no decoder for codec %s in this FFmpeg build", path,
+                           avcodec_get_name(v->st->codecpar->codec_id));
+        goto end;
+    }
+    if (!(v->dec = avcodec_alloc_context3(codec)) || !(v->pkt = av_packet_alloc()) ||
+        !(v->frame = av_frame_alloc())) {
+        ret = et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+        goto end;
+    }
+    if ((ret = avcodec_parameters_to_context(v->dec, v->st->codecpar)) < 0) {
+        ret = av_fail(ret, path, "cannot set up decoder");
+        goto end;
+    }
+    v->dec->pkt_timebase = v->st->time_base;
+    v->dec->thread_count = opt->threads > 0 ? opt->threads : 0;
+    v->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    if ((ret = avcodec_open2(v->dec, codec, NULL)) < 0) {
+        ret = av_fail(ret, path, "cannot open decoder");
+        goto end;
+    }
+    if (v->st->start_time != AV_NOPTS_VALUE)
+        v->start = v->st->start_time;
+    v->rotation = stream_rotation(v->st);
+    fill_info(v);
+    ret = ET_OK;
+
+end:
+    av_dict_free(&options);
+    if (ret < 0)
+        et_video_close(&v);
+    *out = v;
+    return ret;
+}
+
+/* The deprecated full-range "J" formats as their plain equivalents. Passing
+ * them to swscale as is would make sws_getCachedContext rebuild the scaler
+ * for every frame (it stores the plain format internally). */
+static enum AVPixelFormat unjpeg_format(enum AVPixelFormat f, int *full_range)
+{
+    static const enum AVPixelFormat pairs[][2] = {
+        {AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUV420P}, {AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUV422P},
+        {AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUV444P}, {AV_PIX_FMT_YUVJ440P, AV_PIX_FMT_YUV440P},
+        {AV_PIX_FMT_YUVJ411P, AV_PIX_FMT_YUV411P},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+        if (f == pairs[i][0]) {
+            *full_range = 1;
+            return pairs[i][1];
+        }
+    return f;
+}
+
+/* Decoded frame -> upright RGB24 in out. The scaler is re-created whenever
+ * the decoded size or pixel format changes mid-stream. */
+static int convert(et_video *v, const AVFrame *src, et_frame *out)
+{
+    et_frame *rgb = v->rotation ? &v->unrotated : out;
+    int ret = et_frame_resize(rgb, src->width, src->height);
+    if (ret < 0)
+        return et_error_wrap(ret, "%s: ", v->path);
+    int full = src->color_range == AVCOL_RANGE_JPEG;
+    enum AVPixelFormat format = unjpeg_format(src->format, &full);
+    v->sws = sws_getCachedContext(v->sws, src->width, src->height, format, src->width, src->height,
+                                  AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
+    if (!v->sws)
+        return et_error_set(ET_ERR_FORMAT, "%s: cannot convert %s frames of %dx%d to RGB", v->path,
+                            av_get_pix_fmt_name(src->format), src->width, src->height);
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(format);
+    if (desc && !(desc->flags & AV_PIX_FMT_FLAG_RGB) && desc->nb_components >= 3) {
+        /* YUV: use the frame's matrix and range, not swscale's BT.601 limited default. */
+        int cs = src->colorspace == AVCOL_SPC_RGB || src->colorspace == AVCOL_SPC_UNSPECIFIED
+                     ? SWS_CS_DEFAULT : (int)src->colorspace;
+        sws_setColorspaceDetails(v->sws, sws_getCoefficients(cs), full,
+                                 sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
+    }
+    uint8_t *dst[4] = {rgb->rgb, NULL, NULL, NULL};
+    int dst_stride[4] = {rgb->stride, 0, 0, 0};
+    ret = sws_scale(v->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, dst,
+                    dst_stride);
+    if (ret < 0)
+        return av_fail(ret, v->path, "cannot convert frame to RGB");
+    if (v->rotation && (ret = et_frame_rotate(out, &v->unrotated, v->rotation)) < 0)
+        return et_error_wrap(ret, "%s: ", v->path);
+    return ET_OK;
+}
+
+/* Seconds since the stream start from best_effort_timestamp x time_base,
+ * which stays right for variable frame rates. */
+static double frame_time(et_video *v, const AVFrame *f)
+{
+    int64_t ts = f->best_effort_timestamp;
+    if (ts == AV_NOPTS_VALUE) {
+        if (v->frames_out == 0)
+            return 0;
+        return v->last_t + (v->info.fps > 0 ? 1.0 / v->info.fps : 0);
+    }
+    if (v->start == AV_NOPTS_VALUE)
+        v->start = ts;
+    /* ts * num / den in one rounding, so that 750 x 1/1000 is exactly 0.75. */
+    AVRational tb = v->st->time_base;
+    return (double)(ts - v->start) * tb.num / tb.den;
+}
+
+/* Sends the next packet of our stream to the decoder, or the flush packet
+ * at the end of the input. */
+static int feed_decoder(et_video *v)
+{
+    for (;;) {
+        int ret = av_read_frame(v->fmt, v->pkt);
+        if (ret == AVERROR(EAGAIN))
+            continue;
+        if (ret < 0) {
+            /* A damaged container can fail a read and resync; a truncated
+             * file fails with the input at its end, which is the end. */
+            int at_end = ret == AVERROR_EOF || (v->fmt->pb && avio_feof(v->fmt->pb));
+            if (!at_end && ++v->read_errors <= MAX_READ_ERRORS)
+                continue;
+            if (!at_end)
+                return av_fail(ret, v->path, "cannot read");
+            v->draining = 1;
+            /* The flush packet is taken even when this reports an error of
+             * an earlier packet, so only running out of memory stops us. */
+            ret = avcodec_send_packet(v->dec, NULL);
+            if (ret == AVERROR(ENOMEM))
+                return av_fail(ret, v->path, "cannot flush decoder");
+            if (ret < 0 && ret != AVERROR_EOF)
+                v->damaged++;
+            return 0;
+        }
+        v->read_errors = 0;
+        if (v->pkt->stream_index != v->st->index) {
+            av_packet_unref(v->pkt);
+            continue;
+        }
+        ret = avcodec_send_packet(v->dec, v->pkt);
+        av_packet_unref(v->pkt);
+        /* We only feed after receive said EAGAIN, so EAGAIN here too would
+         * loop forever: the API rules it out; treat it as a failure. */
+        if (ret == AVERROR(ENOMEM) || ret == AVERROR(EAGAIN))
+            return av_fail(ret, v->path, "cannot decode");
+        if (ret < 0) {
+            v->damaged++; /* the decoder rejected this packet; go on with the next */
+            continue;
+        }
+        v->receive_errors = 0;
+        return 0;
+    }
+}
+
+int et_video_read(et_video *v, et_frame *frame)
+{
+    while (!v->finished) {
+        int ret = avcodec_receive_frame(v->dec, v->frame);
+        if (ret >= 0) {
+            if (v->frame->width <= 0 || v->frame->height <= 0) {
+                av_frame_unref(v->frame);
+                v->damaged++;
+                continue;
+            }
+            double t = frame_time(v, v->frame);
+            ret = convert(v, v->frame, frame);
+            av_frame_unref(v->frame);
+            if (ret < 0)
+                return ret;
+            frame->t = t;
+            frame->index = v->frames_out++;
+            v->last_t = t;
+            return 1;
+        }
+        if (ret == AVERROR_EOF || (ret == AVERROR(EAGAIN) && v->draining)) {
+            v->finished = 1;
+            break;
+        }
+        if (ret == AVERROR(EAGAIN)) {
+            if ((ret = feed_decoder(v)) < 0)
+                return ret;
+            continue;
+        }
+        /* A frame failed to decode (errors surface here with frame threads). */
+        if (ret == AVERROR(ENOMEM) || ++v->receive_errors > MAX_RECEIVE_ERRORS)
+            return av_fail(ret, v->path, "cannot decode");
+        v->damaged++;
+    }
+    if (v->frames_out == 0)
+        return et_error_set(ET_ERR_FORMAT, "%s: no decodable %s video frames (%lld damaged packets)",
+                            v->path, v->info.codec, (long long)v->damaged);
+    return 0;
+}
+
+void et_video_get_info(const et_video *v, et_video_info *info)
+{
+    *info = v->info;
+}
+
+void et_video_close(et_video **pv)
+{
+    et_video *v = *pv;
+    if (!v)
+        return;
+    sws_freeContext(v->sws);
+    av_frame_free(&v->frame);
+    av_packet_free(&v->pkt);
+    avcodec_free_context(&v->dec);
+    avformat_close_input(&v->fmt);
+    et_frame_free(&v->unrotated);
+    free(v->path);
+    free(v);
+    *pv = NULL;
+}

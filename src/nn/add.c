@@ -1,0 +1,46 @@
+/* Element-wise sum of two or more inputs of the same shape (residual
+ * connections). */
+#include <string.h>
+
+#include "emotrace/error.h"
+#include "emotrace/nn.h"
+
+static int add_setup(et_layer *layer, const et_json *config)
+{
+    (void)config;
+    if (layer->input_count < 2 || !et_layer_inputs_same_shape(layer))
+        return et_error_set(ET_ERR_FORMAT, "layer '%s': add needs two or more inputs of the same shape",
+                            layer->name);
+    layer->out_shape = layer->in_shape[0];
+    return ET_OK;
+}
+
+static int add_forward(et_layer *layer, et_net *net, int train)
+{
+    (void)train;
+    float *y = layer->out.data;
+    size_t count = et_tensor_count(&layer->out);
+    memcpy(y, et_layer_input(net, layer, 0)->data, count * sizeof(float));
+    for (int i = 1; i < layer->input_count; i++) {
+        const float *x = et_layer_input(net, layer, i)->data;
+        for (size_t k = 0; k < count; k++)
+            y[k] += x[k];
+    }
+    return ET_OK;
+}
+
+static int add_backward(et_layer *layer, et_net *net)
+{
+    size_t count = et_tensor_count(&layer->dout);
+    const float *dy = layer->dout.data;
+    for (int i = 0; i < layer->input_count; i++) {
+        et_tensor *din = et_layer_input_grad(net, layer, i);
+        if (!din)
+            continue;
+        for (size_t k = 0; k < count; k++)
+            din->data[k] += dy[k];
+    }
+    return ET_OK;
+}
+
+const et_layer_type et_layer_add = {"add", add_setup, add_forward, add_backward, NULL};

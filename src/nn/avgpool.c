@@ -1,0 +1,95 @@
+/* Average pooling. Settings: kernel, stride (default: kernel), pad (0 or
+ * [t, l, b, r]). Padded positions are left out of the average (PyTorch's
+ * count_include_pad=False), so border outputs are not pulled towards zero. */
+#include <stdlib.h>
+
+#include "emotrace/error.h"
+#include "emotrace/nn.h"
+
+typedef struct {
+    et_window win;
+} avgpool_state;
+
+static int avgpool_setup(et_layer *layer, const et_json *config)
+{
+    avgpool_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
+    layer->state = s;
+    if (layer->input_count != 1)
+        return et_error_set(ET_ERR_FORMAT, "layer '%s': avgpool needs one input", layer->name);
+    int rc = et_window_from_config(&s->win, config, layer->name, 0);
+    if (rc != ET_OK)
+        return rc;
+    et_shape in = layer->in_shape[0];
+    layer->out_shape.c = in.c;
+    layer->out_shape.h = et_window_out(in.h, s->win.kh, s->win.sh, s->win.pt, s->win.pb);
+    layer->out_shape.w = et_window_out(in.w, s->win.kw, s->win.sw, s->win.pl, s->win.pr);
+    return ET_OK;
+}
+
+/* The input rows [y0, y1) and columns [x0, x1) under output (oy, ox). */
+static int window_at(const et_window *w, int in_h, int in_w, int oy, int ox, int *y0, int *y1, int *x0, int *x1)
+{
+    *y0 = oy * w->sh - w->pt;
+    *x0 = ox * w->sw - w->pl;
+    *y1 = *y0 + w->kh < in_h ? *y0 + w->kh : in_h;
+    *x1 = *x0 + w->kw < in_w ? *x0 + w->kw : in_w;
+    if (*y0 < 0)
+        *y0 = 0;
+    if (*x0 < 0)
+        *x0 = 0;
+    return *y1 > *y0 && *x1 > *x0 ? (*y1 - *y0) * (*x1 - *x0) : 0;
+}
+
+static int avgpool_forward(et_layer *layer, et_net *net, int train)
+{
+    (void)train;
+    const avgpool_state *s = layer->state;
+    const et_tensor *in = et_layer_input(net, layer, 0);
+    et_tensor *out = &layer->out;
+    size_t planes = (size_t)in->n * in->c;
+    for (size_t pl = 0; pl < planes; pl++) {
+        const float *x = in->data + pl * in->h * in->w;
+        float *y = out->data + pl * out->h * out->w;
+        for (int oy = 0; oy < out->h; oy++)
+            for (int ox = 0; ox < out->w; ox++) {
+                int y0, y1, x0, x1;
+                int count = window_at(&s->win, in->h, in->w, oy, ox, &y0, &y1, &x0, &x1);
+                float sum = 0.0f;
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++)
+                        sum += x[iy * in->w + ix];
+                y[oy * out->w + ox] = count > 0 ? sum / (float)count : 0.0f;
+            }
+    }
+    return ET_OK;
+}
+
+static int avgpool_backward(et_layer *layer, et_net *net)
+{
+    const avgpool_state *s = layer->state;
+    et_tensor *din = et_layer_input_grad(net, layer, 0);
+    if (!din)
+        return ET_OK;
+    const et_tensor *dout = &layer->dout;
+    size_t planes = (size_t)dout->n * dout->c;
+    for (size_t pl = 0; pl < planes; pl++) {
+        float *dx = din->data + pl * din->h * din->w;
+        const float *dy = dout->data + pl * dout->h * dout->w;
+        for (int oy = 0; oy < dout->h; oy++)
+            for (int ox = 0; ox < dout->w; ox++) {
+                int y0, y1, x0, x1;
+                int count = window_at(&s->win, din->h, din->w, oy, ox, &y0, &y1, &x0, &x1);
+                if (count <= 0)
+                    continue;
+                float g = dy[oy * dout->w + ox] / (float)count;
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++)
+                        dx[iy * din->w + ix] += g;
+            }
+    }
+    return ET_OK;
+}
+
+const et_layer_type et_layer_avgpool = {"avgpool", avgpool_setup, avgpool_forward, avgpool_backward, NULL};

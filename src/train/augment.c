@@ -1,0 +1,85 @@
+#include "emotrace/augment.h"
+
+#include <math.h>
+#include <string.h>
+
+void et_augment_defaults(et_augment_options *o)
+{
+    o->max_rotation_deg = 10.0f;
+    o->min_scale = 0.9f;
+    o->max_scale = 1.1f;
+    o->max_shift = 0.1f;
+    o->flip_probability = 0.5f;
+    o->max_brightness = 0.15f;
+    o->max_contrast = 0.3f;
+    o->max_gamma = 0.3f;
+    o->erase_probability = 0.5f;
+}
+
+static float uniform(et_rng *rng, float lo, float hi)
+{
+    return lo + (hi - lo) * (float)et_rng_uniform(rng);
+}
+
+/* Bilinear sample with the border replicated (a face crop continues past its
+ * edge better than black does). */
+static float sample(const uint8_t *src, int size, float x, float y)
+{
+    if (x < 0) x = 0;
+    if (y < 0) y = 0;
+    if (x > size - 1) x = (float)(size - 1);
+    if (y > size - 1) y = (float)(size - 1);
+    int x0 = (int)x, y0 = (int)y;
+    int x1 = x0 + 1 < size ? x0 + 1 : x0, y1 = y0 + 1 < size ? y0 + 1 : y0;
+    float fx = x - (float)x0, fy = y - (float)y0;
+    float top = src[y0 * size + x0] * (1 - fx) + src[y0 * size + x1] * fx;
+    float bottom = src[y1 * size + x0] * (1 - fx) + src[y1 * size + x1] * fx;
+    return top * (1 - fy) + bottom * fy;
+}
+
+void et_augment_face(const uint8_t *src, uint8_t *dst, int size, const et_augment_options *o, et_rng *rng)
+{
+    /* Draw every random number in a fixed order so runs are reproducible. */
+    float angle = uniform(rng, -o->max_rotation_deg, o->max_rotation_deg) * 3.14159265f / 180.0f;
+    float scale = uniform(rng, o->min_scale, o->max_scale);
+    float shift_x = uniform(rng, -o->max_shift, o->max_shift) * size;
+    float shift_y = uniform(rng, -o->max_shift, o->max_shift) * size;
+    int flip = et_rng_uniform(rng) < o->flip_probability;
+    float brightness = uniform(rng, -o->max_brightness, o->max_brightness) * 255.0f;
+    float contrast = uniform(rng, 1.0f - o->max_contrast, 1.0f + o->max_contrast);
+    float gamma_log = uniform(rng, -logf(1.0f + o->max_gamma), logf(1.0f + o->max_gamma));
+    float gamma = expf(gamma_log);
+    int erase = et_rng_uniform(rng) < o->erase_probability;
+    float erase_area = uniform(rng, 0.02f, 0.2f) * size * size;
+    float erase_aspect = expf(uniform(rng, logf(0.3f), logf(3.3f)));
+    float erase_cx = uniform(rng, 0.0f, (float)size), erase_cy = uniform(rng, 0.0f, (float)size);
+    uint8_t erase_value = (uint8_t)et_rng_below(rng, 256);
+
+    /* Inverse map: output pixel -> source pixel, about the centre. */
+    float c = (size - 1) * 0.5f;
+    float cos_a = cosf(angle) / scale, sin_a = sinf(angle) / scale;
+    float mean = 0.0f;
+    for (int i = 0; i < size * size; i++)
+        mean += src[i];
+    mean /= (float)(size * size);
+    for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++) {
+            float dx = (flip ? (float)(size - 1 - x) : (float)x) - c - shift_x;
+            float dy = (float)y - c - shift_y;
+            float sx = cos_a * dx + sin_a * dy + c;
+            float sy = -sin_a * dx + cos_a * dy + c;
+            float v = sample(src, size, sx, sy);
+            v = (v - mean) * contrast + mean + brightness;
+            if (v < 0) v = 0;
+            if (v > 255) v = 255;
+            v = 255.0f * powf(v / 255.0f, gamma);
+            dst[y * size + x] = (uint8_t)(v + 0.5f);
+        }
+    if (erase) {
+        int w = (int)(sqrtf(erase_area * erase_aspect) + 0.5f), h = (int)(sqrtf(erase_area / erase_aspect) + 0.5f);
+        int x0 = (int)erase_cx - w / 2, y0 = (int)erase_cy - h / 2;
+        for (int y = y0 < 0 ? 0 : y0; y < y0 + h && y < size; y++)
+            for (int x = x0 < 0 ? 0 : x0; x < x0 + w && x < size; x++)
+                dst[y * size + x] = erase_value;
+    }
+}

@@ -1,0 +1,277 @@
+/* The emotion CNN training loop. Randomness is derived from (seed, epoch,
+ * position) so that a resumed run sees the same batches and augmentations as
+ * an uninterrupted one. */
+#include "emotrace/cnn_trainer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "emotrace/augment.h"
+#include "emotrace/checkpoint.h"
+#include "emotrace/emotion_classifier.h"
+#include "emotrace/error.h"
+
+#define FACE_PIXELS (ET_FACE_SIZE * ET_FACE_SIZE)
+
+void et_cnn_train_defaults(et_cnn_train_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->epochs = 60;
+    o->batch = 64;
+    o->optimizer = ET_OPTIMIZER_SGD;
+    o->lr = 0.05f;
+    o->min_lr = 0.0005f;
+    o->weight_decay = 5e-4f;
+    o->momentum = 0.9f;
+    o->smoothing = 0.1f;
+    o->warmup_epochs = 1;
+    o->seed = 1;
+    o->augment = 1;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static uint64_t mix(uint64_t a, uint64_t b)
+{
+    uint64_t z = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b14915ULL + (a << 6) + (a >> 2));
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    return z ^ (z >> 31);
+}
+
+int et_cnn_evaluate(et_net *net, const et_face_dataset *ds, et_metrics *metrics, float *probabilities)
+{
+    const int batch = 256;
+    et_metrics_init(metrics);
+    for (int start = 0; start < ds->count; start += batch) {
+        int n = ds->count - start < batch ? ds->count - start : batch;
+        int rc = et_net_prepare(net, n, 1);
+        if (rc != ET_OK)
+            return rc;
+        for (int i = 0; i < n; i++)
+            et_emotion_normalize(ds->pixels + (size_t)(start + i) * FACE_PIXELS,
+                                 net->input.data + (size_t)i * FACE_PIXELS);
+        rc = et_net_forward(net, 0);
+        if (rc != ET_OK)
+            return rc;
+        const float *logits = et_net_output(net, 0)->data;
+        for (int i = 0; i < n; i++) {
+            float p[ET_EMOTIONS];
+            et_emotion_softmax(logits + (size_t)i * ET_EMOTIONS, p);
+            if (probabilities)
+                memcpy(probabilities + (size_t)(start + i) * ET_EMOTIONS, p, sizeof p);
+            et_metrics_add(metrics, ds->labels[start + i], et_argmax(p, ET_EMOTIONS));
+        }
+    }
+    et_metrics_finish(metrics);
+    return ET_OK;
+}
+
+static void settings_text(const et_cnn_train_options *o, char *out, size_t size)
+{
+    snprintf(out, size, "epochs=%d batch=%d optimizer=%s lr=%g min_lr=%g weight_decay=%g momentum=%g smoothing=%g warmup=%d seed=%llu augment=%d",
+             o->epochs, o->batch, o->optimizer == ET_OPTIMIZER_SGD ? "sgd" : "adamw", o->lr, o->min_lr,
+             o->weight_decay, o->momentum, o->smoothing, o->warmup_epochs, (unsigned long long)o->seed, o->augment);
+}
+
+static int save_best(const char *path, et_net *net, const et_cnn_train_options *o, const et_metrics *m, int epoch)
+{
+    char accuracy[32], macro_f1[32], epoch_text[32], settings[512];
+    snprintf(accuracy, sizeof accuracy, "%.4f", m->accuracy);
+    snprintf(macro_f1, sizeof macro_f1, "%.4f", m->macro_f1);
+    snprintf(epoch_text, sizeof epoch_text, "%d", epoch);
+    settings_text(o, settings, sizeof settings);
+    const char *metadata[] = {"trained_by", "emotrace " ET_VERSION, "command", o->command_line ? o->command_line : "",
+                              "settings", settings, "epoch", epoch_text, "validation_accuracy", accuracy,
+                              "validation_macro_f1", macro_f1, "labels",
+                              "angry,disgust,fear,happy,sad,surprise,neutral", NULL};
+    return et_net_save(net, path, metadata);
+}
+
+int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, const et_face_dataset *val,
+                 et_cnn_train_result *result)
+{
+    memset(result, 0, sizeof *result);
+    et_net *net = NULL;
+    et_optimizer opt = {0};
+    et_tensor dlogits = {0};
+    uint8_t *augmented = malloc(FACE_PIXELS);
+    int *order = malloc((size_t)train->count * sizeof(int));
+    int *labels = malloc((size_t)o->batch * sizeof(int));
+    float *targets = malloc((size_t)o->batch * ET_EMOTIONS * sizeof(float));
+    int rc = ET_OK;
+    if (!augmented || !order || !labels || !targets) {
+        rc = et_error_set(ET_ERR_NOMEM, "train: out of memory");
+        goto done;
+    }
+    rc = et_net_create(&net, o->arch_json ? o->arch_json : et_emotion_cnn_default_arch(), o->seed);
+    if (rc != ET_OK)
+        goto done;
+    if (o->init_weights) {
+        et_net *init = NULL;
+        rc = et_net_load(&init, o->init_weights);
+        if (rc == ET_OK)
+            rc = et_net_copy_params(net, init);
+        et_net_free(init);
+        if (rc != ET_OK) {
+            rc = et_error_wrap(rc, "%s: ", o->init_weights);
+            goto done;
+        }
+    }
+    rc = et_optimizer_init(&opt, net, o->optimizer);
+    if (rc != ET_OK)
+        goto done;
+    opt.momentum = o->momentum;
+    opt.weight_decay = o->weight_decay;
+
+    et_checkpoint_info info = {0};
+    settings_text(o, info.settings, sizeof info.settings);
+    info.best_accuracy = -1.0;
+    int first_epoch = 0;
+    if (o->resume) {
+        et_checkpoint_info loaded;
+        rc = et_checkpoint_load(o->checkpoint_path, net, &opt, &loaded);
+        if (rc != ET_OK)
+            goto done;
+        if (strcmp(loaded.settings, info.settings) != 0) {
+            rc = et_error_set(ET_ERR_USAGE, "%s: checkpoint was made with other settings (%s); this run has (%s)",
+                              o->checkpoint_path, loaded.settings, info.settings);
+            goto done;
+        }
+        info = loaded;
+        net->rng = loaded.rng;
+        first_epoch = loaded.epoch;
+        result->best_epoch = loaded.best_epoch;
+        if (!o->quiet)
+            fprintf(stderr, "resuming %s after epoch %d (best accuracy %.4f at epoch %d)\n", o->checkpoint_path,
+                    loaded.epoch, loaded.best_accuracy, loaded.best_epoch);
+    }
+
+    et_augment_options aug;
+    et_augment_defaults(&aug);
+    long steps_per_epoch = (train->count + o->batch - 1) / o->batch;
+    long total_steps = steps_per_epoch * o->epochs, warmup = steps_per_epoch * o->warmup_epochs;
+    double run_start = now_seconds();
+    int epochs_run = 0;
+    for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
+        /* max_steps ends the run like an interruption: a partial epoch is
+         * neither evaluated nor checkpointed. */
+        if (o->max_steps && info.step >= o->max_steps)
+            break;
+        double epoch_start = now_seconds();
+        et_rng shuffle;
+        et_rng_seed(&shuffle, mix(o->seed, (uint64_t)epoch));
+        for (int i = 0; i < train->count; i++)
+            order[i] = i;
+        for (int i = train->count - 1; i > 0; i--) {
+            int j = (int)et_rng_below(&shuffle, (uint32_t)(i + 1));
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        double loss_sum = 0.0;
+        long correct = 0, seen = 0;
+        int interrupted = 0;
+        for (int start = 0; start < train->count; start += o->batch) {
+            if (o->max_steps && info.step >= o->max_steps) {
+                interrupted = 1;
+                break;
+            }
+            int n = train->count - start < o->batch ? train->count - start : o->batch;
+            if ((rc = et_net_prepare(net, n, 1)) != ET_OK)
+                goto done;
+            for (int i = 0; i < n; i++) {
+                int idx = order[start + i];
+                const uint8_t *src = train->pixels + (size_t)idx * FACE_PIXELS;
+                if (o->augment) {
+                    et_rng sample_rng;
+                    et_rng_seed(&sample_rng, mix(mix(o->seed, (uint64_t)epoch), (uint64_t)(start + i)));
+                    et_augment_face(src, augmented, ET_FACE_SIZE, &aug, &sample_rng);
+                    src = augmented;
+                }
+                et_emotion_normalize(src, net->input.data + (size_t)i * FACE_PIXELS);
+                labels[i] = train->labels[idx];
+                if (train->soft)
+                    memcpy(targets + (size_t)i * ET_EMOTIONS, train->soft + (size_t)idx * ET_EMOTIONS,
+                           ET_EMOTIONS * sizeof(float));
+            }
+            if (!train->soft)
+                et_targets_one_hot(labels, n, ET_EMOTIONS, targets);
+            if ((rc = et_net_forward(net, 1)) != ET_OK)
+                goto done;
+            et_layer *out = &net->layers[net->outputs[0]];
+            double loss;
+            if ((rc = et_loss_softmax_cross_entropy(&out->out, targets, o->smoothing, &dlogits, &loss)) != ET_OK)
+                goto done;
+            if (!isfinite(loss)) {
+                rc = et_error_set(ET_ERR, "train: loss became %g at epoch %d step %ld (learning rate too high?)",
+                                  loss, epoch + 1, info.step);
+                goto done;
+            }
+            if ((rc = et_tensor_resize(&out->dout, dlogits.n, dlogits.c, dlogits.h, dlogits.w)) != ET_OK)
+                goto done;
+            memcpy(out->dout.data, dlogits.data, et_tensor_count(&dlogits) * sizeof(float));
+            for (int i = 0; i < n; i++)
+                correct += et_argmax(out->out.data + (size_t)i * ET_EMOTIONS, ET_EMOTIONS) == labels[i];
+            seen += n;
+            loss_sum += loss * n;
+            et_net_zero_grad(net);
+            if ((rc = et_net_backward(net)) != ET_OK)
+                goto done;
+            float lr = et_lr_cosine(o->lr, o->min_lr, info.step, total_steps, warmup);
+            if ((rc = et_optimizer_step(&opt, net, lr)) != ET_OK)
+                goto done;
+            info.step++;
+        }
+        double train_seconds = now_seconds() - epoch_start;
+        result->last_loss = seen ? loss_sum / seen : 0.0;
+        result->last_train_accuracy = seen ? (double)correct / seen : 0.0;
+        if (interrupted)
+            break;
+        et_metrics val_metrics;
+        if ((rc = et_cnn_evaluate(net, val, &val_metrics, NULL)) != ET_OK)
+            goto done;
+        epochs_run++;
+        info.epoch = epoch + 1;
+        info.rng = net->rng;
+        result->epochs_done = epoch + 1;
+        result->last_val = val_metrics;
+        result->images_per_second = train_seconds > 0 ? seen / train_seconds : 0.0;
+        if (val_metrics.accuracy > info.best_accuracy) {
+            info.best_accuracy = val_metrics.accuracy;
+            info.best_epoch = epoch + 1;
+            result->best_val = val_metrics;
+            result->best_epoch = epoch + 1;
+            if (o->out_path && (rc = save_best(o->out_path, net, o, &val_metrics, epoch + 1)) != ET_OK)
+                goto done;
+        }
+        if (o->checkpoint_path && (rc = et_checkpoint_save(o->checkpoint_path, net, &opt, &info)) != ET_OK)
+            goto done;
+        if (!o->quiet) {
+            double elapsed = now_seconds() - run_start;
+            double eta = elapsed / epochs_run * (o->epochs - epoch - 1);
+            fprintf(stderr, "epoch %d/%d loss %.4f train_acc %.4f val_acc %.4f val_macro_f1 %.4f best %.4f@%d "
+                            "lr %.5f %.0f img/s epoch %.0fs eta %.0fm\n",
+                    epoch + 1, o->epochs, result->last_loss, result->last_train_accuracy, val_metrics.accuracy,
+                    val_metrics.macro_f1, info.best_accuracy, info.best_epoch,
+                    et_lr_cosine(o->lr, o->min_lr, info.step, total_steps, warmup), result->images_per_second,
+                    now_seconds() - epoch_start, eta / 60.0);
+        }
+    }
+done:
+    free(augmented);
+    free(order);
+    free(labels);
+    free(targets);
+    et_tensor_free(&dlogits);
+    et_optimizer_free(&opt);
+    et_net_free(net);
+    return rc;
+}

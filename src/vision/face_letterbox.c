@@ -1,0 +1,79 @@
+/* The detector's input: the frame, with an optional border, scaled to fit
+ * the model input with its aspect ratio kept (MediaPipe's ImageToTensor with
+ * keep_aspect_ratio and BORDER_ZERO: black bars), RGB in [-1, 1], CHW. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "emotrace/error.h"
+#include "emotrace/face_detector.h"
+
+/* Source taps of one output row or column; valid 0 when it lies outside the frame. */
+typedef struct {
+    int lo, hi, valid;
+    float t;
+} tap;
+
+static void make_taps(tap *taps, int count, int size, float scale, float offset)
+{
+    for (int o = 0; o < count; o++) {
+        /* Output pixel centre back in frame pixel-index space. */
+        float src = ((float)o + 0.5f - offset) / scale - 0.5f;
+        taps[o].valid = src >= -0.5f && src <= (float)size - 0.5f;
+        if (src < 0.0f)
+            src = 0.0f;
+        if (src > (float)(size - 1))
+            src = (float)(size - 1);
+        int lo = (int)floorf(src);
+        taps[o].lo = lo;
+        taps[o].hi = lo + 1 < size ? lo + 1 : lo;
+        taps[o].t = src - (float)lo;
+    }
+}
+
+int et_face_letterbox(const uint8_t *rgb, int width, int height, int stride, float margin, float *input,
+                      int input_width, int input_height, et_letterbox *out)
+{
+    if (width < 1 || height < 1 || stride < 3 * width || input_width < 1 || input_height < 1)
+        return et_error_set(ET_ERR_USAGE, "face detector: bad image size %dx%d (stride %d)", width, height, stride);
+    float border = margin > 0.0f ? margin * (float)(width > height ? width : height) : 0.0f;
+    float canvas_w = (float)width + 2.0f * border, canvas_h = (float)height + 2.0f * border;
+    float sx = (float)input_width / canvas_w, sy = (float)input_height / canvas_h;
+    et_letterbox lb;
+    lb.scale = sx < sy ? sx : sy;
+    lb.offset_x = ((float)input_width - canvas_w * lb.scale) * 0.5f + border * lb.scale;
+    lb.offset_y = ((float)input_height - canvas_h * lb.scale) * 0.5f + border * lb.scale;
+
+    tap *cols = malloc((size_t)(input_width + input_height) * sizeof *cols);
+    size_t plane = (size_t)input_width * input_height;
+    if (!cols)
+        return et_error_set(ET_ERR_NOMEM, "face detector: out of memory");
+    tap *rows = cols + input_width;
+    make_taps(cols, input_width, width, lb.scale, lb.offset_x);
+    make_taps(rows, input_height, height, lb.scale, lb.offset_y);
+    const float to_unit = 1.0f / 127.5f;
+    for (int v = 0; v < input_height; v++) {
+        tap r = rows[v];
+        float *dst_r = input + (size_t)v * input_width, *dst_g = dst_r + plane, *dst_b = dst_g + plane;
+        const uint8_t *top = rgb + (size_t)r.lo * stride, *bottom = rgb + (size_t)r.hi * stride;
+        for (int u = 0; u < input_width; u++) {
+            tap c = cols[u];
+            if (!r.valid || !c.valid) {
+                dst_r[u] = dst_g[u] = dst_b[u] = -1.0f;
+                continue;
+            }
+            const uint8_t *p00 = top + 3 * c.lo, *p01 = top + 3 * c.hi;
+            const uint8_t *p10 = bottom + 3 * c.lo, *p11 = bottom + 3 * c.hi;
+            float w00 = (1.0f - r.t) * (1.0f - c.t), w01 = (1.0f - r.t) * c.t;
+            float w10 = r.t * (1.0f - c.t), w11 = r.t * c.t;
+            float out[3];
+            for (int ch = 0; ch < 3; ch++)
+                out[ch] = w00 * p00[ch] + w01 * p01[ch] + w10 * p10[ch] + w11 * p11[ch];
+            dst_r[u] = out[0] * to_unit - 1.0f;
+            dst_g[u] = out[1] * to_unit - 1.0f;
+            dst_b[u] = out[2] * to_unit - 1.0f;
+        }
+    }
+    free(cols);
+    *out = lb;
+    return ET_OK;
+}

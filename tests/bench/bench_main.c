@@ -1,0 +1,55 @@
+/* Runs every benchmark (or those whose name contains an argument). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+#define MAX_BENCHES 128
+
+static struct {
+    const char *name;
+    bench_fn fn;
+} benches[MAX_BENCHES];
+static int bench_count;
+
+void bench_register(const char *name, bench_fn fn)
+{
+    if (bench_count < MAX_BENCHES) {
+        benches[bench_count].name = name;
+        benches[bench_count].fn = fn;
+        bench_count++;
+    }
+}
+
+double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void bench_report(const char *name, double value)
+{
+    printf("%s: %.6g\n", name, value);
+    fflush(stdout);
+}
+
+static int compare(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int main(int argc, char **argv)
+{
+    qsort(benches, bench_count, sizeof benches[0], compare);
+    for (int i = 0; i < bench_count; i++) {
+        int run = argc < 2;
+        for (int a = 1; a < argc; a++)
+            run |= strstr(benches[i].name, argv[a]) != NULL;
+        if (run)
+            benches[i].fn();
+    }
+    return 0;
+}

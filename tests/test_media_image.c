@@ -1,0 +1,295 @@
+/* Still images: pixel values, EXIF orientation, damaged and hostile files,
+ * and telling images from videos. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emotrace/error.h"
+#include "emotrace/frame.h"
+#include "emotrace/image.h"
+#include "test.h"
+
+#define FFMPEG "ffmpeg -nostdin -hide_banner -v error -y"
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int status = system(cmd);
+    if (status != 0)
+        fprintf(stderr, "  command failed (%d): %s\n", status, cmd);
+    return status;
+}
+
+static const char *tmp(const char *name)
+{
+    static char buf[8][512];
+    static int next;
+    char *p = buf[next++ % 8];
+    snprintf(p, sizeof buf[0], "%s/%s", test_tmpdir(), name);
+    return p;
+}
+
+static int write_file(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t n = fwrite(data, 1, size, f);
+    return fclose(f) == 0 && n == size ? 0 : -1;
+}
+
+static int message_names(const char *path)
+{
+    return strstr(et_error_message(), path) != NULL;
+}
+
+/* 16x12 picture in four flat quadrants: white top-left, red top-right,
+ * green bottom-left, blue bottom-right; written as raw RGB24. */
+static const uint8_t quadrant_colors[4][3] = {{255, 255, 255}, {255, 0, 0}, {0, 255, 0}, {0, 0, 255}};
+
+static int write_quadrants(const char *raw)
+{
+    uint8_t px[12][16][3];
+    for (int y = 0; y < 12; y++)
+        for (int x = 0; x < 16; x++)
+            memcpy(px[y][x], quadrant_colors[(y >= 6) * 2 + (x >= 8)], 3);
+    return write_file(raw, px, sizeof px);
+}
+
+/* Index into quadrant_colors of the color nearest the pixel at (x, y). */
+static int color_at(const et_frame *f, int x, int y)
+{
+    const uint8_t *p = f->rgb + (size_t)y * f->stride + (size_t)x * 3;
+    int best = -1, best_d = 1 << 30;
+    for (int c = 0; c < 4; c++) {
+        int d = 0;
+        for (int k = 0; k < 3; k++)
+            d += (p[k] - quadrant_colors[c][k]) * (p[k] - quadrant_colors[c][k]);
+        if (d < best_d) {
+            best_d = d;
+            best = c;
+        }
+    }
+    return best;
+}
+
+TEST(image_png_exact_pixels)
+{
+    const char *raw = tmp("q.rgb"), *png = tmp("q.png");
+    REQUIRE(write_quadrants(raw) == 0);
+    REQUIRE(sh(FFMPEG " -f rawvideo -pix_fmt rgb24 -s 16x12 -i '%s' '%s'", raw, png) == 0);
+    et_frame f = {0};
+    REQUIRE(et_image_load(png, &f) == ET_OK);
+    CHECK_EQ_INT(f.width, 16);
+    CHECK_EQ_INT(f.height, 12);
+    CHECK_EQ_INT(f.index, 0);
+    int exact = 1;
+    for (int y = 0; y < 12; y++)
+        for (int x = 0; x < 16; x++)
+            exact &= !memcmp(f.rgb + y * f.stride + x * 3, quadrant_colors[(y >= 6) * 2 + (x >= 8)], 3);
+    CHECK(exact);
+    uint8_t gray[16 * 12];
+    et_frame_to_gray(&f, gray, 16);
+    CHECK_EQ_INT(gray[0], 255);
+    CHECK_EQ_INT(gray[15], 76);
+    CHECK_EQ_INT(gray[11 * 16], 150);
+    CHECK_EQ_INT(gray[11 * 16 + 15], 29);
+    et_frame_free(&f);
+}
+
+TEST(image_jpeg_pixels)
+{
+    const char *raw = tmp("q.rgb"), *jpg = tmp("q.jpg");
+    REQUIRE(write_quadrants(raw) == 0);
+    REQUIRE(sh(FFMPEG " -f rawvideo -pix_fmt rgb24 -s 16x12 -i '%s' -pix_fmt yuvj444p -q:v 1 '%s'",
+               raw, jpg) == 0);
+    et_frame f = {0};
+    REQUIRE(et_image_load(jpg, &f) == ET_OK);
+    CHECK_EQ_INT(f.width, 16);
+    CHECK_EQ_INT(f.height, 12);
+    /* Lossy: compare quadrant centres with a tolerance. */
+    static const int cx[4] = {3, 12, 3, 12}, cy[4] = {2, 2, 9, 9};
+    for (int q = 0; q < 4; q++) {
+        const uint8_t *p = f.rgb + cy[q] * f.stride + cx[q] * 3;
+        for (int k = 0; k < 3; k++)
+            CHECK_MSG(abs(p[k] - quadrant_colors[q][k]) <= 12, "quadrant %d channel %d: %d vs %d", q, k,
+                      p[k], quadrant_colors[q][k]);
+    }
+    et_frame_free(&f);
+}
+
+/* Inserts an EXIF APP1 segment with the given orientation after the SOI. */
+static int add_exif_orientation(const char *src, const char *dst, int orientation)
+{
+    FILE *f = fopen(src, "rb");
+    if (!f)
+        return -1;
+    static uint8_t in[1 << 16];
+    size_t n = fread(in, 1, sizeof in, f);
+    fclose(f);
+    if (n < 4 || n == sizeof in)
+        return -1;
+    const uint8_t app1[] = {
+        0xFF, 0xE1, 0x00, 34,                    /* APP1, length 34 */
+        'E', 'x', 'i', 'f', 0, 0,                /* EXIF header */
+        'M', 'M', 0, 42, 0, 0, 0, 8,             /* big-endian TIFF, IFD0 at 8 */
+        0, 1,                                    /* one entry */
+        0x01, 0x12, 0, 3, 0, 0, 0, 1,            /* Orientation, SHORT, count 1 */
+        0, (uint8_t)orientation, 0, 0,           /* value */
+        0, 0, 0, 0,                              /* no next IFD */
+    };
+    static uint8_t out[(1 << 16) + sizeof app1];
+    memcpy(out, in, 2);
+    memcpy(out + 2, app1, sizeof app1);
+    memcpy(out + 2 + sizeof app1, in + 2, n - 2);
+    return write_file(dst, out, n + sizeof app1);
+}
+
+TEST(image_jpeg_exif_orientation)
+{
+    const char *raw = tmp("q.rgb"), *jpg = tmp("q.jpg"), *rot = tmp("o.jpg");
+    REQUIRE(write_quadrants(raw) == 0);
+    REQUIRE(sh(FFMPEG " -f rawvideo -pix_fmt rgb24 -s 16x12 -i '%s' -pix_fmt yuvj444p -q:v 1 '%s'",
+               raw, jpg) == 0);
+    /* Quadrant (index into quadrant_colors) shown at the top-left, top-right,
+     * bottom-left, bottom-right of the upright picture, per orientation. */
+    static const int want[9][4] = {
+        {0},
+        {0, 1, 2, 3}, /* 1: as stored */
+        {1, 0, 3, 2}, /* 2: mirrored */
+        {3, 2, 1, 0}, /* 3: 180 */
+        {2, 3, 0, 1}, /* 4: upside-down mirror */
+        {0, 2, 1, 3}, /* 5: transpose */
+        {2, 0, 3, 1}, /* 6: needs 90 clockwise */
+        {3, 1, 2, 0}, /* 7: transverse */
+        {1, 3, 0, 2}, /* 8: needs 90 counter-clockwise */
+    };
+    et_frame f = {0};
+    for (int o = 1; o <= 8; o++) {
+        REQUIRE(add_exif_orientation(jpg, rot, o) == 0);
+        REQUIRE(et_image_load(rot, &f) == ET_OK);
+        int sideways = o >= 5;
+        CHECK_EQ_INT(f.width, sideways ? 12 : 16);
+        CHECK_EQ_INT(f.height, sideways ? 16 : 12);
+        int got[4] = {color_at(&f, 2, 2), color_at(&f, f.width - 3, 2), color_at(&f, 2, f.height - 3),
+                      color_at(&f, f.width - 3, f.height - 3)};
+        for (int c = 0; c < 4; c++)
+            CHECK_MSG(got[c] == want[o][c], "orientation %d corner %d: quadrant %d, expected %d", o, c,
+                      got[c], want[o][c]);
+    }
+    et_frame_free(&f);
+}
+
+TEST(image_truncated_files)
+{
+    const char *png = tmp("t.png"), *jpg = tmp("t.jpg");
+    const char *png_cut = tmp("cut.png"), *jpg_cut = tmp("cut.jpg");
+    REQUIRE(sh(FFMPEG " -f lavfi -i testsrc=size=128x96 -frames:v 1 '%s' -frames:v 1 '%s'", png,
+               jpg) == 0);
+    REQUIRE(sh("head -c $(( $(stat -c %%s '%s') / 2 )) '%s' > '%s'", png, png, png_cut) == 0);
+    REQUIRE(sh("head -c $(( $(stat -c %%s '%s') / 2 )) '%s' > '%s'", jpg, jpg, jpg_cut) == 0);
+    et_frame f = {0};
+    REQUIRE(et_image_load(png, &f) == ET_OK); /* the whole files are fine */
+    REQUIRE(et_image_load(jpg, &f) == ET_OK);
+
+    CHECK_EQ_INT(et_image_load(png_cut, &f), ET_ERR_FORMAT);
+    CHECK_MSG(message_names(png_cut), "message: %s", et_error_message());
+    CHECK_EQ_INT(et_image_load(jpg_cut, &f), ET_ERR_FORMAT);
+    CHECK_MSG(message_names(jpg_cut) && strstr(et_error_message(), "truncated"), "message: %s",
+              et_error_message());
+    /* Cut inside the headers. */
+    REQUIRE(sh("head -c 40 '%s' > '%s'", jpg, jpg_cut) == 0);
+    CHECK_EQ_INT(et_image_load(jpg_cut, &f), ET_ERR_FORMAT);
+    CHECK_MSG(message_names(jpg_cut), "message: %s", et_error_message());
+    et_frame_free(&f);
+}
+
+static void put32be(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+TEST(image_huge_header_rejected_before_decoding)
+{
+    /* A valid-looking PNG whose IHDR claims 100000x100000 RGB pixels (30 GB).
+     * Under ASan an attempt to allocate that would abort the test run. */
+    uint8_t png[8 + 25 + 12] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+    uint8_t *ihdr = png + 8;
+    put32be(ihdr, 13);
+    memcpy(ihdr + 4, "IHDR", 4);
+    put32be(ihdr + 8, 100000);
+    put32be(ihdr + 12, 100000);
+    ihdr[16] = 8; /* bit depth */
+    ihdr[17] = 2; /* RGB */
+    /* CRC left zero: stb_image does not check it, and we must stop earlier anyway. */
+    uint8_t *iend = ihdr + 25;
+    put32be(iend, 0);
+    memcpy(iend + 4, "IEND", 4);
+    const char *path = tmp("huge.png");
+    REQUIRE(write_file(path, png, sizeof png) == 0);
+    et_frame f = {0};
+    CHECK_EQ_INT(et_image_load(path, &f), ET_ERR_FORMAT);
+    CHECK_MSG(message_names(path) && strstr(et_error_message(), "100000x100000"), "message: %s",
+              et_error_message());
+    CHECK(f.rgb == NULL);
+}
+
+TEST(image_missing_and_garbage_files)
+{
+    et_frame f = {0};
+    const char *missing = tmp("missing.png");
+    CHECK_EQ_INT(et_image_load(missing, &f), ET_ERR_IO);
+    CHECK_MSG(message_names(missing), "message: %s", et_error_message());
+    const char *garbage = tmp("garbage.jpg");
+    REQUIRE(write_file(garbage, "definitely not an image", 23) == 0);
+    CHECK_EQ_INT(et_image_load(garbage, &f), ET_ERR_FORMAT);
+    CHECK_MSG(message_names(garbage), "message: %s", et_error_message());
+    const char *empty = tmp("empty.png");
+    REQUIRE(write_file(empty, "", 0) == 0);
+    CHECK_EQ_INT(et_image_load(empty, &f), ET_ERR_FORMAT);
+    CHECK_EQ_INT(et_image_load(test_tmpdir(), &f), ET_ERR_IO);
+    CHECK(f.rgb == NULL);
+}
+
+TEST(image_probe_by_content)
+{
+    const char *png = tmp("x.png"), *jpg = tmp("x.jpg"), *mp4 = tmp("x.mp4");
+    REQUIRE(sh(FFMPEG " -f lavfi -i testsrc=size=32x24:rate=5 -frames:v 1 '%s'", png) == 0);
+    REQUIRE(sh(FFMPEG " -f lavfi -i testsrc=size=32x24:rate=5 -frames:v 1 '%s'", jpg) == 0);
+    REQUIRE(sh(FFMPEG " -f lavfi -i testsrc=size=32x24:rate=5 -frames:v 2 '%s'", mp4) == 0);
+    CHECK_EQ_INT(et_image_probe(png), 1);
+    CHECK_EQ_INT(et_image_probe(jpg), 1);
+    CHECK_EQ_INT(et_image_probe(mp4), 0);
+    /* Content wins over the name. */
+    const char *disguised = tmp("photo.mp4");
+    REQUIRE(sh("cp '%s' '%s'", png, disguised) == 0);
+    CHECK_EQ_INT(et_image_probe(disguised), 1);
+    const char *bmp = tmp("x.bmp"), *ppm = tmp("x.ppm"), *gif = tmp("x.gif");
+    REQUIRE(sh(FFMPEG " -f lavfi -i testsrc=size=32x24:rate=5 -frames:v 1 '%s' -frames:v 1 '%s'"
+                      " -frames:v 1 '%s'", bmp, ppm, gif) == 0);
+    CHECK_EQ_INT(et_image_probe(bmp), 1);
+    CHECK_EQ_INT(et_image_probe(ppm), 1);
+    CHECK_EQ_INT(et_image_probe(gif), 1);
+    et_frame f = {0};
+    CHECK_EQ_INT(et_image_load(bmp, &f), ET_OK);
+    CHECK_EQ_INT(et_image_load(ppm, &f), ET_OK);
+    CHECK(f.width == 32 && f.height == 24);
+    et_frame_free(&f);
+    const char *text = tmp("notes.txt"), *tga = tmp("x.TGA");
+    REQUIRE(write_file(text, "BM is not enough", 16) == 0);
+    CHECK_EQ_INT(et_image_probe(text), 0);
+    REQUIRE(write_file(tga, "\0\0\2", 3) == 0);
+    CHECK_EQ_INT(et_image_probe(tga), 1);
+    const char *missing = tmp("missing.png");
+    CHECK(et_image_probe(missing) < 0);
+    CHECK_MSG(message_names(missing), "message: %s", et_error_message());
+}

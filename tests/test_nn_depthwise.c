@@ -1,0 +1,126 @@
+/* depthwise_conv2d: gradient checks (stride 1 and 2, TensorFlow SAME-style
+ * asymmetric padding, channel multiplier) and a forward pass checked by hand. */
+#include <string.h>
+
+#include "emotrace/error.h"
+#include "emotrace/nn.h"
+#include "gradcheck.h"
+#include "test.h"
+
+#define MAX_REL_ERROR 1e-3
+
+static void check_grad(const char *arch, int batch)
+{
+    double rel = gradcheck_net(arch, batch, 1, 1, 7, 200);
+    CHECK_MSG(rel >= 0.0 && rel < MAX_REL_ERROR, "relative gradient error %.3g for %s", rel, arch);
+}
+
+TEST(grad_depthwise_stride1)
+{
+    /* 3x3 SAME at stride 1: one pixel on every side. Width 11 covers a full
+     * vector block plus a tail. */
+    check_grad("{\"format\":\"emotrace-net-1\",\"input\":[3,5,11],\"layers\":["
+               "{\"name\":\"d\",\"type\":\"depthwise_conv2d\",\"kernel\":3,\"pad\":1}],"
+               "\"outputs\":[\"d\"]}", 2);
+    /* 5x5 SAME, no bias, channel multiplier 2. */
+    check_grad("{\"format\":\"emotrace-net-1\",\"input\":[2,6,6],\"layers\":["
+               "{\"name\":\"d\",\"type\":\"depthwise_conv2d\",\"kernel\":5,\"pad\":2,\"multiplier\":2,"
+               "\"bias\":false}],\"outputs\":[\"d\"]}", 2);
+}
+
+TEST(grad_depthwise_stride2_same_padding)
+{
+    /* TensorFlow SAME at stride 2 on an even size pads only bottom/right:
+     * 3x3 on 8x20 -> 4x10 with pad [0,0,1,1]. */
+    check_grad("{\"format\":\"emotrace-net-1\",\"input\":[3,8,20],\"layers\":["
+               "{\"name\":\"d\",\"type\":\"depthwise_conv2d\",\"kernel\":3,\"stride\":2,\"pad\":[0,0,1,1]}],"
+               "\"outputs\":[\"d\"]}", 2);
+    /* Odd size, non-square kernel, uneven pads, stacked after a conv so the
+     * input gradient flows through. */
+    check_grad("{\"format\":\"emotrace-net-1\",\"input\":[2,7,9],\"layers\":["
+               "{\"name\":\"c\",\"type\":\"conv2d\",\"out\":2,\"kernel\":3,\"pad\":1},"
+               "{\"name\":\"d\",\"type\":\"depthwise_conv2d\",\"kernel\":[3,5],\"stride\":2,\"pad\":[1,2,1,2]}],"
+               "\"outputs\":[\"d\"]}", 1);
+}
+
+static et_net *make_net(const char *arch)
+{
+    et_net *net = NULL;
+    if (et_net_create(&net, arch, 1) != ET_OK) {
+        test_fail(__FILE__, __LINE__, "%s", et_error_message());
+        return NULL;
+    }
+    if (et_net_prepare(net, 1, 1) != ET_OK) {
+        et_net_free(net);
+        return NULL;
+    }
+    return net;
+}
+
+TEST(depthwise_forward_by_hand)
+{
+    et_net *net = make_net("{\"format\":\"emotrace-net-1\",\"input\":[2,3,3],\"layers\":["
+                           "{\"name\":\"d\",\"type\":\"depthwise_conv2d\",\"kernel\":3,\"pad\":1}],"
+                           "\"outputs\":[\"d\"]}");
+    REQUIRE(net);
+    /* Channel 0: 1..9 with an all-ones kernel and bias 0.5 (sums of the
+     * 3x3 neighbourhoods). Channel 1: the same image, a kernel that picks
+     * the right-hand neighbour, bias -1: each channel uses only its own. */
+    for (int i = 0; i < 9; i++) {
+        net->input.data[i] = (float)(i + 1);
+        net->input.data[9 + i] = (float)(i + 1);
+    }
+    float *w = net->layers[0].params[0].value.data, *b = net->layers[0].params[1].value.data;
+    for (int i = 0; i < 9; i++)
+        w[i] = 1.0f;
+    memset(w + 9, 0, 9 * sizeof(float));
+    w[9 + 5] = 1.0f; /* (ky=1, kx=2) */
+    b[0] = 0.5f;
+    b[1] = -1.0f;
+    REQUIRE(et_net_forward(net, 0) == ET_OK);
+    const float *y = et_net_output(net, 0)->data;
+    const float sums[9] = {12, 21, 16, 27, 45, 33, 24, 39, 28};
+    const float right[9] = {2, 3, 0, 5, 6, 0, 8, 9, 0};
+    for (int i = 0; i < 9; i++) {
+        CHECK_NEAR(y[i], sums[i] + 0.5f, 1e-5);
+        CHECK_NEAR(y[9 + i], right[i] - 1.0f, 1e-5);
+    }
+    et_net_free(net);
+
+    /* Stride 2 with SAME padding [0,0,1,1] on 4x4: outputs sample the
+     * top-left of each 2x2 cell and run past the bottom/right edge. */
+    net = make_net("{\"format\":\"emotrace-net-1\",\"input\":[1,4,4],\"layers\":["
+                   "{\"name\":\"d\",\"type\":\"depthwise_conv2d\",\"kernel\":3,\"stride\":2,\"pad\":[0,0,1,1],"
+                   "\"bias\":false}],\"outputs\":[\"d\"]}");
+    REQUIRE(net);
+    REQUIRE(net->layers[0].out_shape.h == 2 && net->layers[0].out_shape.w == 2);
+    for (int i = 0; i < 16; i++)
+        net->input.data[i] = (float)(i + 1);
+    w = net->layers[0].params[0].value.data;
+    for (int i = 0; i < 9; i++)
+        w[i] = (float)(i + 1); /* 1 2 3 / 4 5 6 / 7 8 9 */
+    REQUIRE(et_net_forward(net, 0) == ET_OK);
+    y = et_net_output(net, 0)->data;
+    /* (0,0): rows 0-2, cols 0-2 = 1*1+2*2+3*3 + 5*4+6*5+7*6 + 9*7+10*8+11*9 = 348
+     * (0,1): cols 2-4, col 4 is padding = 3+8+0 + 28+40+0 + 77+96+0 = 252
+     * (1,0): rows 2-4, row 4 is padding = 9+20+33 + 52+70+90 = 274
+     * (1,1): 11+24 + 60+80 = 175 */
+    CHECK_NEAR(y[0], 348.0f, 1e-4);
+    CHECK_NEAR(y[1], 252.0f, 1e-4);
+    CHECK_NEAR(y[2], 274.0f, 1e-4);
+    CHECK_NEAR(y[3], 175.0f, 1e-4);
+    et_net_free(net);
+}
+
+TEST(depthwise_rejects_bad_settings)
+{
+    et_net *net = NULL;
+    CHECK(et_net_create(&net, "{\"format\":\"emotrace-net-1\",\"input\":[2,4,4],\"layers\":["
+                              "{\"name\":\"d\",\"type\":\"depthwise_conv2d\",\"kernel\":3,\"multiplier\":0}],"
+                              "\"outputs\":[\"d\"]}", 1) != ET_OK);
+    CHECK(strstr(et_error_message(), "'d'") != NULL);
+    CHECK(et_net_create(&net, "{\"format\":\"emotrace-net-1\",\"input\":[2,4,4],\"layers\":["
+                              "{\"name\":\"d\",\"type\":\"depthwise_conv2d\",\"kernel\":3,\"pad\":3}],"
+                              "\"outputs\":[\"d\"]}", 1) != ET_OK);
+    CHECK(net == NULL);
+}
