@@ -13,6 +13,8 @@ typedef struct {
     const char *summary;
 } cli_command;
 
+int cmd_analyze(int argc, char **argv);
+int cmd_detect(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

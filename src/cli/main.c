@@ -7,6 +7,7 @@
 #include "cli.h"
 
 static const cli_command commands[] = {
+    {"detect", cmd_detect, "print the faces found in videos and images (CSV)"},
     {"train", cmd_train, "train the emotion classifier"},
     {"eval", cmd_eval, "measure the emotion classifier on labelled faces"},
     {"info", cmd_info, "print versions of emotrace, its libraries and weights"},

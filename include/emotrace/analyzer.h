@@ -1,0 +1,46 @@
+/* Analysis of one media item: decode -> detect -> track -> align -> CNN ->
+ * temporal model -> store, with the time spent in each stage. */
+#ifndef EMOTRACE_ANALYZER_H
+#define EMOTRACE_ANALYZER_H
+
+#include "emotrace/emotion_classifier.h"
+#include "emotrace/face_align.h"
+#include "emotrace/face_detector.h"
+#include "emotrace/media_input.h"
+#include "emotrace/store.h"
+#include "emotrace/temporal.h"
+
+typedef struct {
+    double t, duration; /* seconds; duration 0 if unknown */
+    long frames_analyzed;
+    double elapsed;     /* seconds since the item started */
+} et_progress;
+
+typedef struct {
+    et_face_detector *detector;
+    et_emotion_classifier *classifier;
+    et_temporal *temporal;     /* NULL: the CNN's probabilities as they are */
+    et_face_align_options align;
+    double max_fps;            /* analyse at most this many frames per second; 0: all */
+    double start, end;         /* time range in seconds; end 0: to the end */
+    double max_gap;            /* seconds a track survives without a detection */
+    double image_fps;          /* frame rate of image sequences */
+    int stills;                /* images are independent: no temporal model */
+    int decoder_threads;
+    void (*progress)(const et_progress *p, void *ctx);
+    void *progress_ctx;
+    volatile int *stop;        /* set (e.g. by a signal) to abandon the item */
+} et_analyzer_options;
+
+typedef struct {
+    double decode, detect, align, cnn, temporal, store; /* seconds per stage */
+    long frames_decoded, frames_analyzed, observations, tracks;
+} et_analyzer_stats;
+
+/* Analyses item and writes it to sink as one unit. info holds path, size
+ * and mtime; the rest is filled in. On failure the sink records the item as
+ * failed (nothing partial is kept) and the error names the file. */
+int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et_media_info *info, et_sink *sink,
+                     et_analyzer_stats *stats);
+
+#endif

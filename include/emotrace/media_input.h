@@ -1,0 +1,45 @@
+/* What analyze is asked to read: command-line paths (files, directories,
+ * "-" for a list of paths on standard input) expanded into media items: a
+ * video, a single image, or a directory's images forming one sequence. */
+#ifndef EMOTRACE_MEDIA_INPUT_H
+#define EMOTRACE_MEDIA_INPUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum { ET_MEDIA_VIDEO, ET_MEDIA_IMAGE, ET_MEDIA_IMAGE_SEQUENCE } et_media_kind;
+
+typedef struct {
+    et_media_kind kind;
+    char *path;     /* the file, or the directory of a sequence */
+    char **images;  /* a sequence's images in natural order */
+    size_t image_count;
+} et_media_item;
+
+typedef struct {
+    et_media_item *items;
+    size_t count, capacity;
+} et_media_list;
+
+typedef struct {
+    int recursive; /* descend into subdirectories (each directory's images: one sequence) */
+    int stills;    /* every image is its own item (no sequence across images) */
+    /* Called for each skipped file (not an image or a known video type). */
+    void (*warn)(const char *message, void *ctx);
+    void *warn_ctx;
+} et_media_input_options;
+
+/* Adds the items for one argument (a file or a directory). A path that
+ * cannot be read is an error naming it; the list keeps what was added. */
+int et_media_list_add_path(et_media_list *list, const char *path, const et_media_input_options *o);
+/* Adds the items for every path listed in f, one per line ("-" argument). */
+int et_media_list_add_stream(et_media_list *list, FILE *f, const et_media_input_options *o);
+/* Adds an item that could not be expanded, so that it is reported as failed
+ * in its turn rather than dropped. */
+int et_media_list_add_unreadable(et_media_list *list, const char *path);
+void et_media_list_free(et_media_list *list);
+
+/* 1 for names with a usual video file extension (mp4, mkv, mov, ...). */
+int et_is_video_name(const char *path);
+
+#endif

@@ -1,0 +1,28 @@
+/* Frames of one media item, whatever its kind: a video's decoded frames, a
+ * single image (t = 0), or an image sequence (frame i at i / image_fps). */
+#ifndef EMOTRACE_MEDIA_READER_H
+#define EMOTRACE_MEDIA_READER_H
+
+#include "emotrace/frame.h"
+#include "emotrace/media_input.h"
+#include "emotrace/video.h"
+
+typedef struct {
+    const et_media_item *item;
+    et_video *video;
+    size_t next_image;
+    double image_fps;
+    double duration, fps;
+    int width, height;
+    long skipped_images; /* unreadable images skipped inside a sequence */
+} et_media_reader;
+
+int et_media_reader_open(et_media_reader *r, const et_media_item *item, double image_fps,
+                         const et_video_options *video_options);
+/* 1 for a frame, 0 at the end, negative on error. An unreadable image in a
+ * sequence is skipped (counted in skipped_images, message in the error
+ * buffer) unless every image fails. */
+int et_media_reader_read(et_media_reader *r, et_frame *frame);
+void et_media_reader_close(et_media_reader *r);
+
+#endif

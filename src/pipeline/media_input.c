@@ -1,0 +1,185 @@
+#include "emotrace/media_input.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "emotrace/dir_list.h"
+#include "emotrace/error.h"
+#include "emotrace/image.h"
+
+int et_is_video_name(const char *path)
+{
+    static const char *const extensions[] = {"mp4", "m4v", "mkv", "webm", "mov", "avi", "wmv", "flv", "mpg",
+                                             "mpeg", "ts", "mts", "m2ts", "3gp", "ogv", "vob", "mxf", "y4m", "nut"};
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash))
+        return 0;
+    for (size_t i = 0; i < sizeof extensions / sizeof extensions[0]; i++)
+        if (!strcasecmp(dot + 1, extensions[i]))
+            return 1;
+    return 0;
+}
+
+static et_media_item *push(et_media_list *list, et_media_kind kind, const char *path)
+{
+    if (list->count == list->capacity) {
+        size_t cap = list->capacity ? list->capacity * 2 : 16;
+        et_media_item *grown = realloc(list->items, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        list->items = grown;
+        list->capacity = cap;
+    }
+    et_media_item *item = &list->items[list->count];
+    memset(item, 0, sizeof *item);
+    item->kind = kind;
+    item->path = strdup(path);
+    if (!item->path)
+        return NULL;
+    list->count++;
+    return item;
+}
+
+int et_media_list_add_unreadable(et_media_list *list, const char *path)
+{
+    return push(list, ET_MEDIA_VIDEO, path) ? ET_OK : et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+}
+
+static void warn(const et_media_input_options *o, const char *fmt, const char *path)
+{
+    if (!o->warn)
+        return;
+    char message[4200];
+    snprintf(message, sizeof message, fmt, path);
+    o->warn(message, o->warn_ctx);
+}
+
+static char *parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 1;
+    char *dir = malloc(n + 1);
+    if (dir) {
+        memcpy(dir, slash ? path : ".", n);
+        dir[n] = '\0';
+    }
+    return dir;
+}
+
+/* A directory: videos are items of their own; images form one sequence per
+ * directory (in natural order), or one item each with stills. */
+static int add_directory(et_media_list *list, const char *dir, const et_media_input_options *o)
+{
+    et_file_list files;
+    int rc = et_dir_list(dir, o->recursive ? ET_DIR_RECURSIVE : 0, &files);
+    if (rc != ET_OK)
+        return rc;
+    et_media_item *sequence = NULL;
+    char *sequence_dir = NULL;
+    for (size_t i = 0; i < files.count && rc == ET_OK; i++) {
+        const char *path = files.paths[i];
+        int image = et_image_probe(path);
+        if (image < 0) {
+            warn(o, "%s: skipped: cannot be read", path);
+            continue;
+        }
+        if (!image) {
+            if (et_is_video_name(path)) {
+                if (!push(list, ET_MEDIA_VIDEO, path))
+                    rc = et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+            } else {
+                warn(o, "%s: skipped: not an image or a video file", path);
+            }
+            continue;
+        }
+        if (o->stills) {
+            if (!push(list, ET_MEDIA_IMAGE, path))
+                rc = et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+            continue;
+        }
+        char *parent = parent_dir(path);
+        if (!parent) {
+            rc = et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+            break;
+        }
+        /* Natural order lists a directory's files together only if they sort
+         * together; a sequence continues while the parent stays the same. */
+        if (!sequence || strcmp(parent, sequence_dir) != 0) {
+            free(sequence_dir);
+            sequence_dir = parent;
+            sequence = push(list, ET_MEDIA_IMAGE_SEQUENCE, parent);
+            if (!sequence) {
+                rc = et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+                break;
+            }
+        } else {
+            free(parent);
+        }
+        char **grown = realloc(sequence->images, (sequence->image_count + 1) * sizeof *grown);
+        char *copy = strdup(path);
+        if (!grown || !copy) {
+            free(copy);
+            if (grown)
+                sequence->images = grown;
+            rc = et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+            break;
+        }
+        sequence->images = grown;
+        sequence->images[sequence->image_count++] = copy;
+    }
+    free(sequence_dir);
+    et_file_list_free(&files);
+    return rc;
+}
+
+int et_media_list_add_path(et_media_list *list, const char *path, const et_media_input_options *o)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return et_error_set(ET_ERR_IO, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return add_directory(list, path, o);
+    int image = et_image_probe(path);
+    if (image < 0)
+        return image;
+    if (!push(list, image ? ET_MEDIA_IMAGE : ET_MEDIA_VIDEO, path))
+        return et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+    return ET_OK;
+}
+
+int et_media_list_add_stream(et_media_list *list, FILE *f, const et_media_input_options *o)
+{
+    char *line = NULL;
+    size_t size = 0;
+    ssize_t n;
+    int rc = ET_OK;
+    while ((n = getline(&line, &size, f)) > 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        if (n == 0)
+            continue;
+        if (et_media_list_add_path(list, line, o) != ET_OK) {
+            /* Reported when its turn comes, like any failed input. */
+            if ((rc = et_media_list_add_unreadable(list, line)) != ET_OK)
+                break;
+        }
+    }
+    free(line);
+    return rc;
+}
+
+void et_media_list_free(et_media_list *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        for (size_t k = 0; k < list->items[i].image_count; k++)
+            free(list->items[i].images[k]);
+        free(list->items[i].images);
+        free(list->items[i].path);
+    }
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}

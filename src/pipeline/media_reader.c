@@ -1,0 +1,85 @@
+#include "emotrace/media_reader.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "emotrace/error.h"
+#include "emotrace/image.h"
+
+int et_media_reader_open(et_media_reader *r, const et_media_item *item, double image_fps,
+                         const et_video_options *video_options)
+{
+    memset(r, 0, sizeof *r);
+    r->item = item;
+    r->image_fps = image_fps > 0 ? image_fps : 1.0;
+    if (item->kind == ET_MEDIA_VIDEO) {
+        int rc = et_video_open(&r->video, item->path, video_options);
+        if (rc != ET_OK)
+            return rc;
+        et_video_info info;
+        et_video_get_info(r->video, &info);
+        r->duration = info.duration;
+        r->fps = info.fps;
+        r->width = info.width;
+        r->height = info.height;
+        return ET_OK;
+    }
+    if (item->kind == ET_MEDIA_IMAGE_SEQUENCE) {
+        r->fps = r->image_fps;
+        r->duration = (double)item->image_count / r->image_fps;
+    }
+    return ET_OK;
+}
+
+int et_media_reader_read(et_media_reader *r, et_frame *frame)
+{
+    const et_media_item *item = r->item;
+    if (item->kind == ET_MEDIA_VIDEO) {
+        int rc = et_video_read(r->video, frame);
+        if (rc > 0 && !r->width) {
+            r->width = frame->width;
+            r->height = frame->height;
+        }
+        return rc;
+    }
+    if (item->kind == ET_MEDIA_IMAGE) {
+        if (r->next_image++ > 0)
+            return 0;
+        int rc = et_image_load(item->path, frame);
+        if (rc != ET_OK)
+            return rc;
+        frame->t = 0.0;
+        frame->index = 0;
+        r->width = frame->width;
+        r->height = frame->height;
+        return 1;
+    }
+    while (r->next_image < item->image_count) {
+        size_t i = r->next_image++;
+        int rc = et_image_load(item->images[i], frame);
+        if (rc != ET_OK) {
+            r->skipped_images++;
+            continue;
+        }
+        frame->t = (double)i / r->image_fps;
+        frame->index = (int64_t)i;
+        if (!r->width) {
+            r->width = frame->width;
+            r->height = frame->height;
+        }
+        return 1;
+    }
+    if (item->image_count > 0 && r->skipped_images == (long)item->image_count) {
+        char last[512];
+        snprintf(last, sizeof last, "%s", et_error_message());
+        return et_error_set(ET_ERR_FORMAT, "%s: none of the %zu images could be read (last: %s)", item->path,
+                            item->image_count, last);
+    }
+    return 0;
+}
+
+void et_media_reader_close(et_media_reader *r)
+{
+    et_video_close(&r->video);
+    memset(r, 0, sizeof *r);
+}
