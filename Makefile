@@ -30,8 +30,10 @@ BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 .PHONY: all test sanitize-test bench deps install clean fuzz
 all: emotrace
 
+# Copy then rename, so that a running ./emotrace (a long training run) does
+# not make the build fail with "Text file busy".
 emotrace: $(BUILD)/emotrace
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/libemotrace.a: $(LIB_OBJ)
 	@rm -f $@

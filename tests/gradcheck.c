@@ -150,7 +150,7 @@ double gradcheck_net(const char *arch_json, int batch, int seq_len, int train, u
             /* Batch-norm running statistics change on every training pass;
              * they do not affect training-mode outputs, so leave them. */
             double rel = compare(net, param->value.data, analytic, count, weights_r, train, seed, max_checks, what);
-            if (rel > worst)
+            if (!(rel <= worst)) /* NaN counts as the worst */
                 worst = rel;
             free(analytic);
         }
@@ -159,7 +159,7 @@ double gradcheck_net(const char *arch_json, int batch, int seq_len, int train, u
         float *analytic = malloc(count * sizeof(float));
         memcpy(analytic, net->dinput.data, count * sizeof(float));
         double rel = compare(net, net->input.data, analytic, count, weights_r, train, seed, max_checks, "input");
-        if (rel > worst)
+        if (!(rel <= worst))
             worst = rel;
         free(analytic);
     }

@@ -124,3 +124,56 @@ TEST(depthwise_rejects_bad_settings)
                               "\"outputs\":[\"d\"]}", 1) != ET_OK);
     CHECK(net == NULL);
 }
+
+/* Forward and backward on a layer large enough to be split over threads:
+ * the same numbers with one thread and with two. */
+static void run_pass(int threads, float *out, float *dweight, float *din)
+{
+    et_nn_set_threads(threads);
+    et_net *net = make_net("{\"format\":\"emotrace-net-1\",\"input\":[8,64,66],\"layers\":["
+                           "{\"name\":\"d\",\"type\":\"depthwise_conv2d\",\"kernel\":3,\"stride\":[1,2],"
+                           "\"pad\":[0,0,1,1],\"multiplier\":2}],\"outputs\":[\"d\"]}");
+    if (!net)
+        return;
+    net->need_input_grad = 1;
+    for (size_t i = 0; i < et_tensor_count(&net->input); i++)
+        net->input.data[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+    float *w = net->layers[0].params[0].value.data;
+    for (int i = 0; i < 16 * 9; i++)
+        w[i] = (float)(i % 7) - 3.0f;
+    et_tensor *y = et_net_output(net, 0);
+    if (et_net_forward(net, 1) == ET_OK) {
+        et_layer *d = &net->layers[0];
+        et_tensor_resize(&d->dout, y->n, y->c, y->h, y->w);
+        for (size_t i = 0; i < et_tensor_count(y); i++)
+            d->dout.data[i] = (float)(i % 13) - 6.0f;
+        et_net_zero_grad(net);
+        if (et_net_backward(net) == ET_OK) {
+            memcpy(out, y->data, et_tensor_count(y) * sizeof(float));
+            memcpy(dweight, d->params[0].grad.data, 16 * 9 * sizeof(float));
+            memcpy(din, net->dinput.data, et_tensor_count(&net->dinput) * sizeof(float));
+        } else {
+            test_fail(__FILE__, __LINE__, "%s", et_error_message());
+        }
+    } else {
+        test_fail(__FILE__, __LINE__, "%s", et_error_message());
+    }
+    et_net_free(net);
+}
+
+TEST(depthwise_threads_same_result)
+{
+    enum { OUT = 16 * 63 * 33, IN = 8 * 64 * 66 };
+    static float out1[OUT], out2[OUT], dw1[144], dw2[144], din1[IN], din2[IN];
+    memset(out2, 0xff, sizeof out2);
+    run_pass(1, out1, dw1, din1);
+    run_pass(2, out2, dw2, din2);
+    et_nn_set_threads(0); /* back to the default: follow OpenBLAS */
+    for (int i = 0; i < OUT; i++)
+        if (out1[i] != out2[i]) {
+            CHECK_MSG(0, "output %d: %g with one thread, %g with two", i, out1[i], out2[i]);
+            break;
+        }
+    CHECK(memcmp(dw1, dw2, sizeof dw1) == 0);
+    CHECK(memcmp(din1, din2, sizeof din1) == 0);
+}

@@ -2,6 +2,7 @@
  * run ends with the same weights as an uninterrupted one. */
 #include <cblas.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "emotrace/cnn_trainer.h"
@@ -116,9 +117,10 @@ TEST(train_resume_matches_uninterrupted)
     o.checkpoint_path = full_ckpt;
     et_cnn_train_result r;
     CHECK(et_cnn_train(&o, &part, &part, &r) == ET_OK);
-    /* Interrupted after the first epoch (6 steps), then resumed. */
+    /* Interrupted in the middle of the second epoch (6 steps per epoch),
+     * then resumed from that step. */
     o.checkpoint_path = resumed_ckpt;
-    o.max_steps = 6;
+    o.max_steps = 9;
     CHECK(et_cnn_train(&o, &part, &part, &r) == ET_OK);
     CHECK_EQ_INT(r.epochs_done, 1);
     o.max_steps = 0;
@@ -151,4 +153,42 @@ TEST(fer2013_loader_rejects_bad_rows)
     CHECK_EQ_INT(ds.count, 599);
     CHECK_EQ_INT(ds.labels[0], 0);
     et_face_dataset_free(&ds);
+}
+
+/* SIGINT during `emotrace train` saves a loadable checkpoint at the current
+ * step, exits 1 and says how to continue (resuming exactly is tested above). */
+TEST(train_cli_interrupt_and_resume)
+{
+    char arch[600], out[600], cmd[4096];
+    snprintf(arch, sizeof arch, "%s/arch.json", test_tmpdir());
+    snprintf(out, sizeof out, "%s/w.safetensors", test_tmpdir());
+    FILE *f = fopen(arch, "w");
+    REQUIRE(f);
+    fputs(small_arch, f);
+    fclose(f);
+    const char *bin = getenv("ET_BIN") ? getenv("ET_BIN") : "./emotrace";
+    /* Many epochs so that the signal arrives mid-run. */
+    snprintf(cmd, sizeof cmd,
+             "%s train --quiet --data " FIXTURE " --train-usage PublicTest --arch %s --out %s --epochs 400 "
+             "--batch 16 --seed 3 > %s/first.out 2> %s/first.err & pid=$!; sleep 2; kill -INT $pid; wait $pid; "
+             "echo $? > %s/first.status",
+             bin, arch, out, test_tmpdir(), test_tmpdir(), test_tmpdir());
+    REQUIRE(system(cmd) != -1);
+    char path[700], text[512] = "";
+    snprintf(path, sizeof path, "%s/first.status", test_tmpdir());
+    f = fopen(path, "r");
+    REQUIRE(f);
+    CHECK(fgets(text, sizeof text, f) && atoi(text) == 1);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/first.err", test_tmpdir());
+    f = fopen(path, "r");
+    REQUIRE(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    CHECK_MSG(strstr(text, "--resume") != NULL, "stderr: %s", text);
+    et_net *net = NULL;
+    snprintf(path, sizeof path, "%s.ckpt", out);
+    CHECK(et_net_load(&net, path) == ET_OK);
+    et_net_free(net);
 }

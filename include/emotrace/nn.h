@@ -69,6 +69,17 @@ struct et_layer {
     et_tensor dout; /* gradient of the loss w.r.t. out (training only) */
     void *state;    /* layer-specific settings and buffers */
     int identity;   /* set when folded away (batch norm after fold): out = input */
+    /* ReLU applied to out: conv2d/dense after et_net_fold_batchnorm; batch
+     * norm while a ReLU is its only reader (set by its forward pass: the
+     * ReLU then takes the buffer over and its backward is done by the batch
+     * norm's, so the batch norm's own out and dout are not kept). */
+    int fused_relu;
+    /* Set by setup when backward honours et_layer_input_grad_assign: it then
+     * writes (rather than adds) the gradient of an input it is the only
+     * consumer of, which et_net_backward leaves unzeroed. */
+    int assigns_input_grad;
+    int grad_assign; /* set by et_net_backward_begin: dout is not zeroed, its
+                      * only consumer writes it */
 };
 
 struct et_net {
@@ -112,13 +123,23 @@ int et_net_copy_params(et_net *dst, const et_net *src);
 int et_net_prepare(et_net *net, int batch, int seq_len);
 /* Runs every layer forward on net->input. */
 int et_net_forward(et_net *net, int train);
+/* Runs layer l forward, as et_net_forward does for each layer in order
+ * (for per-layer timing). */
+int et_net_forward_layer(et_net *net, int l, int train);
 /* Backpropagates from the dout of the output layers (set by the loss) and
  * accumulates parameter gradients. Call et_net_zero_grad first. */
 int et_net_backward(et_net *net);
+/* The first part of et_net_backward: sizes every dout and zeroes those that
+ * layers add into (see et_layer.assigns_input_grad); running each
+ * layer's backward from the last to the first then completes the pass. */
+int et_net_backward_begin(et_net *net);
 void et_net_zero_grad(et_net *net);
 
 /* Folds each batch norm that directly follows a conv2d/dense into it, for
- * faster inference. The net then is for inference only. */
+ * faster inference, and a ReLU that then follows into the conv2d/dense
+ * output. The net then is for inference only, and the outputs of the layers
+ * folded into a later one (the conv2d and batch norm before such a ReLU) are
+ * not kept: read the last layer of the chain. */
 int et_net_fold_batchnorm(et_net *net);
 
 /* Streaming: run a recurrent net one step (or a few) per pass with constant
@@ -154,6 +175,12 @@ et_param *et_layer_add_param(et_layer *layer, const char *name, int n, int c, in
 et_tensor *et_layer_input(et_net *net, et_layer *layer, int i);
 /* NULL when no gradient is wanted for that input (the net input). */
 et_tensor *et_layer_input_grad(et_net *net, et_layer *layer, int i);
+/* 1 when backward must write (=) the gradient of input i instead of adding
+ * to it: this layer is its only consumer and it was not zeroed. */
+int et_layer_input_grad_assign(const et_net *net, const et_layer *layer, int i);
+/* The layer that is the only reader of layer l's output (through one input),
+ * or -1 (several readers, none, or l is a net output). */
+int et_net_sole_consumer(const et_net *net, int l);
 /* Makes sure net->workspace holds at least count floats. */
 float *et_net_workspace(et_net *net, size_t count);
 /* Resizes layer->out to [net->rows, out_shape]. */
@@ -177,5 +204,33 @@ int et_window_from_config(et_window *win, const et_json *config, const char *lay
 
 /* Layer types known to the loader, NULL if unknown. */
 const et_layer_type *et_layer_type_find(const char *name);
+
+/* --- threads ---
+ * The engine spreads its loops over a small pool of threads of its own and
+ * runs the GEMMs inside them single-threaded (OpenBLAS is switched to one
+ * thread while a parallel region runs, then restored). Each thread gets a
+ * fixed share of the work, so results are deterministic for a given thread
+ * count (they may differ in float rounding between thread counts). */
+
+/* Threads for the engine: 0 (the default) follows openblas_get_num_threads(),
+ * so openblas_set_num_threads (or OPENBLAS_NUM_THREADS) sets both. */
+void et_nn_set_threads(int threads);
+/* The thread count parallel regions use now (at least 1). */
+int et_nn_threads(void);
+
+/* Runs fn(ctx, t, threads) for t = 0..threads-1 on that many threads, the
+ * calling thread taking t = 0; threads is et_nn_threads() capped at
+ * max_threads (when > 0), and 1 inside another region or while another
+ * thread runs one. Returns threads. */
+typedef void (*et_parallel_fn)(void *ctx, int thread, int threads);
+int et_parallel_run(int max_threads, et_parallel_fn fn, void *ctx);
+
+/* Thread t's share [*begin, *end) of count items split into threads
+ * contiguous parts. */
+static inline void et_parallel_range(size_t count, int t, int threads, size_t *begin, size_t *end)
+{
+    *begin = count * (size_t)t / (size_t)threads;
+    *end = count * (size_t)(t + 1) / (size_t)threads;
+}
 
 #endif

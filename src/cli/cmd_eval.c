@@ -17,6 +17,7 @@
 
 static const char usage[] =
     "usage: emotrace eval --data FILE.csv[.gz]|DIR [OPTIONS]\n"
+    "       emotrace eval --temporal [OPTIONS]   (see 'emotrace eval --temporal --help')\n"
     "\n"
     "Evaluates the emotion classifier on FER2013-style CSV rows (by Usage) or on\n"
     "an image folder DIR/<emotion>/*.png|jpg.\n"
@@ -79,6 +80,9 @@ static void print_json(const et_metrics *m, const char *weights, const char *dat
 
 int cmd_eval(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--temporal"))
+            return cmd_eval_temporal(argc, argv);
     static const struct option options[] = {{"data", required_argument, 0, 'd'}, {"usage", required_argument, 0, 'u'},
                                             {"weights", required_argument, 0, 'w'}, {"json", no_argument, 0, 'j'},
                                             {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},

@@ -1,5 +1,6 @@
 /* emotrace train: trains the emotion CNN on FER2013 (or an image folder). */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 
 static const char usage[] =
     "usage: emotrace train --data FILE.csv[.gz]|DIR [OPTIONS]\n"
+    "\n"
+    "       emotrace train --temporal [OPTIONS]   (see 'emotrace train --temporal --help')\n"
     "\n"
     "Trains the emotion CNN. FER2013 CSV: the --train-usage rows train, the\n"
     "--val-usage rows select the best epoch. DIR: DIR/<emotion>/*.png|jpg.\n"
@@ -38,8 +41,18 @@ static const char usage[] =
     "  --seed N              (default 1)\n"
     "  --threads N           OpenBLAS threads (default: all cores)\n"
     "  --limit N             use at most N training rows\n"
-    "  --max-steps N         stop after N optimizer steps\n"
+    "  --max-steps N         stop after N optimizer steps (checkpointed)\n"
+    "  --checkpoint-minutes M  also checkpoint inside an epoch every M minutes\n"
+    "                        (default 10; SIGINT/SIGTERM checkpoint and stop)\n"
     "  --quiet               no progress lines\n";
+
+static volatile int stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
 
 static char *read_text_file(const char *path)
 {
@@ -71,6 +84,9 @@ static int load_dataset(et_face_dataset *ds, const char *path, const char *usage
 
 int cmd_train(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--temporal"))
+            return cmd_train_temporal(argc, argv);
     static const struct option options[] = {
         {"data", required_argument, 0, 'd'},       {"val-data", required_argument, 0, 'V'},
         {"train-usage", required_argument, 0, 'T'}, {"val-usage", required_argument, 0, 'U'},
@@ -84,6 +100,7 @@ int cmd_train(int argc, char **argv)
         {"no-augment", no_argument, 0, 'N'},       {"seed", required_argument, 0, 'S'},
         {"threads", required_argument, 0, 't'},    {"limit", required_argument, 0, 'L'},
         {"max-steps", required_argument, 0, 'M'},  {"quiet", no_argument, 0, 'q'},
+        {"checkpoint-minutes", required_argument, 0, 'C'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     et_cnn_train_options o;
     et_cnn_train_defaults(&o);
@@ -123,6 +140,10 @@ int cmd_train(int argc, char **argv)
         case 'L': if (cli_parse_int("train", "--limit", optarg, 1, 100000000, &limit)) goto usage_error; break;
         case 'M': if (cli_parse_int("train", "--max-steps", optarg, 1, 2147483647, &o.max_steps)) goto usage_error; break;
         case 'q': o.quiet = 1; break;
+        case 'C':
+            if (cli_parse_double("train", "--checkpoint-minutes", optarg, 0, 1e6, &x)) goto usage_error;
+            o.checkpoint_seconds = 60 * x;
+            break;
         case 'h': printf("%s", usage); free(checkpoint); return EXIT_OK;
         default: cli_usage_error("train", "unknown option"); goto usage_error;
         }
@@ -173,6 +194,13 @@ int cmd_train(int argc, char **argv)
     }
     if (!o.quiet)
         fprintf(stderr, "training on %d images, validating on %d\n", train.count, val.count);
+    /* SIGINT/SIGTERM: save a checkpoint at the current step and stop. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    o.stop = &stop_requested;
     et_cnn_train_result result;
     if (et_cnn_train(&o, &train, &val, &result) != ET_OK) {
         fprintf(stderr, "emotrace: train: %s\n", et_error_message());

@@ -4,9 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libavutil/log.h>
+
 #include "cli.h"
 
 static const cli_command commands[] = {
+    {"analyze", cmd_analyze, "find faces in videos and images and write their emotions over time"},
     {"detect", cmd_detect, "print the faces found in videos and images (CSV)"},
     {"train", cmd_train, "train the emotion classifier"},
     {"eval", cmd_eval, "measure the emotion classifier on labelled faces"},
@@ -58,6 +61,9 @@ int cli_parse_double(const char *command, const char *option, const char *text, 
 
 int main(int argc, char **argv)
 {
+    /* Our own messages name the file and the problem; FFmpeg's would repeat
+     * them without the context. */
+    av_log_set_level(AV_LOG_QUIET);
     if (argc < 2) {
         print_usage(stderr);
         return EXIT_USAGE;

@@ -8,7 +8,7 @@
  * columns are split by phase (column % stride_w), so that the taps of a
  * strided row are contiguous: the inner loops then run over fixed blocks of
  * BLOCK outputs, which gcc vectorises at -O2 (it leaves loops of unknown
- * length alone there). */
+ * length alone there). Planes are spread over the engine's threads. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,29 +121,57 @@ static void plane_forward(const float *restrict p, phased_plane g, const et_wind
     }
 }
 
+/* Work shared by the threads of one pass: each takes a contiguous share of
+ * the planes, with its own scratch plane(s) at scratch + t * scratch_size. */
+typedef struct {
+    const depthwise_state *s;
+    const et_tensor *in, *dout;
+    et_tensor *out, *din;
+    const float *weight, *bias;
+    float *dweight, *dbias;
+    phased_plane g;
+    float *scratch;
+    size_t scratch_size;
+} depthwise_job;
+
+/* Enough output values per pass to be worth waking the other threads. */
+#define PARALLEL_MIN 32768
+
+static void forward_part(void *ctx, int t, int threads)
+{
+    const depthwise_job *j = ctx;
+    const depthwise_state *s = j->s;
+    const et_tensor *in = j->in;
+    et_tensor *out = j->out;
+    float *p = j->scratch + (size_t)t * j->scratch_size;
+    size_t in_plane = (size_t)in->h * in->w, out_plane = (size_t)out->h * out->w;
+    size_t ksize = (size_t)s->win.kh * s->win.kw, begin, end;
+    et_parallel_range((size_t)in->n * in->c, t, threads, &begin, &end);
+    for (size_t plane = begin; plane < end; plane++) {
+        int n = (int)(plane / (size_t)in->c), c = (int)(plane % (size_t)in->c);
+        plane_to_phased(in->data + plane * in_plane, in->h, in->w, &s->win, j->g, p);
+        for (int m = 0; m < s->multiplier; m++) {
+            int o = c * s->multiplier + m;
+            plane_forward(p, j->g, &s->win, j->weight + (size_t)o * ksize, j->bias ? j->bias[o] : 0.0f,
+                          out->data + ((size_t)n * out->c + o) * out_plane, out->h, out->w);
+        }
+    }
+}
+
 static int depthwise_forward(et_layer *layer, et_net *net, int train)
 {
     (void)train;
     depthwise_state *s = layer->state;
-    const et_tensor *in = et_layer_input(net, layer, 0);
-    et_tensor *out = &layer->out;
-    const float *weight = layer->params[0].value.data;
-    const float *bias = s->has_bias ? layer->params[1].value.data : NULL;
-    phased_plane g = plane_geometry(&s->win, in->h, in->w);
-    float *p = et_net_workspace(net, (size_t)g.phases * g.rows * g.cols);
-    if (!p)
+    depthwise_job j = {.s = s, .in = et_layer_input(net, layer, 0), .out = &layer->out,
+                       .weight = layer->params[0].value.data,
+                       .bias = s->has_bias ? layer->params[1].value.data : NULL};
+    j.g = plane_geometry(&s->win, j.in->h, j.in->w);
+    j.scratch_size = (size_t)j.g.phases * j.g.rows * j.g.cols;
+    int threads = et_nn_threads();
+    j.scratch = et_net_workspace(net, j.scratch_size * (size_t)threads);
+    if (!j.scratch)
         return et_error_set(ET_ERR_NOMEM, "out of memory for depthwise workspace");
-    size_t in_plane = (size_t)in->h * in->w, out_plane = (size_t)out->h * out->w;
-    size_t ksize = (size_t)s->win.kh * s->win.kw;
-    for (int n = 0; n < in->n; n++)
-        for (int c = 0; c < in->c; c++) {
-            plane_to_phased(in->data + ((size_t)n * in->c + c) * in_plane, in->h, in->w, &s->win, g, p);
-            for (int m = 0; m < s->multiplier; m++) {
-                int o = c * s->multiplier + m;
-                plane_forward(p, g, &s->win, weight + (size_t)o * ksize, bias ? bias[o] : 0.0f,
-                              out->data + ((size_t)n * out->c + o) * out_plane, out->h, out->w);
-            }
-        }
+    et_parallel_run(et_tensor_count(j.out) >= PARALLEL_MIN ? threads : 1, forward_part, &j);
     return ET_OK;
 }
 
@@ -182,44 +210,58 @@ static void plane_backward(const float *restrict p, float *restrict dp, phased_p
     }
 }
 
-static int depthwise_backward(et_layer *layer, et_net *net)
+/* Threads split the channels (not the images), so each kernel's gradient
+ * has one writer. */
+static void backward_part(void *ctx, int t, int threads)
 {
-    depthwise_state *s = layer->state;
-    const et_tensor *in = et_layer_input(net, layer, 0);
-    et_tensor *din = et_layer_input_grad(net, layer, 0);
-    const et_tensor *dout = &layer->dout;
-    const float *weight = layer->params[0].value.data;
-    float *dweight = layer->params[0].grad.data;
-    float *dbias = s->has_bias ? layer->params[1].grad.data : NULL;
-    phased_plane g = plane_geometry(&s->win, in->h, in->w);
-    size_t pcount = (size_t)g.phases * g.rows * g.cols;
-    float *p = et_net_workspace(net, 2 * pcount);
-    if (!p)
-        return et_error_set(ET_ERR_NOMEM, "out of memory for depthwise workspace");
-    float *dp = p + pcount;
+    const depthwise_job *j = ctx;
+    const depthwise_state *s = j->s;
+    const et_tensor *in = j->in, *dout = j->dout;
+    size_t pcount = j->scratch_size / 2;
+    float *p = j->scratch + (size_t)t * j->scratch_size, *dp = p + pcount;
     size_t in_plane = (size_t)in->h * in->w, out_plane = (size_t)dout->h * dout->w;
-    size_t ksize = (size_t)s->win.kh * s->win.kw;
+    size_t ksize = (size_t)s->win.kh * s->win.kw, begin, end;
+    et_parallel_range((size_t)in->c, t, threads, &begin, &end);
     for (int n = 0; n < in->n; n++)
-        for (int c = 0; c < in->c; c++) {
-            plane_to_phased(in->data + ((size_t)n * in->c + c) * in_plane, in->h, in->w, &s->win, g, p);
+        for (int c = (int)begin; c < (int)end; c++) {
+            plane_to_phased(in->data + ((size_t)n * in->c + c) * in_plane, in->h, in->w, &s->win, j->g, p);
             memset(dp, 0, pcount * sizeof(float));
             for (int m = 0; m < s->multiplier; m++) {
                 int o = c * s->multiplier + m;
                 const float *dy = dout->data + ((size_t)n * dout->c + o) * out_plane;
-                if (dbias) {
+                if (j->dbias) {
                     float sum = 0.0f;
                     for (size_t i = 0; i < out_plane; i++)
                         sum += dy[i];
-                    dbias[o] += sum;
+                    j->dbias[o] += sum;
                 }
-                plane_backward(p, dp, g, &s->win, weight + (size_t)o * ksize, dweight + (size_t)o * ksize, dy,
-                               dout->h, dout->w);
+                plane_backward(p, dp, j->g, &s->win, j->weight + (size_t)o * ksize, j->dweight + (size_t)o * ksize,
+                               dy, dout->h, dout->w);
             }
-            if (din)
-                phased_to_plane_add(dp, in->h, in->w, &s->win, g, din->data + ((size_t)n * in->c + c) * in_plane);
+            if (j->din)
+                phased_to_plane_add(dp, in->h, in->w, &s->win, j->g,
+                                    j->din->data + ((size_t)n * in->c + c) * in_plane);
         }
+}
+
+static int depthwise_backward(et_layer *layer, et_net *net)
+{
+    depthwise_state *s = layer->state;
+    depthwise_job j = {.s = s, .in = et_layer_input(net, layer, 0), .dout = &layer->dout,
+                       .din = et_layer_input_grad(net, layer, 0), .weight = layer->params[0].value.data,
+                       .dweight = layer->params[0].grad.data,
+                       .dbias = s->has_bias ? layer->params[1].grad.data : NULL};
+    j.g = plane_geometry(&s->win, j.in->h, j.in->w);
+    j.scratch_size = 2 * (size_t)j.g.phases * j.g.rows * j.g.cols;
+    int threads = et_nn_threads();
+    j.scratch = et_net_workspace(net, j.scratch_size * (size_t)threads);
+    if (!j.scratch)
+        return et_error_set(ET_ERR_NOMEM, "out of memory for depthwise workspace");
+    et_parallel_run(et_tensor_count(j.dout) >= PARALLEL_MIN ? threads : 1, backward_part, &j);
     return ET_OK;
 }
 
-const et_layer_type et_layer_depthwise_conv2d = {"depthwise_conv2d", depthwise_setup, depthwise_forward,
-                                                 depthwise_backward, NULL};
+const et_layer_type et_layer_depthwise_conv2d = {.name = "depthwise_conv2d",
+                                                 .setup = depthwise_setup,
+                                                 .forward = depthwise_forward,
+                                                 .backward = depthwise_backward};

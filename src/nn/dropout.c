@@ -16,6 +16,7 @@ typedef struct {
 
 static int dropout_setup(et_layer *layer, const et_json *config)
 {
+    layer->assigns_input_grad = 1;
     dropout_state *s = calloc(1, sizeof *s);
     if (!s)
         return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
@@ -66,8 +67,21 @@ static int dropout_backward(et_layer *layer, et_net *net)
     if (!din)
         return ET_OK;
     size_t count = et_tensor_count(&layer->dout);
-    for (size_t i = 0; i < count; i++)
-        din->data[i] += layer->dout.data[i] * (s->masked ? s->mask[i] : 1.0f);
+    const float *dy = layer->dout.data;
+    float *dx = din->data;
+    if (et_layer_input_grad_assign(net, layer, 0)) {
+        if (s->masked)
+            for (size_t i = 0; i < count; i++)
+                dx[i] = dy[i] * s->mask[i];
+        else
+            memcpy(dx, dy, count * sizeof(float));
+    } else if (s->masked) {
+        for (size_t i = 0; i < count; i++)
+            dx[i] += dy[i] * s->mask[i];
+    } else {
+        for (size_t i = 0; i < count; i++)
+            dx[i] += dy[i];
+    }
     return ET_OK;
 }
 

@@ -55,7 +55,33 @@ static int fold_one(et_net *net, et_layer *prev, et_layer *bn, double eps)
         bias[c] = (float)(((double)bias[c] - mean[c]) * scale + beta[c]);
     }
     bn->identity = 1;
+    bn->fused_relu = 0; /* its own ReLU fusion (training) no longer applies */
     return ET_OK;
+}
+
+/* A ReLU whose input is a conv2d/dense (directly or through a folded batch
+ * norm) read by nothing else becomes part of that layer's output pass. */
+static void fuse_relus(et_net *net)
+{
+    for (int l = 0; l < net->layer_count; l++) {
+        et_layer *relu = &net->layers[l];
+        if (relu->identity || strcmp(relu->type->name, "relu") || relu->input_count != 1 || relu->inputs[0] < 0)
+            continue;
+        int src = relu->inputs[0];
+        if (!feeds_only(net, src, l))
+            continue;
+        et_layer *producer = &net->layers[src];
+        if (producer->identity) { /* a folded batch norm: its input feeds only it */
+            if (producer->input_count != 1 || producer->inputs[0] < 0)
+                continue;
+            producer = &net->layers[producer->inputs[0]];
+        }
+        if (producer->identity || producer->fused_relu ||
+            (strcmp(producer->type->name, "conv2d") && strcmp(producer->type->name, "dense")))
+            continue;
+        producer->fused_relu = 1;
+        relu->identity = 1;
+    }
 }
 
 int et_net_fold_batchnorm(et_net *net)
@@ -75,5 +101,7 @@ int et_net_fold_batchnorm(et_net *net)
         rc = fold_one(net, prev, bn, batchnorm_eps(arch, bn->name));
     }
     et_json_free(arch);
+    if (rc == ET_OK)
+        fuse_relus(net);
     return rc;
 }

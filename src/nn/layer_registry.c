@@ -13,6 +13,7 @@ extern const et_layer_type et_layer_dropout;
 extern const et_layer_type et_layer_softmax;
 extern const et_layer_type et_layer_depthwise_conv2d;
 extern const et_layer_type et_layer_upsample_bilinear;
+extern const et_layer_type et_layer_depth_to_space;
 extern const et_layer_type et_layer_leaky_relu;
 extern const et_layer_type et_layer_prelu;
 extern const et_layer_type et_layer_avgpool;
@@ -32,6 +33,7 @@ static const et_layer_type *const layer_types[] = {
     &et_layer_softmax,
     &et_layer_depthwise_conv2d,
     &et_layer_upsample_bilinear,
+    &et_layer_depth_to_space,
     &et_layer_leaky_relu,
     &et_layer_prelu,
     &et_layer_avgpool,

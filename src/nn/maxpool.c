@@ -1,7 +1,9 @@
 /* Max pooling. Settings: kernel, stride (default: kernel), pad (0 or
  * [t, l, b, r]; padded positions never win). */
 #include <float.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "emotrace/error.h"
 #include "emotrace/nn.h"
@@ -14,6 +16,7 @@ typedef struct {
 
 static int maxpool_setup(et_layer *layer, const et_json *config)
 {
+    layer->assigns_input_grad = 1;
     maxpool_state *s = calloc(1, sizeof *s);
     if (!s)
         return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
@@ -35,6 +38,108 @@ static void maxpool_destroy(et_layer *layer)
         free(s->argmax);
 }
 
+/* Below this many outputs a pass is not worth waking other threads. */
+#define POOL_PARALLEL_MIN 8192
+
+typedef struct {
+    const maxpool_state *s;
+    const et_tensor *in;
+    et_tensor *out;
+    int *argmax; /* NULL at inference */
+    const float *dout;
+    float *din;
+    int assign;
+} pool_job;
+
+static int is_2x2(const et_window *w)
+{
+    return w->kh == 2 && w->kw == 2 && w->sh == 2 && w->sw == 2 && !w->pt && !w->pl && !w->pb && !w->pr;
+}
+
+/* 2x2 windows, stride 2: the first of equal values wins, as in the general loop. */
+static void forward_plane_2x2(const float *x, int w, float *y, int *arg, int oh, int ow)
+{
+    for (int oy = 0; oy < oh; oy++) {
+        const float *r0 = x + (size_t)2 * oy * w, *r1 = r0 + w;
+        float *yr = y + (size_t)oy * ow;
+        int base = 2 * oy * w;
+        if (arg) {
+            int *ar = arg + (size_t)oy * ow;
+            /* Which value wins is unpredictable: the winner's index is
+             * built with arithmetic on the comparisons (0 or 1), which
+             * compilers keep free of branches. */
+            for (int ox = 0; ox < ow; ox++) {
+                float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+                int gb = b > a;
+                float m = b > a ? b : a;
+                int gc = c > m;
+                m = c > m ? c : m;
+                int gd = d > m;
+                m = d > m ? d : m;
+                int k = gb;
+                k += gc * (2 - k);
+                k += gd * (3 - k);
+                yr[ox] = m;
+                ar[ox] = base + 2 * ox + (k & 1) + (k >> 1) * w;
+            }
+        } else {
+            for (int ox = 0; ox < ow; ox++) {
+                float a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+                float m = b > a ? b : a;
+                m = c > m ? c : m;
+                yr[ox] = d > m ? d : m;
+            }
+        }
+    }
+}
+
+static void forward_plane(const et_window *w, const float *x, int ih, int iw, float *y, int *arg, int oh, int ow)
+{
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++) {
+            float best = -FLT_MAX;
+            int best_at = -1;
+            for (int ky = 0; ky < w->kh; ky++) {
+                int iy = oy * w->sh - w->pt + ky;
+                if (iy < 0 || iy >= ih)
+                    continue;
+                for (int kx = 0; kx < w->kw; kx++) {
+                    int ix = ox * w->sw - w->pl + kx;
+                    if (ix < 0 || ix >= iw)
+                        continue;
+                    float v = x[iy * iw + ix];
+                    if (best_at < 0 || v > best) {
+                        best = v;
+                        best_at = iy * iw + ix;
+                    }
+                }
+            }
+            y[oy * ow + ox] = best_at < 0 ? 0.0f : best;
+            if (arg)
+                arg[oy * ow + ox] = best_at;
+        }
+}
+
+static void forward_part(void *ctx, int t, int threads)
+{
+    const pool_job *j = ctx;
+    const et_tensor *in = j->in;
+    et_tensor *out = j->out;
+    size_t per_in = (size_t)in->h * in->w, per_out = (size_t)out->h * out->w;
+    size_t begin, end;
+    et_parallel_range((size_t)in->n * in->c, t, threads, &begin, &end);
+    int fast = is_2x2(&j->s->win);
+    for (size_t pl = begin; pl < end; pl++) {
+        const float *x = in->data + pl * per_in;
+        float *y = out->data + pl * per_out;
+        int *arg = j->argmax ? j->argmax + pl * per_out : NULL;
+        if (fast)
+            forward_plane_2x2(x, in->w, y, arg, out->h, out->w);
+        else
+            forward_plane(&j->s->win, x, in->h, in->w, y, arg, out->h, out->w);
+    }
+}
+
 static int maxpool_forward(et_layer *layer, et_net *net, int train)
 {
     maxpool_state *s = layer->state;
@@ -48,37 +153,55 @@ static int maxpool_forward(et_layer *layer, et_net *net, int train)
         if (!s->argmax)
             return et_error_set(ET_ERR_NOMEM, "out of memory");
     }
-    const et_window *w = &s->win;
-    size_t planes = (size_t)in->n * in->c;
-    for (size_t pl = 0; pl < planes; pl++) {
-        const float *x = in->data + pl * in->h * in->w;
-        float *y = out->data + pl * out->h * out->w;
-        int *arg = train ? s->argmax + pl * out->h * out->w : NULL;
-        for (int oy = 0; oy < out->h; oy++)
-            for (int ox = 0; ox < out->w; ox++) {
-                float best = -FLT_MAX;
-                int best_at = -1;
-                for (int ky = 0; ky < w->kh; ky++) {
-                    int iy = oy * w->sh - w->pt + ky;
-                    if (iy < 0 || iy >= in->h)
-                        continue;
-                    for (int kx = 0; kx < w->kw; kx++) {
-                        int ix = ox * w->sw - w->pl + kx;
-                        if (ix < 0 || ix >= in->w)
-                            continue;
-                        float v = x[iy * in->w + ix];
-                        if (best_at < 0 || v > best) {
-                            best = v;
-                            best_at = iy * in->w + ix;
-                        }
-                    }
-                }
-                y[oy * out->w + ox] = best_at < 0 ? 0.0f : best;
-                if (arg)
-                    arg[oy * out->w + ox] = best_at;
-            }
-    }
+    pool_job j = {s, in, out, train ? s->argmax : NULL, NULL, NULL, 0};
+    et_parallel_run(count >= POOL_PARALLEL_MIN ? 0 : 1, forward_part, &j);
     return ET_OK;
+}
+
+/* The float with bits g when keep is 1, else +0. */
+static inline float masked(uint32_t g, int keep)
+{
+    uint32_t bits = g & -(uint32_t)keep;
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static void backward_part(void *ctx, int t, int threads)
+{
+    const pool_job *j = ctx;
+    const et_tensor *in = j->in, *out = j->out;
+    size_t per_out = (size_t)out->h * out->w, per_in = (size_t)in->h * in->w;
+    size_t begin, end;
+    et_parallel_range((size_t)out->n * out->c, t, threads, &begin, &end);
+    /* 2x2 windows tiling the whole plane: every input is written once. */
+    int tiles = is_2x2(&j->s->win) && in->h == 2 * out->h && in->w == 2 * out->w;
+    for (size_t pl = begin; pl < end; pl++) {
+        const int *arg = j->argmax + pl * per_out;
+        const float *dy = j->dout + pl * per_out;
+        float *dx = j->din + pl * per_in;
+        if (j->assign && tiles) {
+            for (int oy = 0; oy < out->h; oy++)
+                for (int ox = 0; ox < out->w; ox++) {
+                    size_t i = (size_t)oy * out->w + ox;
+                    /* g at the winner, +0 elsewhere, by masking its bits
+                     * (branches would be mispredicted half the time). */
+                    int a = 2 * oy * in->w + 2 * ox, at = arg[i];
+                    uint32_t g;
+                    memcpy(&g, &dy[i], sizeof g);
+                    dx[a] = masked(g, at == a);
+                    dx[a + 1] = masked(g, at == a + 1);
+                    dx[a + in->w] = masked(g, at == a + in->w);
+                    dx[a + in->w + 1] = masked(g, at == a + in->w + 1);
+                }
+            continue;
+        }
+        if (j->assign)
+            memset(dx, 0, per_in * sizeof(float));
+        for (size_t i = 0; i < per_out; i++)
+            if (arg[i] >= 0)
+                dx[arg[i]] += dy[i];
+    }
 }
 
 static int maxpool_backward(et_layer *layer, et_net *net)
@@ -87,15 +210,9 @@ static int maxpool_backward(et_layer *layer, et_net *net)
     et_tensor *din = et_layer_input_grad(net, layer, 0);
     if (!din)
         return ET_OK;
-    const et_tensor *dout = &layer->dout;
-    size_t planes = (size_t)dout->n * dout->c, per_out = (size_t)dout->h * dout->w;
-    size_t per_in = (size_t)din->h * din->w;
-    for (size_t pl = 0; pl < planes; pl++)
-        for (size_t i = 0; i < per_out; i++) {
-            int at = s->argmax[pl * per_out + i];
-            if (at >= 0)
-                din->data[pl * per_in + (size_t)at] += dout->data[pl * per_out + i];
-        }
+    pool_job j = {s, din, &layer->dout, s->argmax, layer->dout.data, din->data,
+                  et_layer_input_grad_assign(net, layer, 0)};
+    et_parallel_run(et_tensor_count(&layer->dout) >= POOL_PARALLEL_MIN ? 0 : 1, backward_part, &j);
     return ET_OK;
 }
 

@@ -48,6 +48,12 @@ et_tensor *et_layer_input_grad(et_net *net, et_layer *layer, int i)
     return &net->layers[src].dout;
 }
 
+int et_layer_input_grad_assign(const et_net *net, const et_layer *layer, int i)
+{
+    int src = layer->inputs[i];
+    return src >= 0 && net->layers[src].grad_assign;
+}
+
 float *et_net_workspace(et_net *net, size_t count)
 {
     /* Also when count is 0: callers take NULL for out of memory. */
@@ -306,61 +312,156 @@ int et_net_prepare(et_net *net, int batch, int seq_len)
     return rc;
 }
 
+/* Input slots (of all layers) that read layer l's output; *last gets the
+ * last layer that reads it. */
+static int consumers(const et_net *net, int l, int *last)
+{
+    int count = 0;
+    for (int k = l + 1; k < net->layer_count; k++)
+        for (int i = 0; i < net->layers[k].input_count; i++)
+            if (net->layers[k].inputs[i] == l) {
+                count++;
+                *last = k;
+            }
+    return count;
+}
+
+static int is_output(const et_net *net, int l)
+{
+    for (int o = 0; o < net->output_count; o++)
+        if (net->outputs[o] == l)
+            return 1;
+    return 0;
+}
+
+int et_net_sole_consumer(const et_net *net, int l)
+{
+    int last = -1;
+    return consumers(net, l, &last) == 1 && !is_output(net, l) ? last : -1;
+}
+
+int et_net_forward_layer(et_net *net, int l, int train)
+{
+    et_layer *layer = &net->layers[l];
+    int rc = et_layer_prepare_output(layer, net);
+    if (rc != ET_OK)
+        return rc;
+    if (layer->identity) {
+        /* When only this layer reads the input, take its buffer over
+         * (the producer refills its own on the next pass). */
+        int src = layer->inputs[0];
+        int last;
+        if (src >= 0 && consumers(net, src, &last) == 1 && !is_output(net, src)) {
+            et_tensor t = net->layers[src].out;
+            net->layers[src].out = layer->out;
+            layer->out = t;
+            return ET_OK;
+        }
+        et_tensor *in = et_layer_input(net, layer, 0);
+        memcpy(layer->out.data, in->data, et_tensor_count(in) * sizeof(float));
+        return ET_OK;
+    }
+    rc = layer->type->forward(layer, net, train);
+    if (rc != ET_OK)
+        return et_error_wrap(rc, "layer '%s': ", layer->name);
+    return ET_OK;
+}
+
 int et_net_forward(et_net *net, int train)
 {
     et_shape s = net->input_shape;
     if (net->input.c != s.c || net->input.h != s.h || net->input.w != s.w || net->input.n != net->rows)
         return et_error_set(ET_ERR_USAGE, "net '%s': input not prepared (call et_net_prepare)", net->name);
     for (int l = 0; l < net->layer_count; l++) {
-        et_layer *layer = &net->layers[l];
-        int rc = et_layer_prepare_output(layer, net);
+        int rc = et_net_forward_layer(net, l, train);
         if (rc != ET_OK)
             return rc;
-        if (layer->identity) {
-            et_tensor *in = et_layer_input(net, layer, 0);
-            memcpy(layer->out.data, in->data, et_tensor_count(in) * sizeof(float));
-            continue;
-        }
-        rc = layer->type->forward(layer, net, train);
-        if (rc != ET_OK)
-            return et_error_wrap(rc, "layer '%s': ", layer->name);
     }
     return ET_OK;
 }
 
-void et_net_zero_grad(et_net *net)
+/* Each thread clears its share of every parameter gradient. */
+static void zero_grad_part(void *ctx, int t, int threads)
 {
+    et_net *net = ctx;
     for (int l = 0; l < net->layer_count; l++) {
         et_layer *layer = &net->layers[l];
         for (int p = 0; p < layer->param_count; p++)
-            if (layer->params[p].trainable)
-                memset(layer->params[p].grad.data, 0,
-                       et_tensor_count(&layer->params[p].grad) * sizeof(float));
+            if (layer->params[p].trainable) {
+                size_t begin, end;
+                et_parallel_range(et_tensor_count(&layer->params[p].grad), t, threads, &begin, &end);
+                memset(layer->params[p].grad.data + begin, 0, (end - begin) * sizeof(float));
+            }
     }
 }
 
-int et_net_backward(et_net *net)
+void et_net_zero_grad(et_net *net)
 {
-    /* Output layers' dout is set by the loss; every other gradient is
-     * accumulated by the layers that consume it, so start from zero. */
+    et_parallel_run(et_net_param_count(net) >= 65536 ? 0 : 1, zero_grad_part, net);
+}
+
+typedef struct {
+    float *data;
+    size_t count;
+} zero_job;
+
+static void zero_part(void *ctx, int t, int threads)
+{
+    const zero_job *z = ctx;
+    size_t begin, end;
+    et_parallel_range(z->count, t, threads, &begin, &end);
+    memset(z->data + begin, 0, (end - begin) * sizeof(float));
+}
+
+static int zero_tensor(et_tensor *t, int n, et_shape s)
+{
+    int rc = et_tensor_resize(t, n, s.c, s.h, s.w);
+    if (rc != ET_OK)
+        return rc;
+    zero_job z = {t->data, et_tensor_count(t)};
+    if (z.count)
+        et_parallel_run(z.count >= 65536 ? 0 : 1, zero_part, &z);
+    return ET_OK;
+}
+
+int et_net_backward_begin(et_net *net)
+{
+    /* Output layers' dout is set by the loss. Every other gradient is
+     * accumulated by the layers that consume it, so it starts from zero,
+     * unless a single consumer that can write it (rather than add to it)
+     * reads it: then that consumer fills it. */
     for (int l = 0; l < net->layer_count; l++) {
         et_layer *layer = &net->layers[l];
-        int is_output = 0;
-        for (int o = 0; o < net->output_count; o++)
-            is_output |= net->outputs[o] == l;
-        if (is_output && layer->dout.n == net->rows)
+        layer->grad_assign = 0;
+        int output = is_output(net, l);
+        if (output && layer->dout.n == net->rows)
             continue;
-        int rc = et_tensor_zeros(&layer->dout, net->rows, layer->out_shape.c, layer->out_shape.h,
-                                 layer->out_shape.w);
+        int consumer = -1;
+        if (!output && consumers(net, l, &consumer) == 1 && net->layers[consumer].assigns_input_grad) {
+            layer->grad_assign = 1;
+            int rc = et_tensor_resize(&layer->dout, net->rows, layer->out_shape.c, layer->out_shape.h,
+                                      layer->out_shape.w);
+            if (rc != ET_OK)
+                return rc;
+            continue;
+        }
+        int rc = zero_tensor(&layer->dout, net->rows, layer->out_shape);
         if (rc != ET_OK)
             return rc;
     }
     if (net->need_input_grad) {
-        et_shape s = net->input_shape;
-        int rc = et_tensor_zeros(&net->dinput, net->rows, s.c, s.h, s.w);
+        int rc = zero_tensor(&net->dinput, net->rows, net->input_shape);
         if (rc != ET_OK)
             return rc;
     }
+    return ET_OK;
+}
+
+int et_net_backward(et_net *net)
+{
+    int rc = et_net_backward_begin(net);
+    if (rc != ET_OK)
+        return rc;
     for (int l = net->layer_count - 1; l >= 0; l--) {
         et_layer *layer = &net->layers[l];
         if (layer->identity)

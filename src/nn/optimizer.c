@@ -83,34 +83,72 @@ int et_optimizer_init(et_optimizer *opt, et_net *net, et_optimizer_kind kind)
 
 typedef struct {
     et_optimizer *opt;
-    int index;
+    et_param **params; /* trainable params, in optimizer order */
     float lr;
-} step_ctx;
+} step_job;
 
-static int step_param(et_layer *layer, et_param *param, void *ctx)
+/* Below this many values a parameter is updated by the first thread alone. */
+#define OPT_SPLIT_MIN 4096
+
+/* Every thread updates its share of each large parameter (the updates are
+ * elementwise, so the split does not change the result). */
+static void step_part(void *ctx, int t, int threads)
+{
+    const step_job *j = ctx;
+    et_optimizer *o = j->opt;
+    for (int i = 0; i < o->count; i++) {
+        et_param *param = j->params[i];
+        size_t n = o->sizes[i], begin = 0, end = n;
+        if (n >= OPT_SPLIT_MIN)
+            et_parallel_range(n, t, threads, &begin, &end);
+        else if (t != 0)
+            continue;
+        if (end <= begin)
+            continue;
+        float decay = param->decay ? o->weight_decay : 0.0f;
+        if (o->kind == ET_OPTIMIZER_SGD)
+            et_sgd_update(param->value.data + begin, param->grad.data + begin, o->m[i] + begin, end - begin, j->lr,
+                          o->momentum, o->nesterov, decay);
+        else
+            et_adamw_update(param->value.data + begin, param->grad.data + begin, o->m[i] + begin,
+                            o->v[i] + begin, end - begin, j->lr, o->beta1, o->beta2, o->eps, decay, o->step);
+    }
+}
+
+typedef struct {
+    et_param **params;
+    int index, capacity;
+} collect_ctx;
+
+static int collect_param(et_layer *layer, et_param *param, void *ctx)
 {
     (void)layer;
-    step_ctx *c = ctx;
-    if (!param->trainable)
-        return ET_OK;
-    et_optimizer *o = c->opt;
-    size_t n = o->sizes[c->index];
-    float decay = param->decay ? o->weight_decay : 0.0f;
-    if (o->kind == ET_OPTIMIZER_SGD)
-        et_sgd_update(param->value.data, param->grad.data, o->m[c->index], n, c->lr, o->momentum, o->nesterov,
-                      decay);
-    else
-        et_adamw_update(param->value.data, param->grad.data, o->m[c->index], o->v[c->index], n, c->lr, o->beta1,
-                        o->beta2, o->eps, decay, o->step);
-    c->index++;
+    collect_ctx *c = ctx;
+    if (param->trainable) {
+        if (c->index < c->capacity)
+            c->params[c->index] = param;
+        c->index++;
+    }
     return ET_OK;
 }
 
 int et_optimizer_step(et_optimizer *opt, et_net *net, float lr)
 {
     opt->step++;
-    step_ctx ctx = {opt, 0, lr};
-    return et_net_visit_params(net, step_param, &ctx);
+    et_param **params = malloc(((size_t)opt->count + 1) * sizeof *params);
+    if (!params)
+        return et_error_set(ET_ERR_NOMEM, "optimizer: out of memory");
+    collect_ctx c = {params, 0, opt->count};
+    et_net_visit_params(net, collect_param, &c);
+    if (c.index != opt->count) {
+        free(params);
+        return et_error_set(ET_ERR_USAGE, "optimizer: the net has %d trainable parameters, the optimizer %d",
+                            c.index, opt->count);
+    }
+    step_job j = {opt, params, lr};
+    et_parallel_run(0, step_part, &j);
+    free(params);
+    return ET_OK;
 }
 
 void et_optimizer_free(et_optimizer *opt)

@@ -122,5 +122,8 @@ static int upsample_backward(et_layer *layer, et_net *net)
     return ET_OK;
 }
 
-const et_layer_type et_layer_upsample_bilinear = {"upsample_bilinear", upsample_setup, upsample_forward,
-                                                  upsample_backward, upsample_destroy};
+const et_layer_type et_layer_upsample_bilinear = {.name = "upsample_bilinear",
+                                                  .setup = upsample_setup,
+                                                  .forward = upsample_forward,
+                                                  .backward = upsample_backward,
+                                                  .destroy = upsample_destroy};

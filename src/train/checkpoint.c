@@ -62,8 +62,10 @@ int et_checkpoint_save(const char *path, const et_net *net, const et_optimizer *
         return et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
     }
     et_net_visit_params((et_net *)net, collect, &ctx);
-    char epoch[32], step[32], rng[80], best[32], best_epoch[32], opt_step[32];
+    char epoch[32], step[32], rng[80], best[32], best_epoch[32], opt_step[32], position[96];
     snprintf(epoch, sizeof epoch, "%d", info->epoch);
+    snprintf(position, sizeof position, "%d %.17g %ld %ld", info->position, info->partial_loss,
+             info->partial_correct, info->partial_seen);
     snprintf(step, sizeof step, "%ld", info->step);
     snprintf(opt_step, sizeof opt_step, "%ld", opt->step);
     snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64, info->rng.s[0],
@@ -71,7 +73,7 @@ int et_checkpoint_save(const char *path, const et_net *net, const et_optimizer *
     snprintf(best, sizeof best, "%.17g", info->best_accuracy);
     snprintf(best_epoch, sizeof best_epoch, "%d", info->best_epoch);
     const char *metadata[] = {"architecture", net->arch, "checkpoint_epoch", epoch, "checkpoint_step", step,
-                              "optimizer_step", opt_step, "rng", rng, "best_accuracy", best,
+                              "optimizer_step", opt_step, "epoch_position", position, "rng", rng, "best_accuracy", best,
                               "best_epoch", best_epoch, "settings", info->settings, NULL};
     int rc = et_safetensors_write(path, ctx.tensors, ctx.count, metadata);
     free(ctx.tensors);
@@ -130,6 +132,13 @@ int et_checkpoint_load(const char *path, et_net *net, et_optimizer *opt, et_chec
     }
     memset(info, 0, sizeof *info);
     info->epoch = atoi(epoch);
+    /* Checkpoints from the middle of an epoch say where (older ones: none). */
+    const char *position = et_safetensors_meta(&st, "epoch_position");
+    if (position && sscanf(position, "%d %lf %ld %ld", &info->position, &info->partial_loss, &info->partial_correct,
+                           &info->partial_seen) != 4) {
+        et_safetensors_free(&st);
+        return et_error_set(ET_ERR_FORMAT, "%s: bad epoch_position metadata '%s'", path, position);
+    }
     info->step = atol(step);
     info->best_accuracy = atof(best);
     info->best_epoch = atoi(best_epoch);

@@ -30,6 +30,7 @@ void et_cnn_train_defaults(et_cnn_train_options *o)
     o->warmup_epochs = 1;
     o->seed = 1;
     o->augment = 1;
+    o->checkpoint_seconds = 600;
 }
 
 static double now_seconds(void)
@@ -134,7 +135,9 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
     et_checkpoint_info info = {0};
     settings_text(o, info.settings, sizeof info.settings);
     info.best_accuracy = -1.0;
-    int first_epoch = 0;
+    int first_epoch = 0, first_position = 0;
+    double resumed_loss = 0.0;
+    long resumed_correct = 0, resumed_seen = 0;
     if (o->resume) {
         et_checkpoint_info loaded;
         rc = et_checkpoint_load(o->checkpoint_path, net, &opt, &loaded);
@@ -148,21 +151,24 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
         info = loaded;
         net->rng = loaded.rng;
         first_epoch = loaded.epoch;
+        first_position = loaded.position;
+        resumed_loss = loaded.partial_loss;
+        resumed_correct = loaded.partial_correct;
+        resumed_seen = loaded.partial_seen;
         result->best_epoch = loaded.best_epoch;
         if (!o->quiet)
-            fprintf(stderr, "resuming %s after epoch %d (best accuracy %.4f at epoch %d)\n", o->checkpoint_path,
-                    loaded.epoch, loaded.best_accuracy, loaded.best_epoch);
+            fprintf(stderr, "resuming %s at epoch %d, sample %d (best accuracy %.4f at epoch %d)\n",
+                    o->checkpoint_path, loaded.epoch + 1, loaded.position, loaded.best_accuracy, loaded.best_epoch);
     }
 
     et_augment_options aug;
     et_augment_defaults(&aug);
     long steps_per_epoch = (train->count + o->batch - 1) / o->batch;
     long total_steps = steps_per_epoch * o->epochs, warmup = steps_per_epoch * o->warmup_epochs;
-    double run_start = now_seconds();
+    double run_start = now_seconds(), last_checkpoint = now_seconds();
     int epochs_run = 0;
     for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
-        /* max_steps ends the run like an interruption: a partial epoch is
-         * neither evaluated nor checkpointed. */
+        /* max_steps ends the run like an interruption (tests use it). */
         if (o->max_steps && info.step >= o->max_steps)
             break;
         double epoch_start = now_seconds();
@@ -178,9 +184,31 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
         }
         double loss_sum = 0.0;
         long correct = 0, seen = 0;
-        int interrupted = 0;
-        for (int start = 0; start < train->count; start += o->batch) {
-            if (o->max_steps && info.step >= o->max_steps) {
+        int interrupted = 0, start0 = 0;
+        if (epoch == first_epoch && first_position > 0) {
+            start0 = first_position;
+            loss_sum = resumed_loss;
+            correct = resumed_correct;
+            seen = resumed_seen;
+        }
+        for (int start = start0; start < train->count; start += o->batch) {
+            /* A stop (signal, time limit, max_steps) or the checkpoint
+             * interval saves the exact position inside the epoch. */
+            int stopping = (o->max_steps && info.step >= o->max_steps) || (o->stop && *o->stop);
+            if (stopping || (o->checkpoint_seconds > 0 && start > start0 &&
+                             now_seconds() - last_checkpoint >= o->checkpoint_seconds)) {
+                info.epoch = epoch;
+                info.position = start;
+                info.partial_loss = loss_sum;
+                info.partial_correct = correct;
+                info.partial_seen = seen;
+                info.rng = net->rng;
+                if (o->checkpoint_path && start > 0 &&
+                    (rc = et_checkpoint_save(o->checkpoint_path, net, &opt, &info)) != ET_OK)
+                    goto done;
+                last_checkpoint = now_seconds();
+            }
+            if (stopping) {
                 interrupted = 1;
                 break;
             }
@@ -233,13 +261,20 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
         double train_seconds = now_seconds() - epoch_start;
         result->last_loss = seen ? loss_sum / seen : 0.0;
         result->last_train_accuracy = seen ? (double)correct / seen : 0.0;
-        if (interrupted)
+        if (interrupted) {
+            if (o->stop && *o->stop)
+                rc = et_error_set(ET_ERR_INTERRUPTED, "%s: interrupted; continue with --resume",
+                                  o->checkpoint_path ? o->checkpoint_path : "training");
             break;
+        }
         et_metrics val_metrics;
         if ((rc = et_cnn_evaluate(net, val, &val_metrics, NULL)) != ET_OK)
             goto done;
         epochs_run++;
         info.epoch = epoch + 1;
+        info.position = 0;
+        info.partial_loss = 0.0;
+        info.partial_correct = info.partial_seen = 0;
         info.rng = net->rng;
         result->epochs_done = epoch + 1;
         result->last_val = val_metrics;
@@ -254,6 +289,7 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
         }
         if (o->checkpoint_path && (rc = et_checkpoint_save(o->checkpoint_path, net, &opt, &info)) != ET_OK)
             goto done;
+        last_checkpoint = now_seconds();
         if (!o->quiet) {
             double elapsed = now_seconds() - run_start;
             double eta = elapsed / epochs_run * (o->epochs - epoch - 1);

@@ -11,24 +11,6 @@
 /* A row holds 2304 numbers of up to 3 digits plus separators. */
 #define FER_LINE_MAX 16384
 
-static int dataset_grow(et_face_dataset *ds, int *capacity)
-{
-    int cap = *capacity ? *capacity * 2 : 1024;
-    uint8_t *pixels = realloc(ds->pixels, (size_t)cap * FER_PIXELS);
-    if (pixels)
-        ds->pixels = pixels;
-    int *labels = realloc(ds->labels, (size_t)cap * sizeof(int));
-    if (labels)
-        ds->labels = labels;
-    int *rows = realloc(ds->rows, (size_t)cap * sizeof(int));
-    if (rows)
-        ds->rows = rows;
-    if (!pixels || !labels || !rows)
-        return ET_ERR_NOMEM;
-    *capacity = cap;
-    return ET_OK;
-}
-
 /* Parses "label,p0 p1 ... p2303,Usage" into the dataset's next slot. */
 static int parse_row(char *line, uint8_t *pixels, int *label, char **usage)
 {
@@ -88,7 +70,7 @@ int et_fer2013_load(et_face_dataset *ds, const char *path, const char *usage, in
             }
             continue;
         }
-        if (ds->count == capacity && dataset_grow(ds, &capacity) != ET_OK) {
+        if (ds->count == capacity && et_face_dataset_grow(ds, &capacity) != ET_OK) {
             rc = et_error_set(ET_ERR_NOMEM, "%s: out of memory at row %d", path, row);
             break;
         }
@@ -117,13 +99,4 @@ int et_fer2013_load(et_face_dataset *ds, const char *path, const char *usage, in
     if (rc != ET_OK)
         et_face_dataset_free(ds);
     return rc;
-}
-
-void et_face_dataset_free(et_face_dataset *ds)
-{
-    free(ds->pixels);
-    free(ds->labels);
-    free(ds->rows);
-    free(ds->soft);
-    memset(ds, 0, sizeof *ds);
 }

@@ -43,22 +43,9 @@ static int add_image(et_face_dataset *ds, int *capacity, const char *path, int l
     uint8_t *gray = stbi_load(path, &w, &h, &n, 1);
     if (!gray)
         return et_error_set(ET_ERR_FORMAT, "%s: cannot decode image (%s)", path, stbi_failure_reason());
-    if (ds->count == *capacity) {
-        int cap = *capacity ? *capacity * 2 : 256;
-        uint8_t *pixels = realloc(ds->pixels, (size_t)cap * FACE_PIXELS);
-        if (pixels)
-            ds->pixels = pixels;
-        int *labels = realloc(ds->labels, (size_t)cap * sizeof(int));
-        if (labels)
-            ds->labels = labels;
-        int *rows = realloc(ds->rows, (size_t)cap * sizeof(int));
-        if (rows)
-            ds->rows = rows;
-        if (!pixels || !labels || !rows) {
-            stbi_image_free(gray);
-            return et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
-        }
-        *capacity = cap;
+    if (et_face_dataset_grow(ds, capacity) != ET_OK) {
+        stbi_image_free(gray);
+        return et_error_wrap(ET_ERR_NOMEM, "%s: ", path);
     }
     int side = w < h ? w : h;
     const uint8_t *square = gray + (size_t)((h - side) / 2) * w + (w - side) / 2;

@@ -28,18 +28,18 @@ struct et_face_detector {
 typedef struct {
     const char *file;
     int input;
-    float min_score;
+    float min_score, margin, retry_margin;
     et_anchor_options anchors;
 } model_spec;
 
 /* From face_detection_{short,full}_range.pbtxt and face_detection.pbtxt. */
 static const model_spec models[] = {
-    [ET_FACE_MODEL_SHORT] = {"face-short.safetensors", 128, 0.5f,
+    [ET_FACE_MODEL_SHORT] = {"face-short.safetensors", 128, 0.5f, ET_FACE_MARGIN_SHORT, ET_FACE_RETRY_MARGIN_SHORT,
                              {.input_width = 128, .input_height = 128, .num_layers = 4, .strides = {8, 16, 16, 16},
                               .min_scale = 0.1484375f, .max_scale = 0.75f, .anchor_offset_x = 0.5f,
                               .anchor_offset_y = 0.5f, .aspect_ratios = {1.0f}, .aspect_ratio_count = 1,
                               .interpolated_scale_aspect_ratio = 1.0f, .fixed_anchor_size = 1}},
-    [ET_FACE_MODEL_FULL] = {"face-full.safetensors", 192, 0.6f,
+    [ET_FACE_MODEL_FULL] = {"face-full.safetensors", 192, 0.6f, ET_FACE_MARGIN_FULL, ET_FACE_RETRY_MARGIN_FULL,
                             {.input_width = 192, .input_height = 192, .num_layers = 1, .strides = {4},
                              .min_scale = 0.1484375f, .max_scale = 0.75f, .anchor_offset_x = 0.5f,
                              .anchor_offset_y = 0.5f, .aspect_ratios = {1.0f}, .aspect_ratio_count = 1,
@@ -50,7 +50,8 @@ void et_face_detector_defaults(et_face_detector_options *o)
 {
     memset(o, 0, sizeof *o);
     o->model = ET_FACE_MODEL_SHORT;
-    o->margin = ET_FACE_DEFAULT_MARGIN;
+    o->margin = -1.0f;
+    o->retry_margin = -1.0f;
 }
 
 void et_face_detector_free(et_face_detector *d)
@@ -102,7 +103,9 @@ int et_face_detector_open(et_face_detector **out, const char *weights_path, cons
     if (opt.min_score <= 0.0f)
         opt.min_score = spec->min_score;
     if (opt.margin < 0.0f)
-        opt.margin = ET_FACE_DEFAULT_MARGIN;
+        opt.margin = spec->margin;
+    if (opt.retry_margin < 0.0f)
+        opt.retry_margin = spec->retry_margin;
     et_face_detector *d = calloc(1, sizeof *d);
     if (!d)
         return et_error_set(ET_ERR_NOMEM, "face detector: out of memory");
@@ -198,12 +201,12 @@ int et_face_detector_run_raw(et_face_detector *d, const float *input, float *reg
     return ET_OK;
 }
 
-int et_face_detect(et_face_detector *d, const uint8_t *rgb, int width, int height, int stride, et_face *faces,
-                   int max)
+/* One pass at the given margin: faces in frame pixels, filtered. */
+static int detect_pass(et_face_detector *d, const uint8_t *rgb, int width, int height, int stride, float margin,
+                       et_face *faces, int max)
 {
     et_letterbox lb;
-    int rc = et_face_letterbox(rgb, width, height, stride, d->opt.margin, d->net->input.data, d->input_w,
-                               d->input_h, &lb);
+    int rc = et_face_letterbox(rgb, width, height, stride, margin, d->net->input.data, d->input_w, d->input_h, &lb);
     if (rc == ET_OK)
         rc = run_net(d);
     if (rc != ET_OK)
@@ -212,11 +215,11 @@ int et_face_detect(et_face_detector *d, const uint8_t *rgb, int width, int heigh
                                (float)d->input_h, d->opt.min_score, d->candidates, d->anchor_count);
     count = et_face_nms_weighted(d->candidates, count, NMS_IOU);
     /* Normalised model input -> frame pixels, then the size filter. */
+    float ax = (float)d->input_w / lb.scale, bx = lb.offset_x / lb.scale;
+    float ay = (float)d->input_h / lb.scale, by = lb.offset_y / lb.scale;
     int kept = 0;
     for (int i = 0; i < count; i++) {
         et_face f = d->candidates[i];
-        float ax = (float)d->input_w / lb.scale, bx = lb.offset_x / lb.scale;
-        float ay = (float)d->input_h / lb.scale, by = lb.offset_y / lb.scale;
         f.x0 = f.x0 * ax - bx;
         f.x1 = f.x1 * ax - bx;
         f.y0 = f.y0 * ay - by;
@@ -234,4 +237,13 @@ int et_face_detect(et_face_detector *d, const uint8_t *rgb, int width, int heigh
         kept++;
     }
     return kept;
+}
+
+int et_face_detect(et_face_detector *d, const uint8_t *rgb, int width, int height, int stride, et_face *faces,
+                   int max)
+{
+    int found = detect_pass(d, rgb, width, height, stride, d->opt.margin, faces, max);
+    if (found == 0 && d->opt.retry_margin > d->opt.margin)
+        found = detect_pass(d, rgb, width, height, stride, d->opt.retry_margin, faces, max);
+    return found;
 }

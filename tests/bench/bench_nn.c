@@ -26,31 +26,43 @@ static et_net *make_net(int batch)
     return net;
 }
 
-/* Training throughput at batch 64 on 2 threads, with a per-layer breakdown
- * (forward + backward seconds per step) printed to stderr. */
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, compare_doubles);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Training throughput at batch 64 on 2 threads (the median step), with a
+ * per-layer breakdown (forward and backward ms per step) printed to stderr. */
 BENCH(nn_train)
 {
-    const int batch = 64, warmup = 2, steps = 10;
+    enum { BATCH = 64, WARMUP = 2, STEPS = 12 };
     openblas_set_num_threads(2);
-    et_net *net = make_net(batch);
+    et_net *net = make_net(BATCH);
     et_optimizer opt;
     et_optimizer_init(&opt, net, ET_OPTIMIZER_SGD);
-    int labels[64];
-    float targets[64 * ET_EMOTIONS];
-    for (int i = 0; i < batch; i++)
+    int labels[BATCH];
+    float targets[BATCH * ET_EMOTIONS];
+    for (int i = 0; i < BATCH; i++)
         labels[i] = i % ET_EMOTIONS;
-    et_targets_one_hot(labels, batch, ET_EMOTIONS, targets);
-    double *layer_time = calloc((size_t)net->layer_count, sizeof(double));
+    et_targets_one_hot(labels, BATCH, ET_EMOTIONS, targets);
+    double *fwd = calloc((size_t)net->layer_count, sizeof(double));
+    double *bwd = calloc((size_t)net->layer_count, sizeof(double));
+    double step_time[STEPS];
     et_tensor dlogits = {0};
-    double start = 0;
-    for (int s = 0; s < warmup + steps; s++) {
-        if (s == warmup)
-            start = bench_now();
+    for (int s = 0; s < WARMUP + STEPS; s++) {
+        double step_start = bench_now();
         for (int l = 0; l < net->layer_count; l++) {
             double t0 = bench_now();
-            net->layers[l].type->forward(&net->layers[l], net, 1);
-            if (s >= warmup)
-                layer_time[l] += bench_now() - t0;
+            et_net_forward_layer(net, l, 1);
+            if (s >= WARMUP)
+                fwd[l] += bench_now() - t0;
         }
         et_layer *out = &net->layers[net->outputs[0]];
         double loss;
@@ -58,30 +70,32 @@ BENCH(nn_train)
         et_tensor_resize(&out->dout, dlogits.n, dlogits.c, 1, 1);
         memcpy(out->dout.data, dlogits.data, et_tensor_count(&dlogits) * sizeof(float));
         et_net_zero_grad(net);
-        for (int l = 0; l < net->layer_count; l++)
-            if (l != net->outputs[0])
-                et_tensor_zeros(&net->layers[l].dout, batch, net->layers[l].out_shape.c, net->layers[l].out_shape.h,
-                                net->layers[l].out_shape.w);
+        /* As et_net_backward, layer by layer. */
+        et_net_backward_begin(net);
         for (int l = net->layer_count - 1; l >= 0; l--) {
             double t0 = bench_now();
             net->layers[l].type->backward(&net->layers[l], net);
-            if (s >= warmup)
-                layer_time[l] += bench_now() - t0;
+            if (s >= WARMUP)
+                bwd[l] += bench_now() - t0;
         }
         et_optimizer_step(&opt, net, 0.01f);
+        if (s >= WARMUP)
+            step_time[s - WARMUP] = bench_now() - step_start;
     }
-    double elapsed = bench_now() - start;
+    fprintf(stderr, "  %-10s %-10s %8s %8s %8s (ms/step)\n", "layer", "type", "forward", "backward", "total");
     for (int l = 0; l < net->layer_count; l++)
-        fprintf(stderr, "  %-10s %-14s %7.2f ms/step\n", net->layers[l].name, net->layers[l].type->name,
-                1000 * layer_time[l] / steps);
-    bench_report("nn_train_images_per_s_batch64_2threads", batch * steps / elapsed);
-    free(layer_time);
+        fprintf(stderr, "  %-10s %-10s %8.2f %8.2f %8.2f\n", net->layers[l].name, net->layers[l].type->name,
+                1000 * fwd[l] / STEPS, 1000 * bwd[l] / STEPS, 1000 * (fwd[l] + bwd[l]) / STEPS);
+    bench_report("nn_train_images_per_s_batch64_2threads", BATCH / median(step_time, STEPS));
+    free(fwd);
+    free(bwd);
     et_tensor_free(&dlogits);
     et_optimizer_free(&opt);
     et_net_free(net);
 }
 
-/* Inference latency of the CNN (batch norm folded) per crop. */
+/* Inference latency of the CNN (batch norm folded) per crop: the median of
+ * many passes. */
 BENCH(nn_infer)
 {
     int sizes[2] = {1, 32};
@@ -89,21 +103,57 @@ BENCH(nn_infer)
         openblas_set_num_threads(k == 0 ? 1 : 2);
         et_net *net = make_net(sizes[k]);
         et_net_fold_batchnorm(net);
-        int reps = k == 0 ? 200 : 20;
+        enum { REPS = 200 };
+        int reps = k == 0 ? REPS : 20;
+        double times[REPS];
         et_net_forward(net, 0);
-        double start = bench_now();
-        for (int r = 0; r < reps; r++)
+        for (int r = 0; r < reps; r++) {
+            double start = bench_now();
             et_net_forward(net, 0);
-        double per_crop = (bench_now() - start) / reps / sizes[k];
+            times[r] = (bench_now() - start) / sizes[k];
+        }
         bench_report(k == 0 ? "nn_infer_ms_per_crop_batch1_1thread" : "nn_infer_ms_per_crop_batch32_2threads",
-                     per_crop * 1000);
+                     median(times, reps) * 1000);
         et_net_free(net);
     }
 }
 
-/* Conv forward GFLOP/s against raw sgemm on the same GEMM shapes. */
+/* Per-layer forward time of the folded CNN at batch 1 on 1 thread (the
+ * median of many passes), one line per layer that does work. */
+BENCH(nn_infer_layers)
+{
+    enum { REPS = 200 };
+    openblas_set_num_threads(1);
+    et_net *net = make_net(1);
+    et_net_fold_batchnorm(net);
+    double *times = calloc((size_t)net->layer_count * REPS, sizeof(double));
+    et_net_forward(net, 0);
+    for (int r = 0; r < REPS; r++)
+        for (int l = 0; l < net->layer_count; l++) {
+            double t0 = bench_now();
+            et_net_forward_layer(net, l, 0);
+            times[(size_t)l * REPS + r] = bench_now() - t0;
+        }
+    double total = 0.0;
+    for (int l = 0; l < net->layer_count; l++) {
+        double m = median(times + (size_t)l * REPS, REPS) * 1000;
+        total += m;
+        if (net->layers[l].identity)
+            continue; /* folded into the layer before */
+        char name[128];
+        snprintf(name, sizeof name, "nn_infer_layer_%s_%s_ms", net->layers[l].name, net->layers[l].type->name);
+        bench_report(name, m);
+    }
+    bench_report("nn_infer_layers_sum_ms", total);
+    free(times);
+    et_net_free(net);
+}
+
+/* Conv forward GFLOP/s against raw sgemm on the same GEMM shapes (one GEMM
+ * of all 64 images' columns per layer), best of several runs of each. */
 BENCH(nn_conv_vs_sgemm)
 {
+    enum { RUNS = 5 };
     openblas_set_num_threads(1);
     const int batch = 64;
     et_net *net = make_net(batch);
@@ -116,16 +166,26 @@ BENCH(nn_conv_vs_sgemm)
         }
         et_shape in = layer->in_shape[0], out = layer->out_shape;
         long m = out.c, k = (long)in.c * 9, n = (long)batch * out.h * out.w;
-        double flops = 2.0 * m * k * n;
+        double flops = 2.0 * m * k * n, best = 1e30;
         layer->type->forward(layer, net, 0);
-        double t0 = bench_now();
-        layer->type->forward(layer, net, 0);
-        conv_time += bench_now() - t0;
+        for (int r = 0; r < RUNS; r++) {
+            double t0 = bench_now();
+            layer->type->forward(layer, net, 0);
+            double t = bench_now() - t0;
+            best = t < best ? t : best;
+        }
+        conv_time += best;
         float *a = et_floats_alloc((size_t)m * k), *b = et_floats_alloc((size_t)k * n), *c = et_floats_alloc((size_t)m * n);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1, a, (int)k, b, (int)n, 0, c, (int)n);
-        t0 = bench_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1, a, (int)k, b, (int)n, 0, c, (int)n);
-        gemm_time += bench_now() - t0;
+        best = 1e30;
+        for (int r = 0; r < RUNS; r++) {
+            double t0 = bench_now();
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, 1, a, (int)k, b, (int)n, 0,
+                        c, (int)n);
+            double t = bench_now() - t0;
+            best = t < best ? t : best;
+        }
+        gemm_time += best;
         conv_flops += flops;
         et_floats_free(a);
         et_floats_free(b);

@@ -1,0 +1,350 @@
+/* emotrace analyze: videos, images and image folders in, per-face per-frame
+ * emotion timelines out (SQLite, CSV or JSON Lines). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "cli.h"
+#include "emotrace/analyzer.h"
+#include "emotrace/error.h"
+#include "emotrace/json.h"
+#include "emotrace/sha256.h"
+#include "emotrace/weights_path.h"
+
+static const char usage[] =
+    "usage: emotrace analyze [OPTIONS] INPUT...\n"
+    "\n"
+    "Detects and tracks faces in videos, images and image folders and writes each\n"
+    "face's emotion probabilities per analysed frame. INPUT '-' reads paths from\n"
+    "standard input, one per line.\n"
+    "\n"
+    "Output:\n"
+    "  -o, --output FILE      FILE.sqlite|.db, FILE.csv, FILE.jsonl, or - for CSV on\n"
+    "                         standard output (default -)\n"
+    "      --format NAME      sqlite, csv or jsonl (default: from the extension)\n"
+    "      --resume           skip inputs already done in the SQLite output (same\n"
+    "                         path, size and mtime)\n"
+    "  -q, --quiet            no progress or per-file summary on standard error\n"
+    "Inputs:\n"
+    "  -r, --recursive        descend into subdirectories\n"
+    "      --stills           every image is independent (no sequence, no temporal model)\n"
+    "      --image-fps N      frame rate of an image folder sequence (default 1)\n"
+    "      --fps N            analyse at most N frames per second\n"
+    "      --start SECONDS    skip frames before this time\n"
+    "      --end SECONDS      stop after this time\n"
+    "Faces:\n"
+    "      --detector short|full   BlazeFace model (default short)\n"
+    "      --min-face PX      ignore faces narrower than PX pixels\n"
+    "      --max-faces N      keep at most the N most confident faces per frame\n"
+    "      --min-score X      detector score threshold (default: the model's)\n"
+    "      --max-gap SECONDS  a track survives this long without a detection (default 1)\n"
+    "      --no-temporal      report the CNN's per-frame output without the LSTM\n"
+    "Models and machine:\n"
+    "      --cnn FILE         emotion CNN weights (default: shipped emotion-cnn)\n"
+    "      --lstm FILE        temporal model weights (default: shipped emotion-lstm)\n"
+    "      --detector-weights FILE  detector weights (default: shipped face-short/full)\n"
+    "      --threads N        threads for the networks (default: all cores)\n"
+    "\n"
+    "Exit status: 0 all inputs done, 1 some inputs failed, 2 usage error.\n";
+
+static volatile sig_atomic_t interrupt_count;
+static volatile int stop_now;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupt_count++;
+    /* The first signal lets the current file finish; a second abandons it. */
+    if (interrupt_count > 1)
+        stop_now = 1;
+}
+
+typedef struct {
+    const char *path;
+    int tty;
+    double last_print;
+} progress_state;
+
+static void show_progress(const et_progress *p, void *ctx)
+{
+    progress_state *s = ctx;
+    if (!s->tty || p->elapsed - s->last_print < 0.25)
+        return;
+    s->last_print = p->elapsed;
+    double fps = p->elapsed > 0 ? p->frames_analyzed / p->elapsed : 0;
+    if (p->duration > 0) {
+        double fraction = p->t / p->duration;
+        double eta = fraction > 0 ? p->elapsed * (1 - fraction) / fraction : 0;
+        fprintf(stderr, "\r\033[K%s  %3.0f%%  %.0f frames/s  ETA %d:%02d", s->path, 100 * fraction, fps,
+                (int)eta / 60, (int)eta % 60);
+    } else {
+        fprintf(stderr, "\r\033[K%s  %ld frames  %.0f frames/s", s->path, p->frames_analyzed, fps);
+    }
+}
+
+static void print_warning(const char *message, void *ctx)
+{
+    if (!*(int *)ctx)
+        fprintf(stderr, "emotrace: warning: %s\n", message);
+}
+
+/* Size and mtime identify an input for --resume: for an image sequence, the
+ * sum of the sizes and the newest mtime. */
+static int media_identity(const et_media_item *item, int64_t *size, int64_t *mtime)
+{
+    struct stat st;
+    *size = 0;
+    *mtime = 0;
+    if (item->kind != ET_MEDIA_IMAGE_SEQUENCE) {
+        if (stat(item->path, &st) != 0)
+            return -1;
+        *size = (int64_t)st.st_size;
+        *mtime = (int64_t)st.st_mtime;
+        return 0;
+    }
+    for (size_t i = 0; i < item->image_count; i++) {
+        if (stat(item->images[i], &st) != 0)
+            continue;
+        *size += (int64_t)st.st_size;
+        if ((int64_t)st.st_mtime > *mtime)
+            *mtime = (int64_t)st.st_mtime;
+    }
+    return 0;
+}
+
+static int append_sha(et_strbuf *b, const char *label, const char *path)
+{
+    char hex[65];
+    if (et_sha256_file(path, hex) != ET_OK)
+        return -1;
+    et_strbuf_printf(b, "%s%s=%s", b->length ? " " : "", label, hex);
+    return 0;
+}
+
+int cmd_analyze(int argc, char **argv)
+{
+    enum { O_FORMAT = 256, O_RESUME, O_STILLS, O_IMAGE_FPS, O_FPS, O_START, O_END, O_DETECTOR, O_MIN_FACE,
+           O_MAX_FACES, O_MIN_SCORE, O_MAX_GAP, O_NO_TEMPORAL, O_CNN, O_LSTM, O_DETECTOR_WEIGHTS, O_THREADS };
+    static const struct option options[] = {
+        {"output", required_argument, 0, 'o'},     {"format", required_argument, 0, O_FORMAT},
+        {"resume", no_argument, 0, O_RESUME},      {"quiet", no_argument, 0, 'q'},
+        {"recursive", no_argument, 0, 'r'},        {"stills", no_argument, 0, O_STILLS},
+        {"image-fps", required_argument, 0, O_IMAGE_FPS}, {"fps", required_argument, 0, O_FPS},
+        {"start", required_argument, 0, O_START},  {"end", required_argument, 0, O_END},
+        {"detector", required_argument, 0, O_DETECTOR}, {"min-face", required_argument, 0, O_MIN_FACE},
+        {"max-faces", required_argument, 0, O_MAX_FACES}, {"min-score", required_argument, 0, O_MIN_SCORE},
+        {"max-gap", required_argument, 0, O_MAX_GAP}, {"no-temporal", no_argument, 0, O_NO_TEMPORAL},
+        {"cnn", required_argument, 0, O_CNN},      {"lstm", required_argument, 0, O_LSTM},
+        {"detector-weights", required_argument, 0, O_DETECTOR_WEIGHTS},
+        {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *output = "-", *format = NULL, *cnn_path = NULL, *lstm_path = NULL, *detector_path = NULL;
+    int resume = 0, quiet = 0, no_temporal = 0, threads = 0, c, value;
+    double x;
+    et_media_input_options input_options = {0};
+    et_face_detector_options detector_options;
+    et_face_detector_defaults(&detector_options);
+    et_analyzer_options ao;
+    memset(&ao, 0, sizeof ao);
+    et_face_align_defaults(&ao.align);
+    ao.max_gap = 1.0;
+    ao.image_fps = 1.0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:qrh", options, NULL)) != -1) {
+        switch (c) {
+        case 'o': output = optarg; break;
+        case O_FORMAT: format = optarg; break;
+        case O_RESUME: resume = 1; break;
+        case 'q': quiet = 1; break;
+        case 'r': input_options.recursive = 1; break;
+        case O_STILLS: input_options.stills = 1; ao.stills = 1; break;
+        case O_IMAGE_FPS:
+            if (cli_parse_double("analyze", "--image-fps", optarg, 1e-3, 1000, &ao.image_fps)) return EXIT_USAGE;
+            break;
+        case O_FPS: if (cli_parse_double("analyze", "--fps", optarg, 1e-3, 1000, &ao.max_fps)) return EXIT_USAGE; break;
+        case O_START: if (cli_parse_double("analyze", "--start", optarg, 0, 1e9, &ao.start)) return EXIT_USAGE; break;
+        case O_END: if (cli_parse_double("analyze", "--end", optarg, 1e-9, 1e9, &ao.end)) return EXIT_USAGE; break;
+        case O_DETECTOR:
+            if (!strcmp(optarg, "short")) detector_options.model = ET_FACE_MODEL_SHORT;
+            else if (!strcmp(optarg, "full")) detector_options.model = ET_FACE_MODEL_FULL;
+            else return cli_usage_error("analyze", "--detector must be short or full");
+            break;
+        case O_MIN_FACE:
+            if (cli_parse_int("analyze", "--min-face", optarg, 0, 100000, &value)) return EXIT_USAGE;
+            detector_options.min_face_px = (float)value;
+            break;
+        case O_MAX_FACES:
+            if (cli_parse_int("analyze", "--max-faces", optarg, 1, 1000000, &detector_options.max_faces)) return EXIT_USAGE;
+            break;
+        case O_MIN_SCORE:
+            if (cli_parse_double("analyze", "--min-score", optarg, 0.01, 1, &x)) return EXIT_USAGE;
+            detector_options.min_score = (float)x;
+            break;
+        case O_MAX_GAP: if (cli_parse_double("analyze", "--max-gap", optarg, 0, 1e6, &ao.max_gap)) return EXIT_USAGE; break;
+        case O_NO_TEMPORAL: no_temporal = 1; break;
+        case O_CNN: cnn_path = optarg; break;
+        case O_LSTM: lstm_path = optarg; break;
+        case O_DETECTOR_WEIGHTS: detector_path = optarg; break;
+        case O_THREADS: if (cli_parse_int("analyze", "--threads", optarg, 1, 256, &threads)) return EXIT_USAGE; break;
+        case 'h': printf("%s", usage); return EXIT_OK;
+        default: return cli_usage_error("analyze", "unknown option");
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("analyze", "no input given");
+    if (ao.end > 0 && ao.end <= ao.start)
+        return cli_usage_error("analyze", "--end must be after --start");
+    et_sink_format sink_format;
+    if (et_sink_format_choose(output, format, &sink_format) != ET_OK)
+        return cli_usage_error("analyze", "%s", et_error_message());
+    if (resume && sink_format != ET_SINK_SQLITE)
+        return cli_usage_error("analyze", "--resume needs a SQLite output (-o FILE.sqlite)");
+    if (threads > 0)
+        openblas_set_num_threads(threads);
+    /* SIGPIPE keeps its default: "analyze ... -o - | head" ends quietly, as
+     * other filters do. File outputs never see it. */
+
+    int status = EXIT_SOME_FAILED;
+    et_face_detector *detector = NULL;
+    et_emotion_classifier classifier = {0};
+    et_temporal *temporal = NULL;
+    et_sink *sink = NULL;
+    et_media_list list = {0};
+    et_strbuf weights = {0}, settings = {0};
+    char found[3][1024];
+    input_options.warn = print_warning;
+    input_options.warn_ctx = &quiet;
+
+    /* Models. */
+    if (!cnn_path) {
+        if (et_weights_find("emotion-cnn.safetensors", found[0], sizeof found[0]) != ET_OK)
+            goto model_error;
+        cnn_path = found[0];
+    }
+    if (et_emotion_classifier_load(&classifier, cnn_path) != ET_OK)
+        goto model_error;
+    if (et_face_detector_open(&detector, detector_path, &detector_options) != ET_OK)
+        goto model_error;
+    if (!no_temporal && !input_options.stills) {
+        if (!lstm_path && et_weights_find("emotion-lstm.safetensors", found[1], sizeof found[1]) == ET_OK)
+            lstm_path = found[1];
+        if (lstm_path) {
+            if (et_temporal_load(&temporal, lstm_path) != ET_OK)
+                goto model_error;
+            if (et_temporal_embedding_size(temporal) != classifier.embedding_size) {
+                et_error_set(ET_ERR_FORMAT, "%s: made for a CNN embedding of %d values, %s gives %d", lstm_path,
+                             et_temporal_embedding_size(temporal), cnn_path, classifier.embedding_size);
+                goto model_error;
+            }
+        } else if (!quiet) {
+            fprintf(stderr, "emotrace: warning: no temporal model found; reporting the CNN's per-frame output\n");
+        }
+    }
+    append_sha(&weights, "emotion-cnn", cnn_path);
+    if (temporal && *et_temporal_cnn_sha256(temporal)) {
+        /* The LSTM reads the CNN's embedding: it is only valid with the CNN it
+         * was trained on. */
+        char cnn_hex[65];
+        if (et_sha256_file(cnn_path, cnn_hex) == ET_OK && strcmp(cnn_hex, et_temporal_cnn_sha256(temporal)) != 0 &&
+            !quiet)
+            fprintf(stderr, "emotrace: warning: %s was trained with another emotion CNN (sha256 %.12s..., this one "
+                            "%.12s...); retrain it (emotrace train --temporal) or use --no-temporal\n",
+                    lstm_path, et_temporal_cnn_sha256(temporal), cnn_hex);
+    }
+    if (lstm_path && temporal)
+        append_sha(&weights, "emotion-lstm", lstm_path);
+    if (detector_path)
+        append_sha(&weights, "detector", detector_path);
+    else if (et_weights_find(detector_options.model == ET_FACE_MODEL_FULL ? "face-full.safetensors"
+                                                                          : "face-short.safetensors",
+                             found[2], sizeof found[2]) == ET_OK)
+        append_sha(&weights, "detector", found[2]);
+    et_strbuf_printf(&settings, "detector=%s max_gap=%g fps=%g start=%g end=%g image_fps=%g stills=%d temporal=%s",
+                     detector_options.model == ET_FACE_MODEL_FULL ? "full" : "short", ao.max_gap, ao.max_fps,
+                     ao.start, ao.end, ao.image_fps, ao.stills, temporal ? "lstm" : "none");
+
+    /* Inputs: each expanded now; one that cannot be read is reported in turn. */
+    for (int i = optind; i < argc; i++) {
+        int rc = !strcmp(argv[i], "-") ? et_media_list_add_stream(&list, stdin, &input_options)
+                                       : et_media_list_add_path(&list, argv[i], &input_options);
+        if (rc != ET_OK && et_media_list_add_unreadable(&list, argv[i]) != ET_OK)
+            goto model_error;
+    }
+
+    et_run_info run = {ET_VERSION, weights.data ? weights.data : "", settings.data ? settings.data : ""};
+    if (et_sink_open(&sink, output, format, &run) != ET_OK) {
+        fprintf(stderr, "emotrace: analyze: %s\n", et_error_message());
+        goto done;
+    }
+    ao.detector = detector;
+    ao.classifier = &classifier;
+    ao.temporal = temporal;
+    ao.stop = &stop_now;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    int tty = isatty(2) && !quiet;
+    long failed = 0, done_count = 0, skipped = 0;
+    for (size_t i = 0; i < list.count && !interrupt_count; i++) {
+        const et_media_item *item = &list.items[i];
+        et_media_info info;
+        memset(&info, 0, sizeof info);
+        info.path = item->path;
+        if (media_identity(item, &info.size, &info.mtime) == 0 && resume &&
+            et_sink_media_done(sink, item->path, info.size, info.mtime) == 1) {
+            skipped++;
+            continue;
+        }
+        progress_state ps = {item->path, tty, 0};
+        ao.progress = show_progress;
+        ao.progress_ctx = &ps;
+        et_analyzer_stats stats;
+        int rc = et_analyze_media(&ao, item, &info, sink, &stats);
+        if (tty)
+            fprintf(stderr, "\r\033[K");
+        if (rc != ET_OK) {
+            failed++;
+            fprintf(stderr, "emotrace: %s\n", et_error_message());
+            if (rc == ET_ERR_IO && strstr(et_error_message(), output)) /* the output itself failed */
+                break;
+            continue;
+        }
+        done_count++;
+        if (!quiet) {
+            double total = stats.decode + stats.detect + stats.align + stats.cnn + stats.temporal + stats.store;
+            fprintf(stderr, "%s: %ld frames, %ld tracks, %ld faces, %.1f s (%.0f frames/s)\n", item->path,
+                    stats.frames_analyzed, stats.tracks, stats.observations, total,
+                    total > 0 ? stats.frames_analyzed / total : 0.0);
+        }
+    }
+    if (et_sink_close(sink) != ET_OK) {
+        fprintf(stderr, "emotrace: analyze: %s\n", et_error_message());
+        failed++;
+    }
+    sink = NULL;
+    if (!quiet && (list.count > 1 || skipped))
+        fprintf(stderr, "%ld done, %ld failed, %ld skipped (already done)%s\n", done_count, failed, skipped,
+                interrupt_count ? ", interrupted" : "");
+    status = failed || interrupt_count ? EXIT_SOME_FAILED : EXIT_OK;
+    goto done;
+model_error:
+    fprintf(stderr, "emotrace: analyze: %s\n", et_error_message());
+done:
+    et_sink_close(sink);
+    et_media_list_free(&list);
+    et_temporal_free(temporal);
+    et_face_detector_free(detector);
+    et_emotion_classifier_free(&classifier);
+    et_strbuf_free(&weights);
+    et_strbuf_free(&settings);
+    return status;
+}

@@ -1,0 +1,220 @@
+/* emotrace eval --temporal: the CNN alone against CNN+LSTM on synthetic
+ * validation tracks (per-frame accuracy, flicker, switch latency), the LSTM
+ * run through the same streaming step as analyze. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "cli.h"
+#include "emotrace/error.h"
+#include "emotrace/json.h"
+#include "emotrace/sha256.h"
+#include "emotrace/temporal.h"
+#include "emotrace/temporal_metrics.h"
+#include "emotrace/temporal_trainer.h"
+#include "emotrace/weights_path.h"
+
+static const char usage[] =
+    "usage: emotrace eval --temporal (--data FILE.csv[.gz] | --tracks-file FILE) [OPTIONS]\n"
+    "\n"
+    "Compares the emotion CNN alone with CNN+LSTM on synthetic face tracks built\n"
+    "from FER2013 rows (PublicTest by default): per-frame accuracy, flicker (label\n"
+    "changes per 10 s inside constant-emotion segments) and the median switch\n"
+    "latency (from a true change to the new label; a switch never made counts as\n"
+    "never, and the share of those is reported as missed).\n"
+    "\n"
+    "  --data FILE           FER2013 CSV (gzip or plain)\n"
+    "  --usage NAME          rows the tracks are built from (default PublicTest)\n"
+    "  --cnn FILE            emotion CNN (default: the shipped emotion-cnn)\n"
+    "  --lstm FILE           temporal model (default: the shipped emotion-lstm)\n"
+    "  --tracks N            tracks (default 200)\n"
+    "  --seed N              (default 1)\n"
+    "  --fps MIN:MAX         frame rates (default 10:30)\n"
+    "  --duration MIN:MAX    track seconds (default 2:12)\n"
+    "  --tracks-file FILE    use tracks saved by --save-tracks (no CNN run)\n"
+    "  --save-tracks FILE    save the tracks' features for later runs and tests\n"
+    "  --json                one JSON object instead of the text report\n"
+    "  --threads N           OpenBLAS threads (default: all cores)\n";
+
+static int parse_range(const char *option, const char *text, float *lo, float *hi)
+{
+    char *end;
+    double a = strtod(text, &end), b;
+    if (end == text || *end != ':' || (b = strtod(end + 1, &end), *end != '\0') || !(a > 0 && a <= b && b < 1e6))
+        return cli_usage_error("eval", "%s expects MIN:MAX with 0 < MIN <= MAX, got '%s'", option, text);
+    *lo = (float)a;
+    *hi = (float)b;
+    return 0;
+}
+
+static void json_metrics(et_strbuf *b, const char *name, const et_temporal_metrics *m)
+{
+    et_strbuf_printf(b, ",\"%s\":{\"accuracy\":%.6f,\"flicker_per_10s\":%.4f,\"switches\":%d,\"missed\":%d", name,
+                     m->accuracy, m->flicker_per_10s, m->switches, m->missed);
+    /* JSON has no infinity: null when half or more switches were missed. */
+    const char *keys[4] = {"latency_median_s", "latency_median_frames", "detected_latency_median_s",
+                           "detected_latency_median_frames"};
+    double values[4] = {m->latency_median_s, m->latency_median_frames, m->detected_latency_median_s,
+                        m->detected_latency_median_frames};
+    for (int i = 0; i < 4; i++) {
+        if (isfinite(values[i]))
+            et_strbuf_printf(b, ",\"%s\":%.4f", keys[i], values[i]);
+        else
+            et_strbuf_printf(b, ",\"%s\":null", keys[i]);
+    }
+    et_strbuf_append(b, "}", 1);
+}
+
+static void print_report(const et_track_set *set, const et_temporal_metrics m[2], int json, const char *lstm_path)
+{
+    double seconds = 0.0;
+    for (int t = 0; t < set->tracks; t++)
+        seconds += set->times[set->start[t + 1] - 1];
+    if (json) {
+        et_strbuf b = {0};
+        et_strbuf_append(&b, "{\"lstm\":", 8);
+        et_strbuf_json_string(&b, lstm_path);
+        et_strbuf_printf(&b, ",\"tracks\":%d,\"frames\":%d,\"seconds\":%.1f", set->tracks, set->frames, seconds);
+        json_metrics(&b, "cnn", &m[0]);
+        json_metrics(&b, "cnn_lstm", &m[1]);
+        et_strbuf_append(&b, "}", 1);
+        if (!b.failed)
+            printf("%s\n", b.data);
+        et_strbuf_free(&b);
+        return;
+    }
+    printf("tracks: %d (%d frames, %.0f s, %d true changes)\n\n", set->tracks, set->frames, seconds, m[0].switches);
+    printf("%-10s %9s %12s %16s %18s %8s\n", "", "accuracy", "flicker/10s", "median_latency", "(detected only)",
+           "missed");
+    const char *names[2] = {"cnn", "cnn+lstm"};
+    for (int i = 0; i < 2; i++)
+        printf("%-10s %9.4f %12.3f %9.3f s %4.0f f %9.3f s %4.0f f %7.1f%%\n", names[i], m[i].accuracy,
+               m[i].flicker_per_10s, m[i].latency_median_s, m[i].latency_median_frames,
+               m[i].detected_latency_median_s, m[i].detected_latency_median_frames,
+               m[i].switches ? 100.0 * m[i].missed / m[i].switches : 0.0);
+}
+
+int cmd_eval_temporal(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"temporal", no_argument, 0, 'X'},        {"data", required_argument, 0, 'd'},
+        {"usage", required_argument, 0, 'u'},     {"cnn", required_argument, 0, 'C'},
+        {"lstm", required_argument, 0, 'L'},      {"tracks", required_argument, 0, 'n'},
+        {"seed", required_argument, 0, 'S'},      {"fps", required_argument, 0, 'f'},
+        {"duration", required_argument, 0, 'D'},  {"tracks-file", required_argument, 0, 'T'},
+        {"save-tracks", required_argument, 0, 's'}, {"json", no_argument, 0, 'j'},
+        {"threads", required_argument, 0, 't'},   {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *data = NULL, *usage_name = "PublicTest", *cnn_path = NULL, *lstm_path = NULL;
+    const char *tracks_file = NULL, *save_path = NULL;
+    int tracks = 200, seed = 1, json = 0, threads = 0, c;
+    et_track_set_recipe recipe = {0};
+    et_track_synth_defaults(&recipe.synth);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (c) {
+        case 'X': break;
+        case 'd': data = optarg; break;
+        case 'u': usage_name = optarg; break;
+        case 'C': cnn_path = optarg; break;
+        case 'L': lstm_path = optarg; break;
+        case 'n': if (cli_parse_int("eval", "--tracks", optarg, 1, 1000000, &tracks)) return EXIT_USAGE; break;
+        case 'S': if (cli_parse_int("eval", "--seed", optarg, 0, 2147483647, &seed)) return EXIT_USAGE; break;
+        case 'f': if (parse_range("--fps", optarg, &recipe.synth.min_fps, &recipe.synth.max_fps)) return EXIT_USAGE; break;
+        case 'D': if (parse_range("--duration", optarg, &recipe.synth.min_duration, &recipe.synth.max_duration)) return EXIT_USAGE; break;
+        case 'T': tracks_file = optarg; break;
+        case 's': save_path = optarg; break;
+        case 'j': json = 1; break;
+        case 't': if (cli_parse_int("eval", "--threads", optarg, 1, 256, &threads)) return EXIT_USAGE; break;
+        case 'h': printf("%s", usage); return EXIT_OK;
+        default: return cli_usage_error("eval", "unknown option");
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
+    if (!data == !tracks_file)
+        return cli_usage_error("eval", "--temporal needs one of --data and --tracks-file");
+    if (threads > 0)
+        openblas_set_num_threads(threads);
+    char lstm_found[1024], cnn_found[1024], cnn_sha[65];
+    if (!lstm_path) {
+        if (et_weights_find("emotion-lstm.safetensors", lstm_found, sizeof lstm_found) != ET_OK) {
+            fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
+            return EXIT_SOME_FAILED;
+        }
+        lstm_path = lstm_found;
+    }
+    et_temporal *model = NULL;
+    if (et_temporal_load(&model, lstm_path) != ET_OK) {
+        fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
+        return EXIT_SOME_FAILED;
+    }
+    int status = EXIT_SOME_FAILED;
+    et_track_set set = {0};
+    float *probabilities = NULL;
+    if (tracks_file) {
+        /* Features from another CNN would measure nothing meaningful. */
+        const char *expect[] = {"cnn_sha256", et_temporal_cnn_sha256(model), NULL};
+        if (et_track_set_load(&set, tracks_file, et_temporal_cnn_sha256(model)[0] ? expect : NULL) != ET_OK) {
+            fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
+            goto done;
+        }
+    } else {
+        if (!cnn_path) {
+            if (et_weights_find("emotion-cnn.safetensors", cnn_found, sizeof cnn_found) != ET_OK) {
+                fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
+                goto done;
+            }
+            cnn_path = cnn_found;
+        }
+        et_emotion_classifier cnn;
+        if (et_sha256_file(cnn_path, cnn_sha) != ET_OK || et_emotion_classifier_load(&cnn, cnn_path) != ET_OK) {
+            fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
+            goto done;
+        }
+        if (et_temporal_cnn_sha256(model)[0] && strcmp(et_temporal_cnn_sha256(model), cnn_sha) != 0)
+            fprintf(stderr, "emotrace: eval: warning: %s was trained on the embeddings of another CNN than %s\n",
+                    lstm_path, cnn_path);
+        recipe.data = data;
+        recipe.usage = usage_name;
+        recipe.seed = (uint64_t)seed;
+        recipe.tracks = tracks;
+        recipe.cache = save_path;
+        recipe.progress = !json;
+        int rc = et_track_set_make(&set, &recipe, &cnn, cnn_sha);
+        et_emotion_classifier_free(&cnn);
+        if (rc != ET_OK) {
+            fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
+            goto done;
+        }
+    }
+    if (set.feature_size != et_temporal_feature_size(model)) {
+        fprintf(stderr, "emotrace: eval: %s takes %d features per frame, the tracks have %d (another CNN?)\n",
+                lstm_path, et_temporal_feature_size(model), set.feature_size);
+        goto done;
+    }
+    probabilities = malloc((size_t)set.frames * ET_EMOTIONS * sizeof(float));
+    et_temporal_metrics m[2];
+    if (!probabilities) {
+        fprintf(stderr, "emotrace: eval: out of memory\n");
+        goto done;
+    }
+    et_track_set_cnn_predictions(&set, probabilities);
+    if (et_temporal_metrics_compute(&set, probabilities, &m[0]) != ET_OK ||
+        et_temporal_stream_set(model, &set, probabilities) != ET_OK ||
+        et_temporal_metrics_compute(&set, probabilities, &m[1]) != ET_OK) {
+        fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
+        goto done;
+    }
+    print_report(&set, m, json, lstm_path);
+    status = EXIT_OK;
+done:
+    free(probabilities);
+    et_track_set_free(&set);
+    et_temporal_free(model);
+    return status;
+}

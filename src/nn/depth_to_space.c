@@ -1,0 +1,87 @@
+/* depth_to_space: moves blocks of channels into space, as TensorFlow's
+ * DEPTH_TO_SPACE (DCR order): [C*b*b, H, W] -> [C, H*b, W*b] with
+ * out[c][y][x] = in[((y % b) * b + x % b) * C + c][y / b][x / b].
+ * (BlazeFace full range ends its heads with it.) Settings: block (2). */
+#include <stdlib.h>
+
+#include "emotrace/error.h"
+#include "emotrace/nn.h"
+
+typedef struct {
+    int block;
+} depth_to_space_state;
+
+static int depth_to_space_setup(et_layer *layer, const et_json *config)
+{
+    depth_to_space_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
+    layer->state = s;
+    s->block = (int)et_json_get_number(config, "block", 2);
+    et_shape in = layer->in_shape[0];
+    int area = s->block * s->block;
+    if (layer->input_count != 1 || s->block < 1 || s->block > 64 || in.c % area)
+        return et_error_set(ET_ERR_FORMAT,
+                            "layer '%s': depth_to_space needs one input whose %d channels divide by block^2",
+                            layer->name, in.c);
+    layer->out_shape = (et_shape){in.c / area, in.h * s->block, in.w * s->block};
+    return ET_OK;
+}
+
+/* Input offset of output row (c, y), x phase p (every b-th output element):
+ * plane ((y % b) * b + p) * C + c, row y / b. */
+static size_t source_row(const et_layer *layer, int c, int y, int phase)
+{
+    const depth_to_space_state *s = layer->state;
+    et_shape is = layer->in_shape[0];
+    int b = s->block, out_c = layer->out_shape.c;
+    size_t plane = (size_t)((y % b) * b + phase) * out_c + c;
+    return (plane * is.h + (size_t)(y / b)) * is.w;
+}
+
+static int depth_to_space_forward(et_layer *layer, et_net *net, int train)
+{
+    (void)train;
+    const depth_to_space_state *s = layer->state;
+    const et_tensor *in = et_layer_input(net, layer, 0);
+    et_shape os = layer->out_shape;
+    size_t per_in = et_tensor_sample_count(in), per_out = et_tensor_sample_count(&layer->out);
+    for (int n = 0; n < in->n; n++)
+        for (int c = 0; c < os.c; c++)
+            for (int y = 0; y < os.h; y++) {
+                float *dst = layer->out.data + n * per_out + ((size_t)c * os.h + y) * os.w;
+                for (int p = 0; p < s->block; p++) {
+                    const float *src = in->data + n * per_in + source_row(layer, c, y, p);
+                    for (int x = 0; x < in->w; x++)
+                        dst[x * s->block + p] = src[x];
+                }
+            }
+    return ET_OK;
+}
+
+/* The adjoint: each output gradient goes back to the one input it copied. */
+static int depth_to_space_backward(et_layer *layer, et_net *net)
+{
+    const depth_to_space_state *s = layer->state;
+    et_tensor *din = et_layer_input_grad(net, layer, 0);
+    if (!din)
+        return ET_OK;
+    et_shape os = layer->out_shape;
+    size_t per_in = et_tensor_sample_count(din), per_out = et_tensor_sample_count(&layer->dout);
+    for (int n = 0; n < din->n; n++)
+        for (int c = 0; c < os.c; c++)
+            for (int y = 0; y < os.h; y++) {
+                const float *src = layer->dout.data + n * per_out + ((size_t)c * os.h + y) * os.w;
+                for (int p = 0; p < s->block; p++) {
+                    float *dst = din->data + n * per_in + source_row(layer, c, y, p);
+                    for (int x = 0; x < din->w; x++)
+                        dst[x] += src[x * s->block + p];
+                }
+            }
+    return ET_OK;
+}
+
+const et_layer_type et_layer_depth_to_space = {.name = "depth_to_space",
+                                               .setup = depth_to_space_setup,
+                                               .forward = depth_to_space_forward,
+                                               .backward = depth_to_space_backward};

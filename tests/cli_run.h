@@ -1,0 +1,23 @@
+/* Running the emotrace binary from tests (ET_BIN names the build's binary). */
+#ifndef EMOTRACE_CLI_RUN_H
+#define EMOTRACE_CLI_RUN_H
+
+/* Runs "$ET_BIN args" through the shell with stdout and stderr captured in
+ * the caller-freed strings *out and *err (either may be NULL to discard).
+ * Returns the exit status, or -1 if it could not run. */
+int cli_run(const char *args, char **out, char **err);
+/* Runs a shell command (for tools such as ffmpeg and sqlite3); returns its
+ * exit status. Output goes to the test's log only on failure. */
+int shell_run(const char *command);
+/* Runs a shell command and returns its standard output (caller frees;
+ * NULL if it could not run); *status receives the exit status or -1. */
+char *shell_capture(const char *command, int *status);
+/* Reads a whole file into a NUL-terminated string (NULL if unreadable). */
+char *file_read_text(const char *path);
+/* The built binary (ET_BIN, default ./emotrace). */
+const char *cli_binary(void);
+/* 1 when the binary was built with sanitizers (ET_SANITIZE set): tests then
+ * analyse fewer frames to keep their run time reasonable. */
+int cli_sanitized(void);
+
+#endif
