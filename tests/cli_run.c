@@ -1,5 +1,6 @@
 #include "cli_run.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,4 +97,26 @@ int shell_run(const char *command)
     if (status == -1 || !WIFEXITED(status))
         return -1;
     return WEXITSTATUS(status);
+}
+
+int shell_runf(const char *fmt, ...)
+{
+    char command[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(command, sizeof command, fmt, ap);
+    va_end(ap);
+    int status = system(command);
+    if (status != 0)
+        fprintf(stderr, "  command failed (%d): %s\n", status, command);
+    return status;
+}
+
+const char *test_path(const char *name)
+{
+    static char paths[8][768];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, sizeof paths[0], "%s/%s", test_tmpdir(), name);
+    return p;
 }

@@ -9,6 +9,12 @@ int cli_run(const char *args, char **out, char **err);
 /* Runs a shell command (for tools such as ffmpeg and sqlite3); returns its
  * exit status. Output goes to the test's log only on failure. */
 int shell_run(const char *command);
+/* Runs the shell command built from fmt (printf-style); returns its exit
+ * status and prints the command to stderr when it fails. */
+int shell_runf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A path for a scratch file in the running test's directory (the string
+ * lives until eight more calls). */
+const char *test_path(const char *name);
 /* Runs a shell command and returns its standard output (caller frees;
  * NULL if it could not run); *status receives the exit status or -1. */
 char *shell_capture(const char *command, int *status);

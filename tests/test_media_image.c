@@ -1,6 +1,5 @@
 /* Still images: pixel values, EXIF orientation, damaged and hostile files,
  * and telling images from videos. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,32 +7,11 @@
 #include "emotrace/error.h"
 #include "emotrace/frame.h"
 #include "emotrace/image.h"
+#include "cli_run.h"
 #include "test.h"
 
 #define FFMPEG "ffmpeg -nostdin -hide_banner -v error -y"
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int status = system(cmd);
-    if (status != 0)
-        fprintf(stderr, "  command failed (%d): %s\n", status, cmd);
-    return status;
-}
-
-static const char *tmp(const char *name)
-{
-    static char buf[8][512];
-    static int next;
-    char *p = buf[next++ % 8];
-    snprintf(p, sizeof buf[0], "%s/%s", test_tmpdir(), name);
-    return p;
-}
 
 static int write_file(const char *path, const void *data, size_t size)
 {
@@ -81,9 +59,9 @@ static int color_at(const et_frame *f, int x, int y)
 
 TEST(image_png_exact_pixels)
 {
-    const char *raw = tmp("q.rgb"), *png = tmp("q.png");
+    const char *raw = test_path("q.rgb"), *png = test_path("q.png");
     REQUIRE(write_quadrants(raw) == 0);
-    REQUIRE(sh(FFMPEG " -f rawvideo -pix_fmt rgb24 -s 16x12 -i '%s' '%s'", raw, png) == 0);
+    REQUIRE(shell_runf(FFMPEG " -f rawvideo -pix_fmt rgb24 -s 16x12 -i '%s' '%s'", raw, png) == 0);
     et_frame f = {0};
     REQUIRE(et_image_load(png, &f) == ET_OK);
     CHECK_EQ_INT(f.width, 16);
@@ -105,9 +83,9 @@ TEST(image_png_exact_pixels)
 
 TEST(image_jpeg_pixels)
 {
-    const char *raw = tmp("q.rgb"), *jpg = tmp("q.jpg");
+    const char *raw = test_path("q.rgb"), *jpg = test_path("q.jpg");
     REQUIRE(write_quadrants(raw) == 0);
-    REQUIRE(sh(FFMPEG " -f rawvideo -pix_fmt rgb24 -s 16x12 -i '%s' -pix_fmt yuvj444p -q:v 1 '%s'",
+    REQUIRE(shell_runf(FFMPEG " -f rawvideo -pix_fmt rgb24 -s 16x12 -i '%s' -pix_fmt yuvj444p -q:v 1 '%s'",
                raw, jpg) == 0);
     et_frame f = {0};
     REQUIRE(et_image_load(jpg, &f) == ET_OK);
@@ -153,9 +131,9 @@ static int add_exif_orientation(const char *src, const char *dst, int orientatio
 
 TEST(image_jpeg_exif_orientation)
 {
-    const char *raw = tmp("q.rgb"), *jpg = tmp("q.jpg"), *rot = tmp("o.jpg");
+    const char *raw = test_path("q.rgb"), *jpg = test_path("q.jpg"), *rot = test_path("o.jpg");
     REQUIRE(write_quadrants(raw) == 0);
-    REQUIRE(sh(FFMPEG " -f rawvideo -pix_fmt rgb24 -s 16x12 -i '%s' -pix_fmt yuvj444p -q:v 1 '%s'",
+    REQUIRE(shell_runf(FFMPEG " -f rawvideo -pix_fmt rgb24 -s 16x12 -i '%s' -pix_fmt yuvj444p -q:v 1 '%s'",
                raw, jpg) == 0);
     /* Quadrant (index into quadrant_colors) shown at the top-left, top-right,
      * bottom-left, bottom-right of the upright picture, per orientation. */
@@ -188,12 +166,12 @@ TEST(image_jpeg_exif_orientation)
 
 TEST(image_truncated_files)
 {
-    const char *png = tmp("t.png"), *jpg = tmp("t.jpg");
-    const char *png_cut = tmp("cut.png"), *jpg_cut = tmp("cut.jpg");
-    REQUIRE(sh(FFMPEG " -f lavfi -i testsrc=size=128x96 -frames:v 1 '%s' -frames:v 1 '%s'", png,
+    const char *png = test_path("t.png"), *jpg = test_path("t.jpg");
+    const char *png_cut = test_path("cut.png"), *jpg_cut = test_path("cut.jpg");
+    REQUIRE(shell_runf(FFMPEG " -f lavfi -i testsrc=size=128x96 -frames:v 1 '%s' -frames:v 1 '%s'", png,
                jpg) == 0);
-    REQUIRE(sh("head -c $(( $(stat -c %%s '%s') / 2 )) '%s' > '%s'", png, png, png_cut) == 0);
-    REQUIRE(sh("head -c $(( $(stat -c %%s '%s') / 2 )) '%s' > '%s'", jpg, jpg, jpg_cut) == 0);
+    REQUIRE(shell_runf("head -c $(( $(stat -c %%s '%s') / 2 )) '%s' > '%s'", png, png, png_cut) == 0);
+    REQUIRE(shell_runf("head -c $(( $(stat -c %%s '%s') / 2 )) '%s' > '%s'", jpg, jpg, jpg_cut) == 0);
     et_frame f = {0};
     REQUIRE(et_image_load(png, &f) == ET_OK); /* the whole files are fine */
     REQUIRE(et_image_load(jpg, &f) == ET_OK);
@@ -204,7 +182,7 @@ TEST(image_truncated_files)
     CHECK_MSG(message_names(jpg_cut) && strstr(et_error_message(), "truncated"), "message: %s",
               et_error_message());
     /* Cut inside the headers. */
-    REQUIRE(sh("head -c 40 '%s' > '%s'", jpg, jpg_cut) == 0);
+    REQUIRE(shell_runf("head -c 40 '%s' > '%s'", jpg, jpg_cut) == 0);
     CHECK_EQ_INT(et_image_load(jpg_cut, &f), ET_ERR_FORMAT);
     CHECK_MSG(message_names(jpg_cut), "message: %s", et_error_message());
     et_frame_free(&f);
@@ -234,7 +212,7 @@ TEST(image_huge_header_rejected_before_decoding)
     uint8_t *iend = ihdr + 25;
     put32be(iend, 0);
     memcpy(iend + 4, "IEND", 4);
-    const char *path = tmp("huge.png");
+    const char *path = test_path("huge.png");
     REQUIRE(write_file(path, png, sizeof png) == 0);
     et_frame f = {0};
     CHECK_EQ_INT(et_image_load(path, &f), ET_ERR_FORMAT);
@@ -246,14 +224,14 @@ TEST(image_huge_header_rejected_before_decoding)
 TEST(image_missing_and_garbage_files)
 {
     et_frame f = {0};
-    const char *missing = tmp("missing.png");
+    const char *missing = test_path("missing.png");
     CHECK_EQ_INT(et_image_load(missing, &f), ET_ERR_IO);
     CHECK_MSG(message_names(missing), "message: %s", et_error_message());
-    const char *garbage = tmp("garbage.jpg");
+    const char *garbage = test_path("garbage.jpg");
     REQUIRE(write_file(garbage, "definitely not an image", 23) == 0);
     CHECK_EQ_INT(et_image_load(garbage, &f), ET_ERR_FORMAT);
     CHECK_MSG(message_names(garbage), "message: %s", et_error_message());
-    const char *empty = tmp("empty.png");
+    const char *empty = test_path("empty.png");
     REQUIRE(write_file(empty, "", 0) == 0);
     CHECK_EQ_INT(et_image_load(empty, &f), ET_ERR_FORMAT);
     CHECK_EQ_INT(et_image_load(test_tmpdir(), &f), ET_ERR_IO);
@@ -262,17 +240,17 @@ TEST(image_missing_and_garbage_files)
 
 TEST(image_probe_by_content)
 {
-    const char *png = tmp("x.png"), *jpg = tmp("x.jpg"), *mp4 = tmp("x.mp4");
-    const char *bmp = tmp("x.bmp"), *ppm = tmp("x.ppm"), *gif = tmp("x.gif");
-    REQUIRE(sh(FFMPEG " -f lavfi -i testsrc=size=32x24:rate=5 -frames:v 1 '%s' -frames:v 1 '%s'"
+    const char *png = test_path("x.png"), *jpg = test_path("x.jpg"), *mp4 = test_path("x.mp4");
+    const char *bmp = test_path("x.bmp"), *ppm = test_path("x.ppm"), *gif = test_path("x.gif");
+    REQUIRE(shell_runf(FFMPEG " -f lavfi -i testsrc=size=32x24:rate=5 -frames:v 1 '%s' -frames:v 1 '%s'"
                       " -frames:v 2 '%s' -frames:v 1 '%s' -frames:v 1 '%s' -frames:v 1 '%s'",
                png, jpg, mp4, bmp, ppm, gif) == 0);
     CHECK_EQ_INT(et_image_probe(png), 1);
     CHECK_EQ_INT(et_image_probe(jpg), 1);
     CHECK_EQ_INT(et_image_probe(mp4), 0);
     /* Content wins over the name. */
-    const char *disguised = tmp("photo.mp4");
-    REQUIRE(sh("cp '%s' '%s'", png, disguised) == 0);
+    const char *disguised = test_path("photo.mp4");
+    REQUIRE(shell_runf("cp '%s' '%s'", png, disguised) == 0);
     CHECK_EQ_INT(et_image_probe(disguised), 1);
     CHECK_EQ_INT(et_image_probe(bmp), 1);
     CHECK_EQ_INT(et_image_probe(ppm), 1);
@@ -282,12 +260,12 @@ TEST(image_probe_by_content)
     CHECK_EQ_INT(et_image_load(ppm, &f), ET_OK);
     CHECK(f.width == 32 && f.height == 24);
     et_frame_free(&f);
-    const char *text = tmp("notes.txt"), *tga = tmp("x.TGA");
+    const char *text = test_path("notes.txt"), *tga = test_path("x.TGA");
     REQUIRE(write_file(text, "BM is not enough", 16) == 0);
     CHECK_EQ_INT(et_image_probe(text), 0);
     REQUIRE(write_file(tga, "\0\0\2", 3) == 0);
     CHECK_EQ_INT(et_image_probe(tga), 1);
-    const char *missing = tmp("missing.png");
+    const char *missing = test_path("missing.png");
     CHECK(et_image_probe(missing) < 0);
     CHECK_MSG(message_names(missing), "message: %s", et_error_message());
 }

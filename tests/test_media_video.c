@@ -1,5 +1,4 @@
 /* Video decoding on real media made at test time with the ffmpeg CLI. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,32 +9,8 @@
 #include "emotrace/error.h"
 #include "emotrace/frame.h"
 #include "emotrace/video.h"
+#include "cli_run.h"
 #include "test.h"
-
-/* Runs a shell command built from fmt; returns its exit status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int status = system(cmd);
-    if (status != 0)
-        fprintf(stderr, "  command failed (%d): %s\n", status, cmd);
-    return status;
-}
-
-/* Path of name inside this test's scratch directory (a rotating buffer). */
-static const char *tmp(const char *name)
-{
-    static char buf[8][512];
-    static int next;
-    char *p = buf[next++ % 8];
-    snprintf(p, sizeof buf[0], "%s/%s", test_tmpdir(), name);
-    return p;
-}
 
 /* H.264 when Debian's ffmpeg has libx264 (it does), else MPEG-4 part 2. */
 static const char *encoder(void)
@@ -84,8 +59,8 @@ static int read_all(et_video *v, et_frame *f, double *times, int max)
 
 TEST(video_cfr_mp4_frames_and_timestamps)
 {
-    const char *path = tmp("cfr.mp4");
-    REQUIRE(sh(FFMPEG " -f lavfi -i testsrc=size=64x48:rate=10 -t 1 -c:v %s -pix_fmt yuv420p '%s'",
+    const char *path = test_path("cfr.mp4");
+    REQUIRE(shell_runf(FFMPEG " -f lavfi -i testsrc=size=64x48:rate=10 -t 1 -c:v %s -pix_fmt yuv420p '%s'",
                encoder(), path) == 0);
     et_video *v;
     REQUIRE(et_video_open(&v, path, NULL) == ET_OK);
@@ -120,8 +95,8 @@ TEST(video_cfr_mp4_frames_and_timestamps)
 TEST(video_vfr_timestamps_exact)
 {
     /* Five frames 0.1 s apart, then five 0.25 s apart, in a 1 ms time base. */
-    const char *path = tmp("vfr.mkv");
-    REQUIRE(sh(FFMPEG " -f lavfi -i testsrc=size=64x48:rate=10 -frames:v 10"
+    const char *path = test_path("vfr.mkv");
+    REQUIRE(shell_runf(FFMPEG " -f lavfi -i testsrc=size=64x48:rate=10 -frames:v 10"
                       " -vf \"settb=1/1000,setpts='if(lt(N,5),N*0.1,0.5+(N-5)*0.25)/TB'\""
                       " -fps_mode vfr -enc_time_base 1/1000 -c:v %s '%s'",
                encoder(), path) == 0);
@@ -184,11 +159,11 @@ TEST(video_display_rotation)
     /* A white square in the top-left corner of a black 64x48 picture, then
      * copies tagged rotate=90/180/270, and the first frame of each as the
      * ffmpeg CLI shows it (it rotates by the display matrix by default). */
-    const char *plain = tmp("plain.mp4");
-    REQUIRE(sh(FFMPEG " -f lavfi -i \"color=c=black:s=64x48:r=10,drawbox=x=0:y=0:w=16:h=16:"
+    const char *plain = test_path("plain.mp4");
+    REQUIRE(shell_runf(FFMPEG " -f lavfi -i \"color=c=black:s=64x48:r=10,drawbox=x=0:y=0:w=16:h=16:"
                       "color=white:t=fill\" -t 0.3 -c:v %s -pix_fmt yuv420p '%s'",
                encoder(), plain) == 0);
-    REQUIRE(sh("cd '%s' && " FFMPEG " -i plain.mp4"
+    REQUIRE(shell_runf("cd '%s' && " FFMPEG " -i plain.mp4"
                " -map 0 -c copy -metadata:s:v rotate=90 rot90.mp4"
                " -map 0 -c copy -metadata:s:v rotate=180 rot180.mp4"
                " -map 0 -c copy -metadata:s:v rotate=270 rot270.mp4"
@@ -209,7 +184,7 @@ TEST(video_display_rotation)
     for (int i = 0; i < 3; i++) {
         char name[32];
         snprintf(name, sizeof name, "rot%d.mp4", tags[i]);
-        const char *path = tmp(name);
+        const char *path = test_path(name);
         REQUIRE(et_video_open(&v, path, NULL) == ET_OK);
         et_video_info info;
         et_video_get_info(v, &info);
@@ -224,7 +199,7 @@ TEST(video_display_rotation)
         int corner = bright_corner_rgb(&f);
         /* The upright picture must match what the ffmpeg CLI displays. */
         snprintf(name, sizeof name, "cli%d.gray", tags[i]);
-        CHECK_EQ_INT(corner, bright_corner_gray_file(tmp(name), f.width, f.height));
+        CHECK_EQ_INT(corner, bright_corner_gray_file(test_path(name), f.width, f.height));
         if (tags[i] == 180)
             CHECK_EQ_INT(corner, 3);
         else /* a quarter turn puts the top-left square top-right or bottom-left */
@@ -238,12 +213,12 @@ TEST(video_resolution_change_midstream)
 {
     quiet_ffmpeg();
     /* Red 64x48, then blue 96x64, concatenated as MPEG-TS. */
-    const char *a = tmp("a.ts"), *b = tmp("b.ts"), *ab = tmp("ab.ts");
-    REQUIRE(sh(FFMPEG " -f lavfi -i color=c=red:s=64x48:r=10 -frames:v 5 -c:v %s -pix_fmt yuv420p '%s'",
+    const char *a = test_path("a.ts"), *b = test_path("b.ts"), *ab = test_path("ab.ts");
+    REQUIRE(shell_runf(FFMPEG " -f lavfi -i color=c=red:s=64x48:r=10 -frames:v 5 -c:v %s -pix_fmt yuv420p '%s'",
                encoder(), a) == 0);
-    REQUIRE(sh(FFMPEG " -f lavfi -i color=c=blue:s=96x64:r=10 -frames:v 5 -c:v %s -pix_fmt yuv420p '%s'",
+    REQUIRE(shell_runf(FFMPEG " -f lavfi -i color=c=blue:s=96x64:r=10 -frames:v 5 -c:v %s -pix_fmt yuv420p '%s'",
                encoder(), b) == 0);
-    REQUIRE(sh("cat '%s' '%s' > '%s'", a, b, ab) == 0);
+    REQUIRE(shell_runf("cat '%s' '%s' > '%s'", a, b, ab) == 0);
     et_video *v;
     REQUIRE(et_video_open(&v, ab, NULL) == ET_OK);
     et_frame f = {0};
@@ -272,14 +247,14 @@ TEST(video_truncated_files)
     /* The same video with the index (moov) at the end, ffmpeg's default,
      * and at the front. Big enough, with keyframes often enough, that whole
      * frames come before the middle. */
-    const char *full = tmp("full.mp4"), *cut = tmp("cut.mp4");
-    const char *fast = tmp("fast.mp4"), *fast_cut = tmp("fast_cut.mp4");
-    REQUIRE(sh(FFMPEG " -f lavfi -i testsrc=size=128x96:rate=10:duration=2 -c:v %s -g 5 -pix_fmt yuv420p"
+    const char *full = test_path("full.mp4"), *cut = test_path("cut.mp4");
+    const char *fast = test_path("fast.mp4"), *fast_cut = test_path("fast_cut.mp4");
+    REQUIRE(shell_runf(FFMPEG " -f lavfi -i testsrc=size=128x96:rate=10:duration=2 -c:v %s -g 5 -pix_fmt yuv420p"
                       " '%s' -c:v %s -g 5 -pix_fmt yuv420p -movflags +faststart '%s'",
                encoder(), full, encoder(), fast) == 0);
 
     /* Index at the end: cut in half, nothing is playable. */
-    REQUIRE(sh("head -c $(( $(stat -c %%s '%s') / 2 )) '%s' > '%s'", full, full, cut) == 0);
+    REQUIRE(shell_runf("head -c $(( $(stat -c %%s '%s') / 2 )) '%s' > '%s'", full, full, cut) == 0);
     et_video *v = (et_video *)&v;
     int ret = et_video_open(&v, cut, NULL);
     CHECK(ret < 0);
@@ -287,7 +262,7 @@ TEST(video_truncated_files)
     CHECK_MSG(message_names(cut), "message: %s", et_error_message());
 
     /* Index first: the frames before the cut decode, then the stream ends. */
-    REQUIRE(sh("head -c $(( $(stat -c %%s '%s') / 2 )) '%s' > '%s'", fast, fast, fast_cut) == 0);
+    REQUIRE(shell_runf("head -c $(( $(stat -c %%s '%s') / 2 )) '%s' > '%s'", fast, fast, fast_cut) == 0);
     REQUIRE(et_video_open(&v, fast_cut, NULL) == ET_OK);
     et_frame f = {0};
     double t[32];
@@ -303,7 +278,7 @@ TEST(video_truncated_files)
 TEST(video_garbage_and_missing_files)
 {
     quiet_ffmpeg();
-    const char *path = tmp("garbage.mp4");
+    const char *path = test_path("garbage.mp4");
     FILE *fp = fopen(path, "wb");
     REQUIRE(fp);
     uint32_t x = 12345;
@@ -324,18 +299,18 @@ TEST(video_garbage_and_missing_files)
     CHECK(ret < 0);
     CHECK_MSG(message_names(path), "message: %s", et_error_message());
 
-    const char *text = tmp("notes.mkv");
-    REQUIRE(sh("echo 'this is not a video' > '%s'", text) == 0);
+    const char *text = test_path("notes.mkv");
+    REQUIRE(shell_runf("echo 'this is not a video' > '%s'", text) == 0);
     CHECK(et_video_open(&v, text, NULL) < 0);
     CHECK_MSG(message_names(text), "message: %s", et_error_message());
 
-    const char *missing = tmp("missing.mp4");
+    const char *missing = test_path("missing.mp4");
     CHECK_EQ_INT(et_video_open(&v, missing, NULL), ET_ERR_IO);
     CHECK_MSG(message_names(missing), "message: %s", et_error_message());
 
     /* An audio-only file has no video stream. */
-    const char *audio = tmp("tone.wav");
-    REQUIRE(sh(FFMPEG " -f lavfi -i sine=frequency=440:duration=0.1 '%s'", audio) == 0);
+    const char *audio = test_path("tone.wav");
+    REQUIRE(shell_runf(FFMPEG " -f lavfi -i sine=frequency=440:duration=0.1 '%s'", audio) == 0);
     CHECK_EQ_INT(et_video_open(&v, audio, NULL), ET_ERR_FORMAT);
     CHECK_MSG(message_names(audio) && strstr(et_error_message(), "no video stream"), "message: %s",
               et_error_message());
@@ -344,8 +319,8 @@ TEST(video_garbage_and_missing_files)
 
 TEST(video_open_options)
 {
-    const char *path = tmp("opt.mkv");
-    REQUIRE(sh(FFMPEG " -f lavfi -i testsrc=size=32x24:rate=5 -frames:v 3 -c:v %s '%s'", encoder(),
+    const char *path = test_path("opt.mkv");
+    REQUIRE(shell_runf(FFMPEG " -f lavfi -i testsrc=size=32x24:rate=5 -frames:v 3 -c:v %s '%s'", encoder(),
                path) == 0);
     const char *good[] = {"probesize=100000", "analyzeduration=500000", NULL};
     et_video_options opt = {.threads = 1, .input_format = "matroska", .input_options = good};
@@ -379,10 +354,10 @@ TEST(video_full_and_limited_range_colors)
      * both must come out as the colour that went in. (FFmpeg's AVI MJPEG
      * packets lack an EOI marker, which its decoder reports; hush it.) */
     quiet_ffmpeg();
-    const char *mjpeg = tmp("c.avi"), *h264 = tmp("c.mkv");
-    REQUIRE(sh(FFMPEG " -f lavfi -i color=c=0xC83214:s=64x48:r=5 -frames:v 2 -c:v mjpeg -q:v 1 '%s'",
+    const char *mjpeg = test_path("c.avi"), *h264 = test_path("c.mkv");
+    REQUIRE(shell_runf(FFMPEG " -f lavfi -i color=c=0xC83214:s=64x48:r=5 -frames:v 2 -c:v mjpeg -q:v 1 '%s'",
                mjpeg) == 0);
-    REQUIRE(sh(FFMPEG " -f lavfi -i color=c=0xC83214:s=64x48:r=5 -frames:v 2 -c:v %s -pix_fmt yuv420p"
+    REQUIRE(shell_runf(FFMPEG " -f lavfi -i color=c=0xC83214:s=64x48:r=5 -frames:v 2 -c:v %s -pix_fmt yuv420p"
                       " '%s'", encoder(), h264) == 0);
     const char *paths[2] = {mjpeg, h264};
     static const int want[3] = {0xC8, 0x32, 0x14};
