@@ -16,6 +16,17 @@ typedef struct {
     double elapsed;     /* seconds since the item started */
 } et_progress;
 
+/* Everything known about one analysed frame, for observers (annotated video,
+ * change events, crop extraction): the decoded frame, and per face its
+ * observation and the aligned crop the classifier saw (count crops of
+ * crop_size x crop_size gray bytes, in observation order). */
+typedef struct {
+    const et_frame *frame;
+    const et_observation *observations;
+    const uint8_t *crops;
+    int count, crop_size;
+} et_frame_result;
+
 typedef struct {
     et_face_detector *detector;
     et_emotion_classifier *classifier;
@@ -30,6 +41,10 @@ typedef struct {
     void (*progress)(const et_progress *p, void *ctx);
     void *progress_ctx;
     volatile int *stop;        /* set (e.g. by a signal) to abandon the item */
+    /* Called after every analysed frame, faces or not; a non-ET_OK return
+     * fails the item with the error the observer set. */
+    int (*on_frame)(const et_frame_result *r, void *ctx);
+    void *on_frame_ctx;
 } et_analyzer_options;
 
 typedef struct {

@@ -24,6 +24,7 @@ typedef struct {
     et_face *faces;
     int *track_index;
     uint8_t *crops;
+    et_observation *observations;
     float *probabilities, *embeddings, *features, *smoothed;
     float **states;
     int capacity, embedding_size, feature_size;
@@ -45,6 +46,9 @@ static int buffers_reserve(frame_buffers *b, int count)
     uint8_t *crops = realloc(b->crops, (size_t)cap * CROP_PIXELS);
     if (crops)
         b->crops = crops;
+    et_observation *observations = realloc(b->observations, (size_t)cap * sizeof *observations);
+    if (observations)
+        b->observations = observations;
     float *probabilities = realloc(b->probabilities, (size_t)cap * ET_EMOTIONS * sizeof(float));
     if (probabilities)
         b->probabilities = probabilities;
@@ -60,7 +64,7 @@ static int buffers_reserve(frame_buffers *b, int count)
     float **states = realloc(b->states, (size_t)cap * sizeof *states);
     if (states)
         b->states = states;
-    if (!faces || !track_index || !crops || !probabilities || !smoothed || !embeddings || !features || !states)
+    if (!faces || !track_index || !crops || !observations || !probabilities || !smoothed || !embeddings || !features || !states)
         return et_error_set(ET_ERR_NOMEM, "out of memory for %d faces", count);
     b->capacity = cap;
     return ET_OK;
@@ -71,6 +75,7 @@ static void buffers_free(frame_buffers *b)
     free(b->faces);
     free(b->track_index);
     free(b->crops);
+    free(b->observations);
     free(b->probabilities);
     free(b->smoothed);
     free(b->embeddings);
@@ -231,6 +236,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
                 const float *p = output + (size_t)i * ET_EMOTIONS;
                 const et_face *f = &b.faces[i];
                 et_observation obs;
+                memset(&obs, 0, sizeof obs);
                 obs.frame = frame.index;
                 obs.t = frame.t;
                 obs.track = track->id;
@@ -246,12 +252,18 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
                 obs.emotion = et_argmax(p, ET_EMOTIONS);
                 track->frames++;
                 stats->observations++;
+                b.observations[i] = obs;
                 if ((rc = et_sink_write_observation(sink, &obs)) != ET_OK) {
                     stats->store += now() - t0;
                     goto fail;
                 }
             }
             stats->store += now() - t0;
+        }
+        if (o->on_frame) {
+            et_frame_result r = {&frame, b.observations, b.crops, count, ET_FACE_SIZE};
+            if ((rc = o->on_frame(&r, o->on_frame_ctx)) != ET_OK)
+                goto fail;
         }
         if (o->progress) {
             et_progress p = {frame.t, info->duration, stats->frames_analyzed, now() - started};
