@@ -22,6 +22,15 @@ int et_fer2013_load(et_face_dataset *ds, const char *path, const char *usage, in
 /* Loads DIR/<emotion>/<image>.{png,jpg,...}: each image converted to gray and
  * resized to 48x48. Unknown folder names and unreadable images are errors. */
 int et_image_folder_load(et_face_dataset *ds, const char *dir);
+/* Makes the 48x48 gray crop of the image at path: returns 1, 0 when the
+ * image has no usable face (it is skipped and counted), or a negative error. */
+typedef int (*et_face_crop_fn)(void *ctx, const char *path, uint8_t *crop);
+/* Like et_image_folder_load, also reading DIR/labels.csv (image,emotion;
+ * images in DIR/images/ or DIR) when present, with crop making each crop
+ * (NULL: centre square, for images that are face crops already). Images
+ * without a face add 1 to *skipped (may be NULL). */
+int et_image_folder_load_faces(et_face_dataset *ds, const char *dir, et_face_crop_fn crop, void *crop_ctx,
+                               int *skipped);
 /* Attaches FER+ votes (fer2013new.csv, row-aligned with fer2013.csv) as soft
  * targets mapped to the FER2013 classes; rows without a usable vote keep
  * their one-hot FER2013 label. */

@@ -1,11 +1,15 @@
 /* Image-folder datasets: DIR/<emotion>/<image>, the layout `emotrace
- * extract` produces once crops are sorted into emotion folders. Images are
- * read as gray, centre-cropped to a square and resized to 48x48. */
+ * extract` produces once crops are sorted into emotion folders, or a list
+ * DIR/labels.csv. By default images are face crops already: read as gray,
+ * centre-cropped to a square and resized to 48x48; a crop function can
+ * find the face instead (uncropped photos). */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include <stb_image.h>
 
@@ -32,8 +36,10 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int add_image(et_face_dataset *ds, int *capacity, const char *path, int label)
+/* Images that are already face crops: gray, centre square, resized. */
+static int crop_centre(void *ctx, const char *path, uint8_t *crop)
 {
+    (void)ctx;
     int w, h, n;
     /* stbi_info first so that a hostile header cannot make us allocate. */
     if (!stbi_info(path, &w, &h, &n))
@@ -43,24 +49,90 @@ static int add_image(et_face_dataset *ds, int *capacity, const char *path, int l
     uint8_t *gray = stbi_load(path, &w, &h, &n, 1);
     if (!gray)
         return et_error_set(ET_ERR_FORMAT, "%s: cannot decode image (%s)", path, stbi_failure_reason());
-    if (et_face_dataset_grow(ds, capacity) != ET_OK) {
-        stbi_image_free(gray);
-        return et_error_wrap(ET_ERR_NOMEM, "%s: ", path);
-    }
     int side = w < h ? w : h;
     const uint8_t *square = gray + (size_t)((h - side) / 2) * w + (w - side) / 2;
-    et_gray_resize(square, side, side, w, ds->pixels + (size_t)ds->count * FACE_PIXELS, ET_FACE_SIZE, ET_FACE_SIZE);
+    et_gray_resize(square, side, side, w, crop, ET_FACE_SIZE, ET_FACE_SIZE);
+    stbi_image_free(gray);
+    return 1;
+}
+
+typedef struct {
+    et_face_dataset *ds;
+    int capacity;
+    et_face_crop_fn crop;
+    void *crop_ctx;
+    int *skipped;
+} loader;
+
+static int add_image(loader *l, const char *path, int label)
+{
+    et_face_dataset *ds = l->ds;
+    if (et_face_dataset_grow(ds, &l->capacity) != ET_OK)
+        return et_error_wrap(ET_ERR_NOMEM, "%s: ", path);
+    int rc = l->crop(l->crop_ctx, path, ds->pixels + (size_t)ds->count * FACE_PIXELS);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) { /* no face: not a sample, but counted */
+        if (l->skipped)
+            (*l->skipped)++;
+        return ET_OK;
+    }
     ds->labels[ds->count] = label;
     ds->rows[ds->count] = ds->count;
     ds->count++;
-    stbi_image_free(gray);
     return ET_OK;
 }
 
+/* DIR/labels.csv (header "image,emotion", emotion by name or 0..6) names
+ * images relative to DIR/images/ if that folder exists, else to DIR. */
+static int load_label_list(loader *l, const char *dir, FILE *f, const char *list_path)
+{
+    char images[4096], line[8192];
+    struct stat st;
+    snprintf(images, sizeof images, "%s/images", dir);
+    if (stat(images, &st) != 0 || !S_ISDIR(st.st_mode))
+        snprintf(images, sizeof images, "%s", dir);
+    int rc = ET_OK;
+    long number = 0;
+    while (rc == ET_OK && fgets(line, sizeof line, f)) {
+        number++;
+        line[strcspn(line, "\r\n")] = '\0';
+        char *comma = strrchr(line, ',');
+        if (!line[0] || (number == 1 && comma && !strcmp(comma + 1, "emotion")))
+            continue;
+        if (!comma)
+            return et_error_set(ET_ERR_FORMAT, "%s:%ld: expected image,emotion", list_path, number);
+        *comma = '\0';
+        int label = et_emotion_from_name(comma + 1);
+        if (label < 0)
+            return et_error_set(ET_ERR_FORMAT, "%s:%ld: unknown emotion '%s'", list_path, number, comma + 1);
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", images, line);
+        rc = add_image(l, path, label);
+    }
+    if (rc == ET_OK && ferror(f))
+        rc = et_error_set(ET_ERR_IO, "%s: read error", list_path);
+    return rc;
+}
 int et_image_folder_load(et_face_dataset *ds, const char *dir)
 {
+    return et_image_folder_load_faces(ds, dir, NULL, NULL, NULL);
+}
+
+int et_image_folder_load_faces(et_face_dataset *ds, const char *dir, et_face_crop_fn crop, void *crop_ctx,
+                               int *skipped)
+{
     memset(ds, 0, sizeof *ds);
-    int capacity = 0, rc = ET_OK;
+    loader l = {ds, 0, crop ? crop : crop_centre, crop_ctx, skipped};
+    int rc = ET_OK;
+    char list_path[4096];
+    snprintf(list_path, sizeof list_path, "%s/labels.csv", dir);
+    FILE *list = fopen(list_path, "r");
+    if (list) {
+        rc = load_label_list(&l, dir, list, list_path);
+        fclose(list);
+        goto done;
+    }
     for (int label = 0; label < ET_EMOTIONS && rc == ET_OK; label++) {
         char sub[4096];
         snprintf(sub, sizeof sub, "%s/%s", dir, et_emotion_names[label]);
@@ -100,12 +172,13 @@ int et_image_folder_load(et_face_dataset *ds, const char *dir)
             char path[8192];
             snprintf(path, sizeof path, "%s/%s", sub, names[i]);
             if (rc == ET_OK)
-                rc = add_image(ds, &capacity, path, label);
+                rc = add_image(&l, path, label);
             free(names[i]);
         }
         free(names);
     }
-    if (rc == ET_OK && ds->count == 0)
+done:
+    if (rc == ET_OK && ds->count == 0 && !(skipped && *skipped))
         rc = et_error_set(ET_ERR_FORMAT, "%s: no images in %s/<emotion>/ folders (angry, disgust, fear, happy, sad, surprise, neutral)",
                           dir, dir);
     if (rc != ET_OK)

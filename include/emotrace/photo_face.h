@@ -1,0 +1,24 @@
+/* The face crop of a still photo exactly as `analyze` makes it: detector,
+ * then the largest face, aligned to a 48x48 gray crop. Used to evaluate
+ * (and train on) uncropped labelled photos. */
+#ifndef EMOTRACE_PHOTO_FACE_H
+#define EMOTRACE_PHOTO_FACE_H
+
+#include <stdint.h>
+
+#include "emotrace/face_align.h"
+#include "emotrace/face_detector.h"
+#include "emotrace/frame.h"
+
+typedef struct {
+    et_face_detector *detector;
+    et_face_align_options align;
+    et_frame frame; /* decode buffer, reused */
+} et_photo_face;
+
+/* An et_face_crop_fn (face_dataset.h) with ctx an et_photo_face: returns 1
+ * with the crop, 0 if no face was found, negative on error. */
+int et_photo_face_crop(void *ctx, const char *path, uint8_t *crop);
+void et_photo_face_free(et_photo_face *p);
+
+#endif

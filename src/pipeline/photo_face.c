@@ -1,0 +1,54 @@
+#include "emotrace/photo_face.h"
+
+#include "emotrace/emotion.h"
+#include "emotrace/error.h"
+#include "emotrace/image.h"
+#include "emotrace/media_reader.h"
+
+enum { MAX_FACES = 64 };
+
+int et_photo_face_crop(void *ctx, const char *path, uint8_t *crop)
+{
+    et_photo_face *p = ctx;
+    /* Decoded as analyze would: stb_image, or FFmpeg for what it cannot
+     * read (WebP, a video's first frame). */
+    int probe = et_image_probe(path);
+    if (probe < 0)
+        return probe;
+    et_media_item item = {probe ? ET_MEDIA_IMAGE : ET_MEDIA_VIDEO, (char *)path, NULL, 0};
+    et_video_options video_options = {0};
+    et_media_reader reader;
+    int rc = et_media_reader_open(&reader, &item, 1.0, &video_options);
+    if (rc != ET_OK)
+        return rc;
+    int got = et_media_reader_read(&reader, &p->frame);
+    et_media_reader_close(&reader);
+    if (got < 0)
+        return got;
+    if (got == 0)
+        return et_error_set(ET_ERR_FORMAT, "%s: no picture could be decoded", path);
+    et_face faces[MAX_FACES];
+    int found = et_face_detect_frame(p->detector, &p->frame, faces, MAX_FACES);
+    if (found < 0)
+        return et_error_wrap(found, "%s: ", path);
+    if (found == 0)
+        return 0;
+    if (found > MAX_FACES)
+        found = MAX_FACES;
+    /* The subject of a portrait is its largest face, not always its most
+     * confident one. */
+    int best = 0;
+    for (int i = 1; i < found; i++)
+        if ((faces[i].x1 - faces[i].x0) * (faces[i].y1 - faces[i].y0) >
+            (faces[best].x1 - faces[best].x0) * (faces[best].y1 - faces[best].y0))
+            best = i;
+    et_face_align_options o = p->align;
+    o.size = ET_FACE_SIZE;
+    rc = et_face_align_gray(p->frame.rgb, p->frame.width, p->frame.height, p->frame.stride, &faces[best], &o, crop);
+    return rc == ET_OK ? 1 : et_error_wrap(rc, "%s: ", path);
+}
+
+void et_photo_face_free(et_photo_face *p)
+{
+    et_frame_free(&p->frame);
+}
