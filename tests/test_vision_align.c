@@ -126,3 +126,55 @@ TEST(vision_align_outside_repeats_edge)
             break;
         }
 }
+
+TEST(vision_align_large_face_matches_dense_sampling)
+{
+    /* A face ~8x larger than the crop takes the block-averaged gray path;
+     * the RGB path samples densely. Their luma must agree closely on a
+     * smooth picture, and a 1-pixel checkerboard must average to mid-gray
+     * (no aliasing). */
+    enum { BW = 640, BH = 480 };
+    uint8_t *rgb = malloc((size_t)BW * BH * 3);
+    REQUIRE(rgb);
+    for (int y = 0; y < BH; y++)
+        for (int x = 0; x < BW; x++) {
+            uint8_t *p = rgb + ((size_t)y * BW + x) * 3;
+            p[0] = (uint8_t)(128 + 100 * sin(x * 0.02) * cos(y * 0.015));
+            p[1] = (uint8_t)(x * 255 / BW);
+            p[2] = (uint8_t)(y * 255 / BH);
+        }
+    et_face face;
+    memset(&face, 0, sizeof face);
+    face.x0 = 170;
+    face.y0 = 80;
+    face.x1 = 470;
+    face.y1 = 380;
+    face.keypoints[ET_FACE_RIGHT_EYE][0] = 260;
+    face.keypoints[ET_FACE_RIGHT_EYE][1] = 180;
+    face.keypoints[ET_FACE_LEFT_EYE][0] = 380;
+    face.keypoints[ET_FACE_LEFT_EYE][1] = 200; /* tilted */
+    et_face_align_options o;
+    et_face_align_defaults(&o);
+    uint8_t gray[48 * 48], color[48 * 48 * 3];
+    REQUIRE(et_face_align_gray(rgb, BW, BH, BW * 3, &face, &o, gray) == ET_OK);
+    REQUIRE(et_face_align_rgb(rgb, BW, BH, BW * 3, &face, &o, color) == ET_OK);
+    int worst = 0;
+    for (int i = 0; i < 48 * 48; i++) {
+        const uint8_t *c = color + 3 * i;
+        int luma = (int)lrintf(0.299f * c[0] + 0.587f * c[1] + 0.114f * c[2]);
+        int d = abs(luma - gray[i]);
+        worst = d > worst ? d : worst;
+    }
+    CHECK_MSG(worst <= 4, "largest luma difference %d", worst);
+
+    for (int y = 0; y < BH; y++)
+        for (int x = 0; x < BW; x++)
+            memset(rgb + ((size_t)y * BW + x) * 3, (x + y) % 2 ? 255 : 0, 3);
+    REQUIRE(et_face_align_gray(rgb, BW, BH, BW * 3, &face, &o, gray) == ET_OK);
+    for (int i = 0; i < 48 * 48; i++)
+        if (abs(gray[i] - 128) > 6) {
+            CHECK_MSG(0, "checkerboard pixel %d is %d, expected about 128", i, gray[i]);
+            break;
+        }
+    free(rgb);
+}

@@ -3,6 +3,7 @@
 #include "emotrace/face_align.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include "emotrace/error.h"
 
@@ -84,21 +85,14 @@ static uint8_t to_byte(float v)
     return v <= 0.0f ? 0 : v >= 255.0f ? 255 : (uint8_t)v;
 }
 
-static int align(const uint8_t *rgb, int width, int height, int stride, const et_face *face,
-                 const et_face_align_options *o, uint8_t *out, int channels)
+/* Supersampled crop straight from the frame: n x n bilinear samples per
+ * output pixel. */
+static void sample_direct(const uint8_t *rgb, int width, int height, int stride, const float m[6], int size, int n,
+                          uint8_t *out, int channels)
 {
-    if (!rgb || width < 1 || height < 1 || stride < 3 * width || o->size < 1 || o->size > 4096)
-        return et_error_set(ET_ERR_USAGE, "face align: bad image %dx%d or crop size %d", width, height, o->size);
-    float m[6];
-    et_face_align_transform(face, o, m);
-    /* Enough samples per axis that neighbouring samples are about one frame
-     * pixel apart (no aliasing when the crop shrinks the face). */
-    float step = sqrtf(m[0] * m[0] + m[3] * m[3]);
-    int n = (int)ceilf(step);
-    n = n < 1 ? 1 : n > MAX_SUPERSAMPLE ? MAX_SUPERSAMPLE : n;
     float inv = 1.0f / (float)(n * n);
-    for (int v = 0; v < o->size; v++)
-        for (int u = 0; u < o->size; u++) {
+    for (int v = 0; v < size; v++)
+        for (int u = 0; u < size; u++) {
             float acc[3] = {0, 0, 0};
             for (int j = 0; j < n; j++)
                 for (int i = 0; i < n; i++) {
@@ -111,7 +105,7 @@ static int align(const uint8_t *rgb, int width, int height, int stride, const et
                     acc[1] += px[1];
                     acc[2] += px[2];
                 }
-            uint8_t *dst = out + ((size_t)v * o->size + u) * channels;
+            uint8_t *dst = out + ((size_t)v * size + u) * channels;
             if (channels == 1) {
                 /* BT.601 luma, as et_frame_to_gray. */
                 dst[0] = to_byte((0.299f * acc[0] + 0.587f * acc[1] + 0.114f * acc[2]) * inv);
@@ -121,6 +115,93 @@ static int align(const uint8_t *rgb, int width, int height, int stride, const et
                 dst[2] = to_byte(acc[2] * inv);
             }
         }
+}
+
+/* Gray crop of a face much larger than the crop: the frame region under
+ * the crop is first averaged over f x f blocks (luma), then sampled 2 x 2
+ * per output pixel. Same anti-aliasing as dense supersampling, at a cost
+ * that grows with the region's area once instead of per output pixel. */
+static int sample_gray_shrunk(const uint8_t *rgb, int width, int height, int stride, const float m[6], int size,
+                              int f, uint8_t *out)
+{
+    /* The crop's bounding box in the frame, clamped: outside the image the
+     * edge repeats, which clamping the samples below reproduces. */
+    float xs[4], ys[4], s = (float)size;
+    const float corner[4][2] = {{0, 0}, {s, 0}, {0, s}, {s, s}};
+    for (int k = 0; k < 4; k++) {
+        xs[k] = m[0] * corner[k][0] + m[1] * corner[k][1] + m[2];
+        ys[k] = m[3] * corner[k][0] + m[4] * corner[k][1] + m[5];
+    }
+    float fx0 = fminf(fminf(xs[0], xs[1]), fminf(xs[2], xs[3])), fx1 = fmaxf(fmaxf(xs[0], xs[1]), fmaxf(xs[2], xs[3]));
+    float fy0 = fminf(fminf(ys[0], ys[1]), fminf(ys[2], ys[3])), fy1 = fmaxf(fmaxf(ys[0], ys[1]), fmaxf(ys[2], ys[3]));
+    int x0 = fx0 > 0 ? (int)fx0 : 0, y0 = fy0 > 0 ? (int)fy0 : 0;
+    int x1 = fx1 < (float)width ? (int)ceilf(fx1) : width, y1 = fy1 < (float)height ? (int)ceilf(fy1) : height;
+    if (x1 <= x0 || y1 <= y0) { /* entirely outside: the nearest edge pixels */
+        x0 = x0 < width ? x0 : width - 1;
+        y0 = y0 < height ? y0 : height - 1;
+        x1 = x0 + 1;
+        y1 = y0 + 1;
+    }
+    int sw = (x1 - x0 + f - 1) / f, sh = (y1 - y0 + f - 1) / f;
+    float *small = malloc((size_t)sw * sh * sizeof *small);
+    if (!small)
+        return et_error_set(ET_ERR_NOMEM, "face align: out of memory");
+    for (int by = 0; by < sh; by++) {
+        int ya = y0 + by * f, yb = ya + f < y1 ? ya + f : y1;
+        for (int bx = 0; bx < sw; bx++) {
+            int xa = x0 + bx * f, xb = xa + f < x1 ? xa + f : x1;
+            float sum = 0.0f;
+            for (int y = ya; y < yb; y++) {
+                const uint8_t *p = rgb + (size_t)y * stride + 3 * xa;
+                for (int x = xa; x < xb; x++, p += 3)
+                    sum += 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+            }
+            small[(size_t)by * sw + bx] = sum / (float)((yb - ya) * (xb - xa));
+        }
+    }
+    /* Block (bx, by) covers frame pixels [x0 + bx f, x0 + (bx + 1) f): its
+     * centre is at frame x0 + (bx + 0.5) f. */
+    float inv_f = 1.0f / (float)f;
+    for (int v = 0; v < size; v++)
+        for (int u = 0; u < size; u++) {
+            float acc = 0.0f;
+            for (int j = 0; j < 2; j++)
+                for (int i = 0; i < 2; i++) {
+                    float cu = (float)u + 0.25f + 0.5f * (float)i, cv = (float)v + 0.25f + 0.5f * (float)j;
+                    float x = (m[0] * cu + m[1] * cv + m[2] - (float)x0) * inv_f - 0.5f;
+                    float y = (m[3] * cu + m[4] * cv + m[5] - (float)y0) * inv_f - 0.5f;
+                    x = x > 0.0f ? x : 0.0f;
+                    x = x < (float)(sw - 1) ? x : (float)(sw - 1);
+                    y = y > 0.0f ? y : 0.0f;
+                    y = y < (float)(sh - 1) ? y : (float)(sh - 1);
+                    int ix = (int)x, iy = (int)y;
+                    int ix1 = ix + 1 < sw ? ix + 1 : ix, iy1 = iy + 1 < sh ? iy + 1 : iy;
+                    float tx = x - (float)ix, ty = y - (float)iy;
+                    const float *r0 = small + (size_t)iy * sw, *r1 = small + (size_t)iy1 * sw;
+                    float top = r0[ix] + tx * (r0[ix1] - r0[ix]), bottom = r1[ix] + tx * (r1[ix1] - r1[ix]);
+                    acc += top + ty * (bottom - top);
+                }
+            out[(size_t)v * size + u] = to_byte(acc * 0.25f);
+        }
+    free(small);
+    return ET_OK;
+}
+
+static int align(const uint8_t *rgb, int width, int height, int stride, const et_face *face,
+                 const et_face_align_options *o, uint8_t *out, int channels)
+{
+    if (!rgb || width < 1 || height < 1 || stride < 3 * width || o->size < 1 || o->size > 4096)
+        return et_error_set(ET_ERR_USAGE, "face align: bad image %dx%d or crop size %d", width, height, o->size);
+    float m[6];
+    et_face_align_transform(face, o, m);
+    /* Frame pixels per crop pixel: sample about once per frame pixel so
+     * that shrinking the face does not alias. */
+    float step = sqrtf(m[0] * m[0] + m[3] * m[3]);
+    if (channels == 1 && step > 3.0f && step < 1e6f)
+        return sample_gray_shrunk(rgb, width, height, stride, m, o->size, (int)ceilf(step * 0.5f), out);
+    int n = (int)ceilf(step);
+    n = n < 1 ? 1 : n > MAX_SUPERSAMPLE ? MAX_SUPERSAMPLE : n;
+    sample_direct(rgb, width, height, stride, m, o->size, n, out, channels);
     return ET_OK;
 }
 
