@@ -279,3 +279,47 @@ TEST(vision_face_detect_options)
     et_frame_free(&frame);
     et_frame_free(&photo);
 }
+
+TEST(vision_face_detect_batch_equals_single)
+{
+    /* The five photos (different sizes) and a blank frame (no face: the
+     * retry pass runs for it) in one batch shared out between two threads
+     * give exactly what detecting each frame on its own gives, for both
+     * models. */
+    enum { N = PHOTOS + 1, MAX = 8 };
+    et_frame frames[N];
+    memset(frames, 0, sizeof frames);
+    const et_frame *list[N];
+    for (int i = 0; i < PHOTOS; i++)
+        if (!load_photo(photos[i], &frames[i]))
+            return;
+    REQUIRE(et_frame_resize(&frames[PHOTOS], 320, 240) == ET_OK);
+    memset(frames[PHOTOS].rgb, 90, (size_t)frames[PHOTOS].stride * 240);
+    for (int i = 0; i < N; i++)
+        list[i] = &frames[i];
+    for (int model = 0; model < 2; model++) {
+        et_face_detector *d = open_model((et_face_model)model);
+        REQUIRE(d);
+        et_face batch[N * MAX], single[MAX];
+        int counts[N];
+        et_nn_set_threads(2);
+        int rc = et_face_detect_batch(d, list, N, batch, MAX, counts);
+        et_nn_set_threads(0);
+        REQUIRE(rc == ET_OK);
+        for (int i = 0; i < N; i++) {
+            int count = et_face_detect_frame(d, &frames[i], single, MAX);
+            CHECK_EQ_INT(counts[i], count);
+            for (int k = 0; k < count && k < MAX; k++) {
+                const et_face *a = &batch[i * MAX + k], *b = &single[k];
+                CHECK_MSG(fabsf(a->x0 - b->x0) < 1e-3f && fabsf(a->y1 - b->y1) < 1e-3f &&
+                              fabsf(a->score - b->score) < 1e-5f &&
+                              fabsf(a->keypoints[ET_FACE_LEFT_EYE][0] - b->keypoints[ET_FACE_LEFT_EYE][0]) < 1e-3f,
+                          "model %d frame %d face %d differs", model, i, k);
+            }
+        }
+        CHECK_EQ_INT(counts[PHOTOS], 0);
+        et_face_detector_free(d);
+    }
+    for (int i = 0; i < N; i++)
+        et_frame_free(&frames[i]);
+}

@@ -38,6 +38,9 @@ typedef struct {
     double image_fps;          /* frame rate of image sequences */
     int stills;                /* images are independent: no temporal model */
     int decoder_threads;
+    /* Frames analysed together (one detector and one CNN pass): 0 for the
+     * default (8); 1 for the lowest latency (live sources). */
+    int batch_frames;
     void (*progress)(const et_progress *p, void *ctx);
     void *progress_ctx;
     volatile int *stop;        /* set (e.g. by a signal) to abandon the item */

@@ -17,8 +17,12 @@
  * removes global lighting differences between datasets and cameras. */
 void et_emotion_normalize(const uint8_t *gray, float *out);
 
+/* Most threads a classifier runs on at once, each with its own copy of the net. */
+#define ET_CLASSIFIER_LANES 8
+
 typedef struct {
     et_net *net;
+    et_net *lanes[ET_CLASSIFIER_LANES - 1]; /* copies for threads 1.., loaded on first use */
     int embedding_layer; /* index, or -1 */
     int embedding_size;
     char path[1024];
@@ -26,7 +30,9 @@ typedef struct {
 
 int et_emotion_classifier_load(et_emotion_classifier *c, const char *path);
 /* Classifies count crops (count x 48 x 48 gray): probabilities count x 7,
- * and if embeddings is not NULL, count x embedding_size. */
+ * and if embeddings is not NULL, count x embedding_size. Several crops are
+ * shared out between et_nn_threads() threads. Not reentrant: one caller
+ * thread per classifier. */
 int et_emotion_classifier_run(et_emotion_classifier *c, const uint8_t *crops, int count, float *probabilities,
                               float *embeddings);
 void et_emotion_classifier_free(et_emotion_classifier *c);

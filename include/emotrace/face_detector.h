@@ -99,6 +99,14 @@ void et_face_detector_free(et_face_detector *d);
  * first finds nothing and a retry margin is set. */
 int et_face_detect(et_face_detector *d, const uint8_t *rgb, int width, int height, int stride, et_face *faces,
                    int max);
+/* Detects faces in n frames, shared out between et_nn_threads() threads
+ * (each with its own copy of the net, opened on first use): frame i's faces
+ * go to faces + i * max (up to max, best first) and counts[i] receives how
+ * many were found (possibly more than max). Same results as et_face_detect
+ * per frame. Not reentrant: one caller thread per detector. Returns ET_OK
+ * or a negative error. */
+int et_face_detect_batch(et_face_detector *d, const et_frame *const *frames, int n, et_face *faces, int max,
+                         int *counts);
 static inline int et_face_detect_frame(et_face_detector *d, const et_frame *f, et_face *faces, int max)
 {
     return et_face_detect(d, f->rgb, f->width, f->height, f->stride, faces, max);

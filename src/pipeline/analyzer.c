@@ -19,8 +19,19 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Per-frame buffers, grown to the largest number of faces seen. */
+/* Frames are analysed in batches: one detector pass and one CNN pass per
+ * batch use both cores far better than one frame at a time. The batch is
+ * capped in bytes so that 4K frames do not multiply memory. */
+#define BATCH_FRAMES 8
+#define BATCH_BYTES (32u << 20)
+#define FACES_PER_FRAME 16 /* detector slots per frame; more are re-detected */
+
+/* Buffers for one batch of frames, grown to the largest batch seen. */
 typedef struct {
+    et_frame frames[BATCH_FRAMES];
+    const et_frame *list[BATCH_FRAMES];
+    et_face detected[BATCH_FRAMES * FACES_PER_FRAME];
+    int counts[BATCH_FRAMES], first[BATCH_FRAMES + 1]; /* faces of frame i: [first[i], first[i+1]) */
     et_face *faces;
     int *track_index;
     uint8_t *crops;
@@ -28,13 +39,13 @@ typedef struct {
     float *probabilities, *embeddings, *features, *smoothed;
     float **states;
     int capacity, embedding_size, feature_size;
-} frame_buffers;
+} batch_buffers;
 
-static int buffers_reserve(frame_buffers *b, int count)
+static int buffers_reserve(batch_buffers *b, int count)
 {
     if (count <= b->capacity)
         return ET_OK;
-    int cap = b->capacity ? b->capacity : 16;
+    int cap = b->capacity ? b->capacity : 64;
     while (cap < count)
         cap *= 2;
     et_face *faces = realloc(b->faces, (size_t)cap * sizeof *faces);
@@ -64,14 +75,17 @@ static int buffers_reserve(frame_buffers *b, int count)
     float **states = realloc(b->states, (size_t)cap * sizeof *states);
     if (states)
         b->states = states;
-    if (!faces || !track_index || !crops || !observations || !probabilities || !smoothed || !embeddings || !features || !states)
+    if (!faces || !track_index || !crops || !observations || !probabilities || !smoothed || !embeddings || !features ||
+        !states)
         return et_error_set(ET_ERR_NOMEM, "out of memory for %d faces", count);
     b->capacity = cap;
     return ET_OK;
 }
 
-static void buffers_free(frame_buffers *b)
+static void buffers_free(batch_buffers *b)
 {
+    for (int i = 0; i < BATCH_FRAMES; i++)
+        et_frame_free(&b->frames[i]);
     free(b->faces);
     free(b->track_index);
     free(b->crops);
@@ -83,17 +97,33 @@ static void buffers_free(frame_buffers *b)
     free(b->states);
 }
 
-/* Detects all faces, growing the buffers when a frame holds more than fit. */
-static int detect_all(et_face_detector *d, const et_frame *frame, frame_buffers *b)
+/* Detects the faces of the batch's n frames into b->faces (frame i's at
+ * first[i]); a frame with more faces than the per-frame slots is detected
+ * again on its own with room for all. */
+static int detect_batch(et_face_detector *d, batch_buffers *b, int n)
 {
-    int found = et_face_detect_frame(d, frame, b->faces, b->capacity);
-    if (found > b->capacity) {
-        int rc = buffers_reserve(b, found);
-        if (rc != ET_OK)
-            return rc;
-        found = et_face_detect_frame(d, frame, b->faces, b->capacity);
+    int rc = et_face_detect_batch(d, b->list, n, b->detected, FACES_PER_FRAME, b->counts);
+    if (rc != ET_OK)
+        return rc;
+    int total = 0;
+    for (int i = 0; i < n; i++)
+        total += b->counts[i];
+    if ((rc = buffers_reserve(b, total)) != ET_OK)
+        return rc;
+    for (int i = 0, at = 0; i < n; i++) {
+        b->first[i] = at;
+        if (b->counts[i] <= FACES_PER_FRAME) {
+            memcpy(b->faces + at, b->detected + (size_t)i * FACES_PER_FRAME, (size_t)b->counts[i] * sizeof(et_face));
+        } else {
+            int found = et_face_detect_frame(d, b->list[i], b->faces + at, b->counts[i]);
+            if (found < 0)
+                return found;
+            b->counts[i] = found < b->counts[i] ? found : b->counts[i];
+        }
+        at += b->counts[i];
+        b->first[i + 1] = at;
     }
-    return found;
+    return ET_OK;
 }
 
 static int write_summaries(et_sink *sink, const et_media_info *info, const et_tracker *tracker)
@@ -117,6 +147,104 @@ static int write_summaries(et_sink *sink, const et_media_info *info, const et_tr
     }
     int rc = et_sink_end_media(sink, info, summaries, tracker->count);
     free(summaries);
+    return rc;
+}
+
+/* Reads the next frame to analyse into f (time range and --fps applied):
+ * 1, 0 at the end, negative on error. */
+static int read_next(const et_analyzer_options *o, et_media_reader *reader, et_frame *f, double *next_t,
+                     double *last_t, et_analyzer_stats *stats)
+{
+    for (;;) {
+        double t0 = now();
+        int got = et_media_reader_read(reader, f);
+        stats->decode += now() - t0;
+        if (got <= 0)
+            return got;
+        stats->frames_decoded++;
+        *last_t = f->t;
+        if (f->t < o->start - 1e-9)
+            continue;
+        if (o->end > 0 && f->t > o->end + 1e-9)
+            return 0;
+        /* --fps: keep a frame once its time reaches the next slot; the small
+         * tolerance keeps exact multiples (30 fps -> 10 fps) regular. */
+        if (o->max_fps > 0) {
+            if (f->t < *next_t - 1e-6)
+                continue;
+            *next_t += 1.0 / o->max_fps;
+            if (*next_t < f->t)
+                *next_t = f->t + 1.0 / o->max_fps;
+        }
+        return 1;
+    }
+}
+
+/* Tracks, temporal model and store for frame i of the batch, whose faces'
+ * CNN outputs are ready; faces are in frame order, so tracks and states
+ * advance exactly as if frames came one at a time. */
+static int finish_frame(const et_analyzer_options *o, batch_buffers *b, int i, et_tracker *tracker,
+                        et_temporal *temporal, et_sink *sink, et_analyzer_stats *stats)
+{
+    const et_frame *frame = b->list[i];
+    int first = b->first[i], count = b->counts[i], rc = ET_OK;
+    double t0;
+    if (count > 0) {
+        if ((rc = et_tracker_update(tracker, b->faces + first, count, frame->t, b->track_index + first)) != ET_OK)
+            return rc;
+        const float *output = b->probabilities + (size_t)first * ET_EMOTIONS;
+        if (temporal) {
+            t0 = now();
+            for (int k = first; k < first + count; k++) {
+                et_track *track = &tracker->tracks[b->track_index[k]];
+                et_temporal_features(b->embeddings + (size_t)k * b->embedding_size, b->embedding_size,
+                                     b->probabilities + (size_t)k * ET_EMOTIONS, b->faces[k].score,
+                                     track->last_t - track->previous_t, track->frames == 0,
+                                     b->features + (size_t)k * b->feature_size);
+                b->states[k] = track->state;
+            }
+            rc = et_temporal_step(temporal, b->states + first, b->features + (size_t)first * b->feature_size, count,
+                                  b->smoothed + (size_t)first * ET_EMOTIONS);
+            stats->temporal += now() - t0;
+            if (rc != ET_OK)
+                return rc;
+            output = b->smoothed + (size_t)first * ET_EMOTIONS;
+        }
+        t0 = now();
+        for (int j = 0; j < count; j++) {
+            int k = first + j;
+            et_track *track = &tracker->tracks[b->track_index[k]];
+            const float *p = output + (size_t)j * ET_EMOTIONS;
+            const et_face *f = &b->faces[k];
+            et_observation *obs = &b->observations[k];
+            memset(obs, 0, sizeof *obs);
+            obs->frame = frame->index;
+            obs->t = frame->t;
+            obs->track = track->id;
+            obs->x = f->x0;
+            obs->y = f->y0;
+            obs->w = f->x1 - f->x0;
+            obs->h = f->y1 - f->y0;
+            obs->score = f->score;
+            for (int e = 0; e < ET_EMOTIONS; e++) {
+                obs->prob[e] = p[e];
+                track->probability_sum[e] += p[e];
+            }
+            obs->emotion = et_argmax(p, ET_EMOTIONS);
+            track->frames++;
+            stats->observations++;
+            if ((rc = et_sink_write_observation(sink, obs)) != ET_OK)
+                break;
+        }
+        stats->store += now() - t0;
+        if (rc != ET_OK)
+            return rc;
+    }
+    if (o->on_frame) {
+        et_frame_result r = {frame, b->observations + first, b->crops + (size_t)first * CROP_PIXELS, count,
+                             ET_FACE_SIZE};
+        rc = o->on_frame(&r, o->on_frame_ctx);
+    }
     return rc;
 }
 
@@ -144,130 +272,83 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     info->error = NULL;
 
     et_temporal *temporal = o->stills ? NULL : o->temporal;
-    frame_buffers b = {0};
-    b.embedding_size = o->classifier->embedding_size;
-    b.feature_size = temporal ? et_temporal_feature_size(temporal) : 0;
+    batch_buffers *b = calloc(1, sizeof *b);
     et_tracker tracker;
     et_tracker_init(&tracker, o->max_gap, temporal ? et_temporal_state_size(temporal) : 0);
-    et_frame frame = {0};
-    double next_t = o->start, started = now(), t0 = now();
+    double next_t = o->start, started = now(), last_t = 0.0, t0;
+    int max_batch = o->batch_frames > 0 && o->batch_frames < BATCH_FRAMES ? o->batch_frames : BATCH_FRAMES;
+    int ended = 0;
 
-    if ((rc = buffers_reserve(&b, 16)) != ET_OK)
+    if (!b) {
+        rc = et_error_set(ET_ERR_NOMEM, "%s: out of memory", item->path);
+        goto fail;
+    }
+    b->embedding_size = o->classifier->embedding_size;
+    b->feature_size = temporal ? et_temporal_feature_size(temporal) : 0;
+    if ((rc = buffers_reserve(b, 64)) != ET_OK)
         goto fail;
     if ((rc = et_sink_begin_media(sink, info)) != ET_OK)
         goto fail;
-    for (;;) {
-        if (o->stop && *o->stop) {
-            rc = et_error_set(ET_ERR_INTERRUPTED, "%s: interrupted", item->path);
-            goto fail;
+    while (!ended) {
+        /* Read a batch. */
+        int n = 0;
+        size_t bytes = 0;
+        while (n < max_batch && bytes < BATCH_BYTES) {
+            if (o->stop && *o->stop) {
+                rc = et_error_set(ET_ERR_INTERRUPTED, "%s: interrupted", item->path);
+                goto fail;
+            }
+            int got = read_next(o, &reader, &b->frames[n], &next_t, &last_t, stats);
+            if (got < 0) {
+                rc = got;
+                goto fail;
+            }
+            if (got == 0) {
+                ended = 1;
+                break;
+            }
+            b->list[n] = &b->frames[n];
+            bytes += (size_t)b->frames[n].stride * b->frames[n].height;
+            if (!info->width) {
+                info->width = b->frames[n].width;
+                info->height = b->frames[n].height;
+            }
+            n++;
         }
-        t0 = now();
-        int got = et_media_reader_read(&reader, &frame);
-        stats->decode += now() - t0;
-        if (got < 0) {
-            rc = got;
-            goto fail;
-        }
-        if (got == 0)
+        if (n == 0)
             break;
-        stats->frames_decoded++;
-        if (frame.t < o->start - 1e-9)
-            continue;
-        if (o->end > 0 && frame.t > o->end + 1e-9)
-            break;
-        /* --fps: keep a frame once its time reaches the next slot; the small
-         * tolerance keeps exact multiples (30 fps -> 10 fps) regular. */
-        if (o->max_fps > 0) {
-            if (frame.t < next_t - 1e-6)
-                continue;
-            next_t += 1.0 / o->max_fps;
-            if (next_t < frame.t)
-                next_t = frame.t + 1.0 / o->max_fps;
-        }
-        stats->frames_analyzed++;
-        info->frames_analyzed++;
-        if (!info->width) {
-            info->width = frame.width;
-            info->height = frame.height;
-        }
+        stats->frames_analyzed += n;
+        info->frames_analyzed += n;
 
         t0 = now();
-        int count = detect_all(o->detector, &frame, &b);
+        rc = detect_batch(o->detector, b, n);
         stats->detect += now() - t0;
-        if (count < 0) {
-            rc = et_error_wrap(count, "%s: frame %lld: ", item->path, (long long)frame.index);
+        if (rc != ET_OK) {
+            rc = et_error_wrap(rc, "%s: frame %lld: ", item->path, (long long)b->frames[0].index);
             goto fail;
         }
-        if (count > 0) {
-            if ((rc = et_tracker_update(&tracker, b.faces, count, frame.t, b.track_index)) != ET_OK)
-                goto fail;
-            t0 = now();
-            for (int i = 0; i < count; i++)
-                if ((rc = et_face_align_gray(frame.rgb, frame.width, frame.height, frame.stride, &b.faces[i], &o->align,
-                                             b.crops + (size_t)i * CROP_PIXELS)) != ET_OK)
+        int total = b->first[n];
+        t0 = now();
+        for (int i = 0; i < n; i++)
+            for (int k = b->first[i]; k < b->first[i + 1]; k++)
+                if ((rc = et_face_align_gray(b->frames[i].rgb, b->frames[i].width, b->frames[i].height,
+                                             b->frames[i].stride, &b->faces[k], &o->align,
+                                             b->crops + (size_t)k * CROP_PIXELS)) != ET_OK)
                     goto fail;
-            stats->align += now() - t0;
-            t0 = now();
-            rc = et_emotion_classifier_run(o->classifier, b.crops, count, b.probabilities,
-                                           temporal ? b.embeddings : NULL);
-            stats->cnn += now() - t0;
-            if (rc != ET_OK)
+        stats->align += now() - t0;
+        t0 = now();
+        rc = et_emotion_classifier_run(o->classifier, b->crops, total, b->probabilities,
+                                       temporal ? b->embeddings : NULL);
+        stats->cnn += now() - t0;
+        if (rc != ET_OK)
+            goto fail;
+        for (int i = 0; i < n; i++) {
+            if ((rc = finish_frame(o, b, i, &tracker, temporal, sink, stats)) != ET_OK)
                 goto fail;
-            const float *output = b.probabilities;
-            if (temporal) {
-                t0 = now();
-                for (int i = 0; i < count; i++) {
-                    et_track *track = &tracker.tracks[b.track_index[i]];
-                    et_temporal_features(b.embeddings + (size_t)i * b.embedding_size, b.embedding_size,
-                                         b.probabilities + (size_t)i * ET_EMOTIONS, b.faces[i].score,
-                                         track->last_t - track->previous_t, track->frames == 0,
-                                         b.features + (size_t)i * b.feature_size);
-                    b.states[i] = track->state;
-                }
-                rc = et_temporal_step(temporal, b.states, b.features, count, b.smoothed);
-                stats->temporal += now() - t0;
-                if (rc != ET_OK)
-                    goto fail;
-                output = b.smoothed;
+            if (o->progress) {
+                et_progress p = {b->frames[i].t, info->duration, stats->frames_analyzed - n + i + 1, now() - started};
+                o->progress(&p, o->progress_ctx);
             }
-            t0 = now();
-            for (int i = 0; i < count; i++) {
-                et_track *track = &tracker.tracks[b.track_index[i]];
-                const float *p = output + (size_t)i * ET_EMOTIONS;
-                const et_face *f = &b.faces[i];
-                et_observation obs;
-                memset(&obs, 0, sizeof obs);
-                obs.frame = frame.index;
-                obs.t = frame.t;
-                obs.track = track->id;
-                obs.x = f->x0;
-                obs.y = f->y0;
-                obs.w = f->x1 - f->x0;
-                obs.h = f->y1 - f->y0;
-                obs.score = f->score;
-                for (int k = 0; k < ET_EMOTIONS; k++) {
-                    obs.prob[k] = p[k];
-                    track->probability_sum[k] += p[k];
-                }
-                obs.emotion = et_argmax(p, ET_EMOTIONS);
-                track->frames++;
-                stats->observations++;
-                b.observations[i] = obs;
-                if ((rc = et_sink_write_observation(sink, &obs)) != ET_OK) {
-                    stats->store += now() - t0;
-                    goto fail;
-                }
-            }
-            stats->store += now() - t0;
-        }
-        if (o->on_frame) {
-            et_frame_result r = {&frame, b.observations, b.crops, count, ET_FACE_SIZE};
-            if ((rc = o->on_frame(&r, o->on_frame_ctx)) != ET_OK)
-                goto fail;
-        }
-        if (o->progress) {
-            et_progress p = {frame.t, info->duration, stats->frames_analyzed, now() - started};
-            o->progress(&p, o->progress_ctx);
         }
     }
     if (stats->frames_decoded == 0 && item->kind == ET_MEDIA_VIDEO) {
@@ -275,7 +356,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
         goto fail;
     }
     if (!info->duration && stats->frames_decoded)
-        info->duration = frame.t;
+        info->duration = last_t;
     t0 = now();
     stats->tracks = tracker.count;
     rc = write_summaries(sink, info, &tracker);
@@ -283,8 +364,9 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     if (rc != ET_OK)
         goto fail;
     et_tracker_free(&tracker);
-    et_frame_free(&frame);
-    buffers_free(&b);
+    if (b)
+        buffers_free(b);
+    free(b);
     et_media_reader_close(&reader);
     return ET_OK;
 fail: {
@@ -295,8 +377,9 @@ fail: {
     /* The sink rolls back whatever this item wrote. */
     et_sink_fail_media(sink, info, message);
     et_tracker_free(&tracker);
-    et_frame_free(&frame);
-    buffers_free(&b);
+    if (b)
+        buffers_free(b);
+    free(b);
     et_media_reader_close(&reader);
     info->error = NULL;
     return et_error_set(rc, "%s", message);

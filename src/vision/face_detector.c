@@ -11,6 +11,8 @@
 #include "emotrace/weights_path.h"
 
 #define NMS_IOU 0.3f
+/* Most threads one detector runs on at once (frames shared out). */
+#define LANES 8
 
 struct et_face_detector {
     et_net *net;
@@ -22,6 +24,7 @@ struct et_face_detector {
     float *regressors; /* anchor_count x 16, MediaPipe layout */
     float *logits;     /* anchor_count */
     et_face *candidates;
+    struct et_face_detector *lanes[LANES - 1]; /* copies for threads 1.., opened on first use */
     char path[1024];
 };
 
@@ -63,6 +66,8 @@ void et_face_detector_free(et_face_detector *d)
     free(d->regressors);
     free(d->logits);
     free(d->candidates);
+    for (int t = 0; t < LANES - 1; t++)
+        et_face_detector_free(d->lanes[t]);
     free(d);
 }
 
@@ -160,24 +165,22 @@ const et_anchor *et_face_detector_anchors(const et_face_detector *d)
     return d->anchors;
 }
 
-/* Runs the net on net->input and gathers the per-head NCHW outputs into
- * MediaPipe's flat layout: anchor base + (y*w + x)*A + a. */
-static int run_net(et_face_detector *d)
+/* Gathers image b's per-head NCHW outputs into MediaPipe's flat layout:
+ * anchor base + (y*w + x)*A + a. */
+static void gather_outputs(et_face_detector *d, int b)
 {
     et_net *net = d->net;
-    int rc = et_net_forward(net, 0);
-    if (rc != ET_OK)
-        return et_error_wrap(rc, "%s: ", d->path);
     int base = 0;
     for (int k = 0; k < d->heads; k++) {
         const et_tensor *reg = et_net_output(net, k), *cls = et_net_output(net, d->heads + k);
         int per_cell = cls->c, cells = cls->h * cls->w;
+        const float *reg_data = reg->data + (size_t)b * reg->c * cells, *cls_data = cls->data + (size_t)b * per_cell * cells;
         for (int a = 0; a < per_cell; a++) {
-            const float *score_plane = cls->data + (size_t)a * cells;
+            const float *score_plane = cls_data + (size_t)a * cells;
             for (int cell = 0; cell < cells; cell++)
                 d->logits[base + cell * per_cell + a] = score_plane[cell];
             for (int j = 0; j < ET_FACE_RAW_COORDS; j++) {
-                const float *plane = reg->data + (size_t)(a * ET_FACE_RAW_COORDS + j) * cells;
+                const float *plane = reg_data + (size_t)(a * ET_FACE_RAW_COORDS + j) * cells;
                 float *dst = d->regressors + (size_t)(base + a) * ET_FACE_RAW_COORDS + j;
                 for (int cell = 0; cell < cells; cell++)
                     dst[(size_t)cell * per_cell * ET_FACE_RAW_COORDS] = plane[cell];
@@ -185,15 +188,23 @@ static int run_net(et_face_detector *d)
         }
         base += cells * per_cell;
     }
-    return ET_OK;
+}
+
+static int forward(et_face_detector *d)
+{
+    int rc = et_net_forward(d->net, 0);
+    return rc == ET_OK ? ET_OK : et_error_wrap(rc, "%s: ", d->path);
 }
 
 int et_face_detector_run_raw(et_face_detector *d, const float *input, float *regressors, float *logits)
 {
-    memcpy(d->net->input.data, input, (size_t)3 * d->input_w * d->input_h * sizeof(float));
-    int rc = run_net(d);
+    int rc = et_net_prepare(d->net, 1, 1);
     if (rc != ET_OK)
         return rc;
+    memcpy(d->net->input.data, input, (size_t)3 * d->input_w * d->input_h * sizeof(float));
+    if ((rc = forward(d)) != ET_OK)
+        return rc;
+    gather_outputs(d, 0);
     if (regressors)
         memcpy(regressors, d->regressors, (size_t)d->anchor_count * ET_FACE_RAW_COORDS * sizeof(float));
     if (logits)
@@ -201,22 +212,16 @@ int et_face_detector_run_raw(et_face_detector *d, const float *input, float *reg
     return ET_OK;
 }
 
-/* One pass at the given margin: faces in frame pixels, filtered. */
-static int detect_pass(et_face_detector *d, const uint8_t *rgb, int width, int height, int stride, float margin,
-                       et_face *faces, int max)
+/* Faces of image b of the last forward pass, in frame pixels, filtered. */
+static int faces_of(et_face_detector *d, int b, const et_letterbox *lb, et_face *faces, int max)
 {
-    et_letterbox lb;
-    int rc = et_face_letterbox(rgb, width, height, stride, margin, d->net->input.data, d->input_w, d->input_h, &lb);
-    if (rc == ET_OK)
-        rc = run_net(d);
-    if (rc != ET_OK)
-        return rc;
+    gather_outputs(d, b);
     int count = et_face_decode(d->regressors, d->logits, d->anchors, d->anchor_count, (float)d->input_w,
                                (float)d->input_h, d->opt.min_score, d->candidates, d->anchor_count);
     count = et_face_nms_weighted(d->candidates, count, NMS_IOU);
     /* Normalised model input -> frame pixels, then the size filter. */
-    float ax = (float)d->input_w / lb.scale, bx = lb.offset_x / lb.scale;
-    float ay = (float)d->input_h / lb.scale, by = lb.offset_y / lb.scale;
+    float ax = (float)d->input_w / lb->scale, bx = lb->offset_x / lb->scale;
+    float ay = (float)d->input_h / lb->scale, by = lb->offset_y / lb->scale;
     int kept = 0;
     for (int i = 0; i < count; i++) {
         et_face f = d->candidates[i];
@@ -239,11 +244,101 @@ static int detect_pass(et_face_detector *d, const uint8_t *rgb, int width, int h
     return kept;
 }
 
+/* One pass at the given margin: the frame's faces, filtered. */
+static int detect_pass(et_face_detector *d, const et_frame *f, float margin, et_face *faces, int max)
+{
+    et_letterbox lb;
+    int rc = et_net_prepare(d->net, 1, 1);
+    if (rc == ET_OK)
+        rc = et_face_letterbox(f->rgb, f->width, f->height, f->stride, margin, d->net->input.data, d->input_w,
+                               d->input_h, &lb);
+    if (rc == ET_OK)
+        rc = forward(d);
+    return rc == ET_OK ? faces_of(d, 0, &lb, faces, max) : rc;
+}
+
+/* Frames one at a time: batching frames through this small net measured
+ * slower (its activations then no longer fit in the cache). */
+static int detect_serial(et_face_detector *d, const et_frame *const *frames, int n, et_face *faces, int max,
+                         int *counts)
+{
+    for (int i = 0; i < n; i++) {
+        int found = detect_pass(d, frames[i], d->opt.margin, faces + (size_t)i * max, max);
+        if (found == 0 && d->opt.retry_margin > d->opt.margin)
+            found = detect_pass(d, frames[i], d->opt.retry_margin, faces + (size_t)i * max, max);
+        if (found < 0)
+            return found;
+        counts[i] = found;
+    }
+    return ET_OK;
+}
+
+typedef struct {
+    et_face_detector *d;
+    const et_frame *const *frames;
+    int n, max;
+    et_face *faces;
+    int *counts;
+    int rc[LANES];
+    char message[LANES][512]; /* error messages are per thread */
+} lane_job;
+
+static void lane_run(void *ctx, int t, int threads)
+{
+    lane_job *j = ctx;
+    size_t begin, end;
+    et_parallel_range((size_t)j->n, t, threads, &begin, &end);
+    if (begin == end)
+        return;
+    et_face_detector *d = t == 0 ? j->d : j->d->lanes[t - 1];
+    j->rc[t] = detect_serial(d, j->frames + begin, (int)(end - begin), j->faces + begin * (size_t)j->max, j->max,
+                             j->counts + begin);
+    if (j->rc[t] != ET_OK)
+        snprintf(j->message[t], sizeof j->message[t], "%s", et_error_message());
+}
+
+int et_face_detect_batch(et_face_detector *d, const et_frame *const *frames, int n, et_face *faces, int max,
+                         int *counts)
+{
+    if (n < 1)
+        return ET_OK;
+    /* Frames shared out between threads, each with its own copy of the
+     * net: small nets scale across cores far better this way than by
+     * splitting every layer. */
+    int lanes = et_nn_threads();
+    lanes = lanes < n ? lanes : n;
+    lanes = lanes < LANES ? lanes : LANES;
+    if (lanes < 2)
+        return detect_serial(d, frames, n, faces, max, counts);
+    for (int t = 1; t < lanes; t++)
+        if (!d->lanes[t - 1]) {
+            int rc = et_face_detector_open(&d->lanes[t - 1], d->path, &d->opt);
+            if (rc != ET_OK)
+                return rc;
+        }
+    lane_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return et_error_set(ET_ERR_NOMEM, "face detector: out of memory");
+    j->d = d;
+    j->frames = frames;
+    j->n = n;
+    j->max = max;
+    j->faces = faces;
+    j->counts = counts;
+    int used = et_parallel_run(lanes, lane_run, j), rc = ET_OK;
+    for (int t = 0; t < used && rc == ET_OK; t++)
+        if (j->rc[t] != ET_OK)
+            rc = et_error_set(j->rc[t], "%s", j->message[t]);
+    free(j);
+    return rc;
+}
+
 int et_face_detect(et_face_detector *d, const uint8_t *rgb, int width, int height, int stride, et_face *faces,
                    int max)
 {
-    int found = detect_pass(d, rgb, width, height, stride, d->opt.margin, faces, max);
-    if (found == 0 && d->opt.retry_margin > d->opt.margin)
-        found = detect_pass(d, rgb, width, height, stride, d->opt.retry_margin, faces, max);
-    return found;
+    et_frame frame = {width, height, stride, (uint8_t *)rgb, 0.0, 0, 0};
+    const et_frame *frames[1] = {&frame};
+    int count = 0;
+    int rc = et_face_detect_batch(d, frames, 1, faces, max, &count);
+    return rc == ET_OK ? count : rc;
 }

@@ -1,10 +1,14 @@
 /* End-to-end analysis speed on a 640x360 30 fps single-face H.264 clip,
  * every frame analysed, next to decode-only speed of the same file, with a
- * per-stage breakdown (milliseconds per frame). */
+ * per-stage breakdown (milliseconds per frame); and peak memory against
+ * video length (analyze_memory). */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -97,4 +101,58 @@ BENCH(analyze_clip)
     et_temporal_free(temporal);
     et_face_detector_free(detector);
     et_emotion_classifier_free(&classifier);
+}
+
+/* Peak memory against video length: the same single-face 640x360 30 fps
+ * content, 1 minute and 10 minutes long, each analysed (every frame, SQLite
+ * output) by the emotrace binary in a child process; peak resident memory
+ * from wait4. Memory must stay flat: the ratio should be close to 1. */
+static int make_long_clip(const char *path, int seconds)
+{
+    if (access(path, R_OK) == 0)
+        return 0;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "ffmpeg -nostdin -v error -y -stream_loop -1 -i examples/expressions.mp4 -t %d -vf fps=30 "
+             "-c:v libx264 -preset ultrafast -crf 28 %s",
+             seconds, path);
+    return system(cmd);
+}
+
+static double peak_rss_mb(const char *clip, double *seconds)
+{
+    const char *out = "/tmp/emotrace-bench-memory.sqlite";
+    unlink(out);
+    double t0 = bench_now();
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("./emotrace", "emotrace", "analyze", "-q", "-o", out, clip, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    struct rusage ru;
+    if (pid < 0 || wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "analyze_memory: emotrace analyze %s failed\n", clip);
+        return -1;
+    }
+    *seconds = bench_now() - t0;
+    unlink(out);
+    return ru.ru_maxrss / 1024.0; /* KiB on Linux */
+}
+
+BENCH(analyze_memory)
+{
+    const char *short_clip = "/tmp/emotrace-bench-1min.mp4", *long_clip = "/tmp/emotrace-bench-10min.mp4";
+    if (make_long_clip(short_clip, 60) != 0 || make_long_clip(long_clip, 600) != 0) {
+        fprintf(stderr, "analyze_memory: cannot make the clips (ffmpeg missing?)\n");
+        return;
+    }
+    double s1 = 0, s10 = 0;
+    double m1 = peak_rss_mb(short_clip, &s1), m10 = peak_rss_mb(long_clip, &s10);
+    if (m1 <= 0 || m10 <= 0)
+        return;
+    bench_report("analyze_memory_peak_mb_1min", m1);
+    bench_report("analyze_memory_peak_mb_10min", m10);
+    bench_report("analyze_memory_10min_over_1min", m10 / m1);
+    bench_report("analyze_memory_10min_frames_per_s", 600 * 30 / s10);
 }
