@@ -8,6 +8,7 @@
 #include "emotrace/error.h"
 #include "emotrace/media_reader.h"
 #include "emotrace/metrics.h"
+#include "emotrace/nn.h"
 #include "emotrace/tracker.h"
 
 #define CROP_PIXELS (ET_FACE_SIZE * ET_FACE_SIZE)
@@ -148,6 +149,43 @@ static int write_summaries(et_sink *sink, const et_media_info *info, const et_tr
     int rc = et_sink_end_media(sink, info, summaries, tracker->count);
     free(summaries);
     return rc;
+}
+
+#define ALIGN_THREADS 8
+
+typedef struct {
+    const et_analyzer_options *o;
+    batch_buffers *b;
+    int n;
+    int rc[ALIGN_THREADS];
+    char message[ALIGN_THREADS][256]; /* error messages are per thread */
+} align_job;
+
+static void align_part(void *ctx, int t, int threads)
+{
+    align_job *j = ctx;
+    batch_buffers *b = j->b;
+    size_t begin, end;
+    et_parallel_range((size_t)b->first[j->n], t, threads, &begin, &end);
+    for (int i = 0; i < j->n; i++) {
+        const et_frame *f = b->list[i];
+        for (int k = b->first[i]; k < b->first[i + 1]; k++)
+            if ((size_t)k >= begin && (size_t)k < end && j->rc[t] == ET_OK)
+                if ((j->rc[t] = et_face_align_gray(f->rgb, f->width, f->height, f->stride, &b->faces[k],
+                                                   &j->o->align, b->crops + (size_t)k * CROP_PIXELS)) != ET_OK)
+                    snprintf(j->message[t], sizeof j->message[t], "%s", et_error_message());
+    }
+}
+
+/* Aligned crops of every face of the batch, faces shared out between threads. */
+static int align_batch(const et_analyzer_options *o, batch_buffers *b, int n)
+{
+    align_job j = {o, b, n, {0}, {{0}}};
+    int used = et_parallel_run(b->first[n] > 1 ? ALIGN_THREADS : 1, align_part, &j);
+    for (int t = 0; t < used; t++)
+        if (j.rc[t] != ET_OK)
+            return et_error_set(j.rc[t], "%s", j.message[t]);
+    return ET_OK;
 }
 
 /* Reads the next frame to analyse into f (time range and --fps applied):
@@ -329,13 +367,10 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
         }
         int total = b->first[n];
         t0 = now();
-        for (int i = 0; i < n; i++)
-            for (int k = b->first[i]; k < b->first[i + 1]; k++)
-                if ((rc = et_face_align_gray(b->frames[i].rgb, b->frames[i].width, b->frames[i].height,
-                                             b->frames[i].stride, &b->faces[k], &o->align,
-                                             b->crops + (size_t)k * CROP_PIXELS)) != ET_OK)
-                    goto fail;
+        rc = align_batch(o, b, n);
         stats->align += now() - t0;
+        if (rc != ET_OK)
+            goto fail;
         t0 = now();
         rc = et_emotion_classifier_run(o->classifier, b->crops, total, b->probabilities,
                                        temporal ? b->embeddings : NULL);
