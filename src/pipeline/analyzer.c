@@ -178,8 +178,14 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
         /* --fps: keep a frame once its time reaches the next slot; the small
          * tolerance keeps exact multiples (30 fps -> 10 fps) regular. */
         if (o->max_fps > 0) {
-            if (frame.t < next_t - 1e-6)
+            if (frame.t < next_t - 1e-6) {
+                if (o->on_frame && o->on_frame_skipped) {
+                    et_frame_result r = {&frame, NULL, NULL, 0, ET_FACE_SIZE, 0, info};
+                    if ((rc = o->on_frame(&r, o->on_frame_ctx)) != ET_OK)
+                        goto fail;
+                }
                 continue;
+            }
             next_t += 1.0 / o->max_fps;
             if (next_t < frame.t)
                 next_t = frame.t + 1.0 / o->max_fps;
@@ -261,7 +267,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
             stats->store += now() - t0;
         }
         if (o->on_frame) {
-            et_frame_result r = {&frame, b.observations, b.crops, count, ET_FACE_SIZE};
+            et_frame_result r = {&frame, b.observations, b.crops, count, ET_FACE_SIZE, 1, info};
             if ((rc = o->on_frame(&r, o->on_frame_ctx)) != ET_OK)
                 goto fail;
         }
