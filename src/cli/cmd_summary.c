@@ -61,11 +61,15 @@ static void json_media(et_strbuf *b, const et_result_media *m, const et_track_st
 {
     et_strbuf_append(b, "{\"path\":", 8);
     et_strbuf_json_string(b, m->path);
+    /* Unknown (CSV and JSON Lines know no duration, fps or size): null. */
     et_strbuf_printf(b, ",\"duration\":");
-    et_strbuf_json_number(b, round4(m->duration));
+    et_strbuf_json_number(b, m->duration > 0 ? round4(m->duration) : NAN);
     et_strbuf_printf(b, ",\"fps\":");
-    et_strbuf_json_number(b, round4(m->fps));
-    et_strbuf_printf(b, ",\"width\":%d,\"height\":%d,\"tracks\":[", m->width, m->height);
+    et_strbuf_json_number(b, m->fps > 0 ? round4(m->fps) : NAN);
+    if (m->width > 0)
+        et_strbuf_printf(b, ",\"width\":%d,\"height\":%d,\"tracks\":[", m->width, m->height);
+    else
+        et_strbuf_printf(b, ",\"width\":null,\"height\":null,\"tracks\":[");
     for (int i = 0; i < n; i++) {
         et_strbuf_printf(b, "%s{\"track\":%d,\"first_t\":", i ? "," : "", s[i].track);
         et_strbuf_json_number(b, round4(s[i].first_t));
@@ -126,17 +130,15 @@ static void print_table(FILE *out, const et_result_media *m, const et_track_stat
     }
     fprintf(out, "strongest moments (probability at time):\n%6s ", "track");
     for (int k = 0; k < ET_EMOTIONS; k++)
-        fprintf(out, " %-15s", et_emotion_names[k]);
-    fprintf(out, "\n");
+        fprintf(out, k + 1 < ET_EMOTIONS ? " %-15s" : " %s\n", et_emotion_names[k]);
     for (int i = 0; i < n; i++) {
         fprintf(out, "%6d ", s[i].track);
         for (int k = 0; k < ET_EMOTIONS; k++) {
             char cell[48];
             et_format_clock(a, sizeof a, s[i].peak[k].t, 2);
             snprintf(cell, sizeof cell, "%.2f %s", s[i].peak[k].p, a);
-            fprintf(out, " %-15s", cell);
+            fprintf(out, k + 1 < ET_EMOTIONS ? " %-15s" : " %s\n", cell);
         }
-        fprintf(out, "\n");
     }
     fprintf(out, "\n");
 }

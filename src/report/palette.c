@@ -16,4 +16,4 @@ const uint8_t et_emotion_rgb[ET_EMOTIONS][3] = {
 const char *const et_emotion_hex[ET_EMOTIONS] = {"#d55e00", "#009e73", "#cc79a7", "#e69f00",
                                                  "#0072b2", "#56b4e9", "#5e3c99"};
 
-const char *const et_emotion_dash[ET_EMOTIONS] = {"", "9 3", "2 3", "12 3 2 3", "18 5", "2 3 2 3 8 3", "1 4"};
+const char *const et_emotion_dash[ET_EMOTIONS] = {"", "10 4", "4 3", "12 3 3 3", "22 6", "3 3 3 3 10 3", "2 2"};
