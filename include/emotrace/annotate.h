@@ -28,6 +28,7 @@ int et_annotator_on_frame(const et_frame_result *r, void *ctx);
 int et_annotator_finish(et_annotator *a);
 /* The encoder used ("libx264", "mpeg4"), or "" before the first frame. */
 const char *et_annotator_codec(const et_annotator *a);
+/* Frees a and sets *a to NULL; a file begun but not finished is removed. */
 void et_annotator_free(et_annotator **a);
 
 /* Draws the annotation of the count observations onto frame (what

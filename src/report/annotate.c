@@ -20,6 +20,7 @@ struct et_annotator {
     et_observation *last;      /* faces of the last analysed frame */
     int last_count, last_capacity;
     long frames;
+    int finished;
 };
 
 int et_annotator_open(et_annotator **out, const char *path)
@@ -123,7 +124,9 @@ int et_annotator_finish(et_annotator *a)
 {
     if (!a->writer)
         return et_error_set(ET_ERR_FORMAT, "%s: no frame to write (no video was analysed)", a->path);
-    return et_video_writer_finish(a->writer);
+    int rc = et_video_writer_finish(a->writer);
+    a->finished = rc == ET_OK;
+    return rc;
 }
 
 const char *et_annotator_codec(const et_annotator *a)
@@ -136,7 +139,11 @@ void et_annotator_free(et_annotator **ap)
     et_annotator *a = *ap;
     if (!a)
         return;
+    /* Half a video (the analysis failed or was interrupted) is removed. */
+    int partial = a->writer && !a->finished;
     et_video_writer_free(&a->writer);
+    if (partial)
+        remove(a->path);
     et_frame_free(&a->canvas);
     free(a->last);
     free(a->media_path);

@@ -45,7 +45,7 @@ static void media_section(et_strbuf *b, const et_result_media *m, const et_track
         et_strbuf_printf(b, "; ");
     }
     et_strbuf_printf(b, "%d face track%s, %zu observations.</p>\n", n, n == 1 ? "" : "s", m->count);
-    if (n == 0) {
+    if (n <= 0) {
         et_strbuf_printf(b, "</section>\n");
         return;
     }
