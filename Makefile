@@ -72,7 +72,7 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		build-essential pkg-config libopenblas-dev libavformat-dev libavcodec-dev \
 		libavutil-dev libswscale-dev libsqlite3-dev libstb-dev zlib1g-dev ffmpeg sqlite3 \
-		groff-base man-db
+		groff-base man-db librsvg2-bin libxml2-utils
 
 install: emotrace
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/emotrace $(DESTDIR)$(PREFIX)/share/man/man1

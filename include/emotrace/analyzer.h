@@ -19,12 +19,15 @@ typedef struct {
 /* Everything known about one analysed frame, for observers (annotated video,
  * change events, crop extraction): the decoded frame, and per face its
  * observation and the aligned crop the classifier saw (count crops of
- * crop_size x crop_size gray bytes, in observation order). */
+ * crop_size x crop_size gray bytes, in observation order). A frame that
+ * --fps skipped (see on_frame_skipped) has analyzed 0 and count 0. */
 typedef struct {
     const et_frame *frame;
     const et_observation *observations;
     const uint8_t *crops;
     int count, crop_size;
+    int analyzed;
+    const et_media_info *media; /* the item: path, fps, duration, size */
 } et_frame_result;
 
 typedef struct {
@@ -48,6 +51,9 @@ typedef struct {
      * fails the item with the error the observer set. */
     int (*on_frame)(const et_frame_result *r, void *ctx);
     void *on_frame_ctx;
+    /* Also call on_frame for the frames in the time range that --fps skips
+     * (an annotated video keeps every frame). */
+    int on_frame_skipped;
 } et_analyzer_options;
 
 typedef struct {

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "emotrace/analyzer.h"
+#include "emotrace/annotate.h"
 #include "emotrace/error.h"
 #include "emotrace/json.h"
 #include "emotrace/sha256.h"
@@ -32,6 +33,8 @@ static const char usage[] =
     "      --resume           skip inputs already done in the SQLite output (same\n"
     "                         path, size and mtime)\n"
     "  -q, --quiet            no progress or per-file summary on standard error\n"
+    "      --annotate OUT.mp4 also write the input video (one input) with each face's box,\n"
+    "                         track, top emotion and probability bar, at the input's times\n"
     "Inputs:\n"
     "  -r, --recursive        descend into subdirectories\n"
     "      --stills           every image is independent (no sequence, no temporal model)\n"
@@ -131,7 +134,8 @@ static int append_sha(et_strbuf *b, const char *label, const char *path)
 int cmd_analyze(int argc, char **argv)
 {
     enum { O_FORMAT = 256, O_RESUME, O_STILLS, O_IMAGE_FPS, O_FPS, O_START, O_END, O_DETECTOR, O_MIN_FACE,
-           O_MAX_FACES, O_MIN_SCORE, O_MAX_GAP, O_NO_TEMPORAL, O_CNN, O_LSTM, O_DETECTOR_WEIGHTS, O_THREADS };
+           O_MAX_FACES, O_MIN_SCORE, O_MAX_GAP, O_NO_TEMPORAL, O_CNN, O_LSTM, O_DETECTOR_WEIGHTS, O_THREADS,
+           O_ANNOTATE };
     static const struct option options[] = {
         {"output", required_argument, 0, 'o'},     {"format", required_argument, 0, O_FORMAT},
         {"resume", no_argument, 0, O_RESUME},      {"quiet", no_argument, 0, 'q'},
@@ -143,8 +147,11 @@ int cmd_analyze(int argc, char **argv)
         {"max-gap", required_argument, 0, O_MAX_GAP}, {"no-temporal", no_argument, 0, O_NO_TEMPORAL},
         {"cnn", required_argument, 0, O_CNN},      {"lstm", required_argument, 0, O_LSTM},
         {"detector-weights", required_argument, 0, O_DETECTOR_WEIGHTS},
-        {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"threads", required_argument, 0, O_THREADS}, {"annotate", required_argument, 0, O_ANNOTATE},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *output = "-", *format = NULL, *cnn_path = NULL, *lstm_path = NULL, *detector_path = NULL;
+    const char *annotate_path = NULL;
+    et_annotator *annotator = NULL;
     int resume = 0, quiet = 0, no_temporal = 0, threads = 0, c, value;
     double x;
     et_media_input_options input_options = {0};
@@ -192,12 +199,15 @@ int cmd_analyze(int argc, char **argv)
         case O_LSTM: lstm_path = optarg; break;
         case O_DETECTOR_WEIGHTS: detector_path = optarg; break;
         case O_THREADS: if (cli_parse_int("analyze", "--threads", optarg, 1, 256, &threads)) return EXIT_USAGE; break;
+        case O_ANNOTATE: annotate_path = optarg; break;
         case 'h': printf("%s", usage); return EXIT_OK;
         default: return cli_usage_error("analyze", "unknown option");
         }
     }
     if (optind >= argc)
         return cli_usage_error("analyze", "no input given");
+    if (annotate_path && argc - optind != 1)
+        return cli_usage_error("analyze", "--annotate takes one input video");
     if (ao.end > 0 && ao.end <= ao.start)
         return cli_usage_error("analyze", "--end must be after --start");
     et_sink_format sink_format;
@@ -286,6 +296,14 @@ int cmd_analyze(int argc, char **argv)
     ao.classifier = &classifier;
     ao.temporal = temporal;
     ao.stop = &stop_now;
+    /* The annotated video keeps every frame, also those --fps skips. */
+    if (annotate_path) {
+        if (et_annotator_open(&annotator, annotate_path) != ET_OK)
+            goto model_error;
+        ao.on_frame = et_annotator_on_frame;
+        ao.on_frame_ctx = annotator;
+        ao.on_frame_skipped = 1;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -326,6 +344,10 @@ int cmd_analyze(int argc, char **argv)
                     total > 0 ? stats.frames_analyzed / total : 0.0);
         }
     }
+    if (annotator && (!done_count || et_annotator_finish(annotator) != ET_OK)) {
+        fprintf(stderr, "emotrace: analyze: %s\n", done_count ? et_error_message() : "no annotated video written");
+        failed++;
+    }
     if (et_sink_close(sink) != ET_OK) {
         fprintf(stderr, "emotrace: analyze: %s\n", et_error_message());
         failed++;
@@ -340,6 +362,7 @@ model_error:
     fprintf(stderr, "emotrace: analyze: %s\n", et_error_message());
 done:
     et_sink_close(sink);
+    et_annotator_free(&annotator);
     et_media_list_free(&list);
     et_temporal_free(temporal);
     et_face_detector_free(detector);

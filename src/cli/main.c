@@ -13,6 +13,9 @@ static const cli_command commands[] = {
     {"detect", cmd_detect, "print the faces found in videos and images (CSV)"},
     {"train", cmd_train, "train the emotion classifier"},
     {"eval", cmd_eval, "measure the emotion classifier on labelled faces"},
+    {"summary", cmd_summary, "time on screen and per emotion for each face track of a results file"},
+    {"plot", cmd_plot, "draw the emotion timelines of face tracks as SVG"},
+    {"report", cmd_report, "write an HTML page with every track's timeline and summary"},
     {"info", cmd_info, "print versions of emotrace, its libraries and weights"},
 };
 static const int command_count = (int)(sizeof commands / sizeof commands[0]);

@@ -191,7 +191,7 @@ static int align_batch(const et_analyzer_options *o, batch_buffers *b, int n)
 /* Reads the next frame to analyse into f (time range and --fps applied):
  * 1, 0 at the end, negative on error. */
 static int read_next(const et_analyzer_options *o, et_media_reader *reader, et_frame *f, double *next_t,
-                     double *last_t, et_analyzer_stats *stats)
+                     double *last_t, const et_media_info *info, et_analyzer_stats *stats)
 {
     for (;;) {
         double t0 = now();
@@ -208,8 +208,15 @@ static int read_next(const et_analyzer_options *o, et_media_reader *reader, et_f
         /* --fps: keep a frame once its time reaches the next slot; the small
          * tolerance keeps exact multiples (30 fps -> 10 fps) regular. */
         if (o->max_fps > 0) {
-            if (f->t < *next_t - 1e-6)
+            if (f->t < *next_t - 1e-6) {
+                if (o->on_frame && o->on_frame_skipped) {
+                    et_frame_result r = {f, NULL, NULL, 0, ET_FACE_SIZE, 0, info};
+                    int rc = o->on_frame(&r, o->on_frame_ctx);
+                    if (rc != ET_OK)
+                        return rc;
+                }
                 continue;
+            }
             *next_t += 1.0 / o->max_fps;
             if (*next_t < f->t)
                 *next_t = f->t + 1.0 / o->max_fps;
@@ -222,7 +229,7 @@ static int read_next(const et_analyzer_options *o, et_media_reader *reader, et_f
  * CNN outputs are ready; faces are in frame order, so tracks and states
  * advance exactly as if frames came one at a time. */
 static int finish_frame(const et_analyzer_options *o, batch_buffers *b, int i, et_tracker *tracker,
-                        et_temporal *temporal, et_sink *sink, et_analyzer_stats *stats)
+                        et_temporal *temporal, et_sink *sink, const et_media_info *info, et_analyzer_stats *stats)
 {
     const et_frame *frame = b->list[i];
     int first = b->first[i], count = b->counts[i], rc = ET_OK;
@@ -280,7 +287,7 @@ static int finish_frame(const et_analyzer_options *o, batch_buffers *b, int i, e
     }
     if (o->on_frame) {
         et_frame_result r = {frame, b->observations + first, b->crops + (size_t)first * CROP_PIXELS, count,
-                             ET_FACE_SIZE};
+                             ET_FACE_SIZE, 1, info};
         rc = o->on_frame(&r, o->on_frame_ctx);
     }
     return rc;
@@ -315,6 +322,10 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     et_tracker_init(&tracker, o->max_gap, temporal ? et_temporal_state_size(temporal) : 0);
     double next_t = o->start, started = now(), last_t = 0.0, t0;
     int max_batch = o->batch_frames > 0 && o->batch_frames < BATCH_FRAMES ? o->batch_frames : BATCH_FRAMES;
+    /* Frames --fps skips go to the observer as they are read: one frame at
+     * a time keeps them in order with the analysed ones. */
+    if (o->on_frame && o->on_frame_skipped && o->max_fps > 0)
+        max_batch = 1;
     int ended = 0;
 
     if (!b) {
@@ -336,7 +347,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
                 rc = et_error_set(ET_ERR_INTERRUPTED, "%s: interrupted", item->path);
                 goto fail;
             }
-            int got = read_next(o, &reader, &b->frames[n], &next_t, &last_t, stats);
+            int got = read_next(o, &reader, &b->frames[n], &next_t, &last_t, info, stats);
             if (got < 0) {
                 rc = got;
                 goto fail;
@@ -378,7 +389,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
         if (rc != ET_OK)
             goto fail;
         for (int i = 0; i < n; i++) {
-            if ((rc = finish_frame(o, b, i, &tracker, temporal, sink, stats)) != ET_OK)
+            if ((rc = finish_frame(o, b, i, &tracker, temporal, sink, info, stats)) != ET_OK)
                 goto fail;
             if (o->progress) {
                 et_progress p = {b->frames[i].t, info->duration, stats->frames_analyzed - n + i + 1, now() - started};

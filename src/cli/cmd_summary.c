@@ -1,0 +1,230 @@
+/* emotrace summary: per media file and face track, time on screen, the
+ * dominant emotion, the share of time per emotion and the strongest moment
+ * of each emotion; as an aligned table, CSV or JSON. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "emotrace/error.h"
+#include "emotrace/json.h"
+#include "emotrace/results.h"
+
+static const char usage[] =
+    "usage: emotrace summary [OPTIONS] FILE\n"
+    "\n"
+    "Summarises a results file of 'emotrace analyze' (FILE.sqlite|.db, FILE.csv,\n"
+    "FILE.jsonl, or - for CSV on standard input): per media file and face track,\n"
+    "the time on screen, the dominant emotion (labelled for the longest time), the\n"
+    "share of time per emotion and the strongest moment of each emotion.\n"
+    "\n"
+    "      --csv          one CSV row per track and emotion\n"
+    "      --json         one JSON document\n"
+    "  -o, --output FILE  write to FILE instead of standard output\n"
+    "\n"
+    "Exit status: 0 done, 1 the file could not be read, 2 usage error.\n";
+
+static double round4(double v)
+{
+    return round(v * 1e4) / 1e4;
+}
+
+static void csv_field(FILE *out, const char *text)
+{
+    if (!strpbrk(text, ",\"\r\n")) {
+        fputs(text, out);
+        return;
+    }
+    fputc('"', out);
+    for (const char *p = text; *p; p++) {
+        if (*p == '"')
+            fputc('"', out);
+        fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void print_csv(FILE *out, const et_result_media *m, const et_track_stats *s, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < ET_EMOTIONS; k++) {
+            csv_field(out, m->path);
+            fprintf(out, ",%d,%.3f,%.3f,%.3f,%zu,%s,%s,%.3f,%.4f,%.4f,%.4f,%.3f\n", s[i].track, s[i].first_t,
+                    s[i].last_t, s[i].on_screen, s[i].count, et_emotion_names[s[i].dominant], et_emotion_names[k],
+                    s[i].seconds[k], s[i].share[k], s[i].mean[k], s[i].peak[k].p, s[i].peak[k].t);
+        }
+}
+
+static void json_media(et_strbuf *b, const et_result_media *m, const et_track_stats *s, int n)
+{
+    et_strbuf_append(b, "{\"path\":", 8);
+    et_strbuf_json_string(b, m->path);
+    /* Unknown (CSV and JSON Lines know no duration, fps or size): null. */
+    et_strbuf_printf(b, ",\"duration\":");
+    et_strbuf_json_number(b, m->duration > 0 ? round4(m->duration) : NAN);
+    et_strbuf_printf(b, ",\"fps\":");
+    et_strbuf_json_number(b, m->fps > 0 ? round4(m->fps) : NAN);
+    if (m->width > 0)
+        et_strbuf_printf(b, ",\"width\":%d,\"height\":%d,\"tracks\":[", m->width, m->height);
+    else
+        et_strbuf_printf(b, ",\"width\":null,\"height\":null,\"tracks\":[");
+    for (int i = 0; i < n; i++) {
+        et_strbuf_printf(b, "%s{\"track\":%d,\"first_t\":", i ? "," : "", s[i].track);
+        et_strbuf_json_number(b, round4(s[i].first_t));
+        et_strbuf_printf(b, ",\"last_t\":");
+        et_strbuf_json_number(b, round4(s[i].last_t));
+        et_strbuf_printf(b, ",\"on_screen\":");
+        et_strbuf_json_number(b, round4(s[i].on_screen));
+        et_strbuf_printf(b, ",\"frames\":%zu,\"dominant\":\"%s\",\"emotions\":{", s[i].count,
+                         et_emotion_names[s[i].dominant]);
+        for (int k = 0; k < ET_EMOTIONS; k++) {
+            et_strbuf_printf(b, "%s\"%s\":{\"seconds\":", k ? "," : "", et_emotion_names[k]);
+            et_strbuf_json_number(b, round4(s[i].seconds[k]));
+            et_strbuf_printf(b, ",\"share\":");
+            et_strbuf_json_number(b, round4(s[i].share[k]));
+            et_strbuf_printf(b, ",\"mean\":");
+            et_strbuf_json_number(b, round4(s[i].mean[k]));
+            et_strbuf_printf(b, ",\"peak\":");
+            et_strbuf_json_number(b, round4(s[i].peak[k].p));
+            et_strbuf_printf(b, ",\"peak_t\":");
+            et_strbuf_json_number(b, round4(s[i].peak[k].t));
+            et_strbuf_append(b, "}", 1);
+        }
+        et_strbuf_append(b, "}}", 2);
+    }
+    et_strbuf_append(b, "]}", 2);
+}
+
+static void print_table(FILE *out, const et_result_media *m, const et_track_stats *s, int n)
+{
+    char a[32], z[32], len[32];
+    fprintf(out, "%s", m->path);
+    if (m->duration > 0) {
+        et_format_clock(len, sizeof len, m->duration, 1);
+        fprintf(out, "  (%s", len);
+        if (m->width > 0)
+            fprintf(out, ", %dx%d", m->width, m->height);
+        if (m->fps > 0)
+            fprintf(out, ", %.4g fps", m->fps);
+        fprintf(out, ")");
+    }
+    fprintf(out, "  %d track%s\n", n, n == 1 ? "" : "s");
+    if (n == 0) {
+        fprintf(out, "  no faces\n\n");
+        return;
+    }
+    fprintf(out, "%6s  %-9s %-9s %10s  %-9s", "track", "from", "to", "on screen", "dominant");
+    for (int k = 0; k < ET_EMOTIONS; k++)
+        fprintf(out, " %8s", et_emotion_names[k]);
+    fprintf(out, "\n");
+    for (int i = 0; i < n; i++) {
+        et_format_clock(a, sizeof a, s[i].first_t, 2);
+        et_format_clock(z, sizeof z, s[i].last_t, 2);
+        fprintf(out, "%6d  %-9s %-9s %8.2f s  %-9s", s[i].track, a, z, s[i].on_screen,
+                et_emotion_names[s[i].dominant]);
+        for (int k = 0; k < ET_EMOTIONS; k++)
+            fprintf(out, " %7.1f%%", 100 * s[i].share[k]);
+        fprintf(out, "\n");
+    }
+    fprintf(out, "strongest moments (probability at time):\n%6s ", "track");
+    for (int k = 0; k < ET_EMOTIONS; k++)
+        fprintf(out, k + 1 < ET_EMOTIONS ? " %-15s" : " %s\n", et_emotion_names[k]);
+    for (int i = 0; i < n; i++) {
+        fprintf(out, "%6d ", s[i].track);
+        for (int k = 0; k < ET_EMOTIONS; k++) {
+            char cell[48];
+            et_format_clock(a, sizeof a, s[i].peak[k].t, 2);
+            snprintf(cell, sizeof cell, "%.2f %s", s[i].peak[k].p, a);
+            fprintf(out, k + 1 < ET_EMOTIONS ? " %-15s" : " %s\n", cell);
+        }
+    }
+    fprintf(out, "\n");
+}
+
+int cmd_summary(int argc, char **argv)
+{
+    enum { O_CSV = 256, O_JSON };
+    static const struct option options[] = {{"csv", no_argument, 0, O_CSV},
+                                            {"json", no_argument, 0, O_JSON},
+                                            {"output", required_argument, 0, 'o'},
+                                            {"help", no_argument, 0, 'h'},
+                                            {0, 0, 0, 0}};
+    int csv = 0, json = 0, c;
+    const char *output = NULL;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
+        switch (c) {
+        case O_CSV: csv = 1; break;
+        case O_JSON: json = 1; break;
+        case 'o': output = optarg; break;
+        case 'h': printf("%s", usage); return EXIT_OK;
+        default: return cli_usage_error("summary", "unknown option");
+        }
+    }
+    if (csv && json)
+        return cli_usage_error("summary", "--csv and --json exclude each other");
+    if (argc - optind != 1)
+        return cli_usage_error("summary", argc - optind ? "one results FILE, please" : "no results FILE given");
+
+    et_results r = {0};
+    et_strbuf json_text = {0};
+    int status = EXIT_SOME_FAILED;
+    FILE *out = stdout;
+    if (et_results_read(&r, argv[optind]) != ET_OK) {
+        fprintf(stderr, "emotrace: summary: %s\n", et_error_message());
+        return EXIT_SOME_FAILED;
+    }
+    if (output && !(out = fopen(output, "w"))) {
+        fprintf(stderr, "emotrace: summary: %s: cannot create\n", output);
+        out = NULL;
+        goto end;
+    }
+    if (csv)
+        fprintf(out, "path,track,first_t,last_t,on_screen,frames,dominant,emotion,seconds,share,mean,peak,peak_t\n");
+    if (json) {
+        et_strbuf_append(&json_text, "{\"file\":", 8);
+        et_strbuf_json_string(&json_text, argv[optind]);
+        et_strbuf_append(&json_text, ",\"media\":[", 10);
+    }
+    for (size_t i = 0; i < r.count; i++) {
+        et_track_stats *stats;
+        int n;
+        if (et_track_stats_compute(&r.media[i], &stats, &n) != ET_OK) {
+            fprintf(stderr, "emotrace: summary: %s\n", et_error_message());
+            goto end;
+        }
+        if (csv) {
+            print_csv(out, &r.media[i], stats, n);
+        } else if (json) {
+            if (i)
+                et_strbuf_append(&json_text, ",", 1);
+            json_media(&json_text, &r.media[i], stats, n);
+        } else {
+            print_table(out, &r.media[i], stats, n);
+        }
+        free(stats);
+    }
+    if (json) {
+        et_strbuf_append(&json_text, "]}\n", 3);
+        if (json_text.failed) {
+            fprintf(stderr, "emotrace: summary: out of memory\n");
+            goto end;
+        }
+        fputs(json_text.data, out);
+    }
+    if (!csv && !json && r.count == 0)
+        fprintf(out, "%s: no analysed media\n", argv[optind]);
+    status = EXIT_OK;
+end:
+    if (out && out != stdout && fclose(out) != 0 && status == EXIT_OK) {
+        fprintf(stderr, "emotrace: summary: %s: write error\n", output);
+        status = EXIT_SOME_FAILED;
+    }
+    if (out == stdout && fflush(stdout) != 0 && status == EXIT_OK)
+        status = EXIT_SOME_FAILED;
+    et_strbuf_free(&json_text);
+    et_results_free(&r);
+    return status;
+}
