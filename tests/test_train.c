@@ -167,12 +167,14 @@ TEST(train_cli_interrupt_and_resume)
     fputs(small_arch, f);
     fclose(f);
     const char *bin = getenv("ET_BIN") ? getenv("ET_BIN") : "./emotrace";
-    /* Many epochs so that the signal arrives mid-run. */
+    /* Many epochs so that the signal arrives mid-run: sent once the first
+     * epoch's checkpoint exists (however slow the machine or the build). */
     snprintf(cmd, sizeof cmd,
              "%s train --quiet --data " FIXTURE " --train-usage PublicTest --arch %s --out %s --epochs 400 "
-             "--batch 16 --seed 3 > %s/first.out 2> %s/first.err & pid=$!; sleep 2; kill -INT $pid; wait $pid; "
-             "echo $? > %s/first.status",
-             bin, arch, out, test_tmpdir(), test_tmpdir(), test_tmpdir());
+             "--batch 16 --seed 3 > %s/first.out 2> %s/first.err & pid=$!; "
+             "i=0; while [ ! -e %s.ckpt ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done; "
+             "kill -INT $pid; wait $pid; echo $? > %s/first.status",
+             bin, arch, out, test_tmpdir(), test_tmpdir(), out, test_tmpdir());
     REQUIRE(system(cmd) != -1);
     char path[700], text[512] = "";
     snprintf(path, sizeof path, "%s/first.status", test_tmpdir());

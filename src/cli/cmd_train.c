@@ -175,6 +175,15 @@ int cmd_train(int argc, char **argv)
     }
     o.command_line = command_line;
 
+    /* SIGINT/SIGTERM: save a checkpoint at the current step and stop (a
+     * signal while the data loads stops before the first step). */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    o.stop = &stop_requested;
+
     int status = EXIT_SOME_FAILED;
     char *arch = NULL;
     et_face_dataset train = {0}, val = {0};
@@ -194,13 +203,6 @@ int cmd_train(int argc, char **argv)
     }
     if (!o.quiet)
         fprintf(stderr, "training on %d images, validating on %d\n", train.count, val.count);
-    /* SIGINT/SIGTERM: save a checkpoint at the current step and stop. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    o.stop = &stop_requested;
     et_cnn_train_result result;
     if (et_cnn_train(&o, &train, &val, &result) != ET_OK) {
         fprintf(stderr, "emotrace: train: %s\n", et_error_message());
