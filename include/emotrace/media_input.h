@@ -37,6 +37,10 @@ int et_media_list_add_stream(et_media_list *list, FILE *f, const et_media_input_
 /* Adds an item that could not be expanded, so that it is reported as failed
  * in its turn rather than dropped. */
 int et_media_list_add_unreadable(et_media_list *list, const char *path);
+/* Keeps only share k (1..n) of n: the items whose path hashes to it. The
+ * share of an item depends only on its path as given, so it is the same
+ * whatever the order or the machine. */
+void et_media_list_shard(et_media_list *list, int k, int n);
 void et_media_list_free(et_media_list *list);
 
 /* 1 for names with a usual video file extension (mp4, mkv, mov, ...). */

@@ -13,6 +13,7 @@ static const cli_command commands[] = {
     {"detect", cmd_detect, "print the faces found in videos and images (CSV)"},
     {"train", cmd_train, "train the emotion classifier"},
     {"eval", cmd_eval, "measure the emotion classifier on labelled faces"},
+    {"merge", cmd_merge, "merge result databases (e.g. the shards of one batch) into one"},
     {"info", cmd_info, "print versions of emotrace, its libraries and weights"},
 };
 static const int command_count = (int)(sizeof commands / sizeof commands[0]);

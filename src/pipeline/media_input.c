@@ -1,6 +1,7 @@
 #include "emotrace/media_input.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -172,14 +173,40 @@ int et_media_list_add_stream(et_media_list *list, FILE *f, const et_media_input_
     return rc;
 }
 
+static void item_free(et_media_item *item)
+{
+    for (size_t k = 0; k < item->image_count; k++)
+        free(item->images[k]);
+    free(item->images);
+    free(item->path);
+}
+
+/* FNV-1a, 64 bits: fixed here, since shards written on different machines
+ * must agree. */
+static uint64_t path_hash(const char *path)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h;
+}
+
+void et_media_list_shard(et_media_list *list, int k, int n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        if (path_hash(list->items[i].path) % (uint64_t)n == (uint64_t)(k - 1))
+            list->items[kept++] = list->items[i];
+        else
+            item_free(&list->items[i]);
+    }
+    list->count = kept;
+}
+
 void et_media_list_free(et_media_list *list)
 {
-    for (size_t i = 0; i < list->count; i++) {
-        for (size_t k = 0; k < list->items[i].image_count; k++)
-            free(list->items[i].images[k]);
-        free(list->items[i].images);
-        free(list->items[i].path);
-    }
+    for (size_t i = 0; i < list->count; i++)
+        item_free(&list->items[i]);
     free(list->items);
     memset(list, 0, sizeof *list);
 }
