@@ -47,7 +47,14 @@ static et_media_item *push(et_media_list *list, et_media_kind kind, const char *
 
 int et_media_list_add_unreadable(et_media_list *list, const char *path)
 {
-    return push(list, ET_MEDIA_VIDEO, path) ? ET_OK : et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+    char *why = strdup(et_error_message());
+    et_media_item *item = why ? push(list, ET_MEDIA_VIDEO, path) : NULL;
+    if (!item) {
+        free(why);
+        return et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+    }
+    item->error = why;
+    return ET_OK;
 }
 
 static void warn(const et_media_input_options *o, const char *fmt, const char *path)
@@ -179,6 +186,7 @@ static void item_free(et_media_item *item)
         free(item->images[k]);
     free(item->images);
     free(item->path);
+    free(item->error);
 }
 
 /* FNV-1a, 64 bits: fixed here, since shards written on different machines
