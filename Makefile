@@ -82,9 +82,12 @@ fuzz:
 	$(MAKE) CC=$(FUZZ_CC) BUILD=build/fuzz OPT="$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link" build/fuzz/libemotrace.a
 	$(MAKE) CC=$(FUZZ_CC) BUILD=build/fuzz OPT="$(FUZZ_FLAGS)" $(FUZZ_BINS)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_file.c build/fuzz/libemotrace.a
-	$(CC) $(CFLAGS_ALL) -Itests/fuzz -fsanitize=fuzzer -o $@ $< tests/fuzz/fuzz_file.c build/fuzz/libemotrace.a \
-		$(DEPS_LIBS) -fsanitize=address,undefined
+build/fuzz/stb_image_impl.o: tests/fuzz/stb_image_impl.c
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer-no-link -w -c -o $@ $<
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_file.c build/fuzz/stb_image_impl.o build/fuzz/libemotrace.a
+	$(CC) $(CFLAGS_ALL) -Itests/fuzz -fsanitize=fuzzer -o $@ $< tests/fuzz/fuzz_file.c build/fuzz/stb_image_impl.o \
+		build/fuzz/libemotrace.a $(DEPS_LIBS) -fsanitize=address,undefined
 
 deps:
 	apt-get update -qq

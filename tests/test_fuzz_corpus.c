@@ -15,6 +15,7 @@
 #include "fuzz/fuzz_image.c"
 #include "fuzz/fuzz_safetensors.c"
 #include "fuzz/fuzz_video.c"
+#include "emotrace/error.h"
 #include "test.h"
 
 static unsigned char *read_all(const char *path, size_t *size)
@@ -83,6 +84,20 @@ TEST(fuzz_corpus_image)
     et_frame frame = {0};
     CHECK(et_image_load("tests/fuzz/corpus/image/small.png", &frame) == 0 && frame.width == 16);
     et_frame_free(&frame);
+    /* Found by fuzz_image: a DHT table of more than 256 codes made
+     * stb_image write past its size[257] array (UBSan in stb_image.h
+     * stbi__build_huffman). Refused before stb_image sees it. */
+    static const char *const huffman[] = {"tests/fuzz/regress/image/jpeg-dht-257-codes.jpg",
+                                          /* the same table behind junk bytes that stb_image skips */
+                                          "tests/fuzz/regress/image/jpeg-dht-after-junk.jpg",
+                                          /* a table count that runs past its segment, as stb_image reads on */
+                                          "tests/fuzz/regress/image/jpeg-dht-tables-past-segment.jpg"};
+    for (int i = 0; i < 3; i++) {
+        CHECK_MSG(et_image_load(huffman[i], &frame) == ET_ERR_FORMAT &&
+                      strstr(et_error_message(), "Huffman table with more than 256 codes"),
+                  "%s: %s", huffman[i], et_error_message());
+        et_frame_free(&frame);
+    }
 }
 
 TEST(fuzz_corpus_video)

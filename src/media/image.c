@@ -157,6 +157,10 @@ int et_image_load(const char *path, et_frame *out)
     et_jpeg_markers jm = {.orientation = 1};
     if (kind == KIND_JPEG)
         et_jpeg_markers_parse(data, size, &jm);
+    if (jm.bad_huffman) {
+        ret = et_error_set(ET_ERR_FORMAT, "%s: corrupt JPEG (a Huffman table with more than 256 codes)", path);
+        goto end;
+    }
     long long hw, hh;
     if (header_size(kind, data, size, &jm, &hw, &hh) && (ret = check_size(path, hw, hh)) < 0)
         goto end;

@@ -114,7 +114,7 @@ typedef struct {
 struct batch {
     pthread_mutex_t lock;
     pthread_cond_t work;     /* workers: a state changed to BUSY or EXIT */
-    pthread_cond_t finished; /* writer: a job finished or exited */
+    pthread_cond_t finished; /* writer: a job finished its item */
     const et_media_list *list;
     job *jobs;
     int count;
@@ -124,12 +124,6 @@ static void *job_main(void *arg)
 {
     job *j = arg;
     batch *bt = j->owner;
-    /* Signals go to the writer thread, whose flag decides what starts next. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
     et_nn_set_local_threads(j->threads);
     pthread_mutex_lock(&bt->lock);
     for (;;) {
@@ -259,6 +253,13 @@ static int run_parallel(const et_batch_options *b, const et_analyzer_options *ao
     openblas_set_num_threads(1);
     int rc = jobs_init(&bt, b, ao, threads), output_rc = ET_OK;
     size_t next = 0;
+    /* Jobs start with SIGINT and SIGTERM blocked (they inherit the mask):
+     * the signals go to this thread, whose flag decides what starts next. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
     pthread_mutex_lock(&bt.lock);
     for (int i = 0; i < bt.count && rc == ET_OK; i++) {
         job *j = &bt.jobs[i];
@@ -274,6 +275,7 @@ static int run_parallel(const et_batch_options *b, const et_analyzer_options *ao
         }
         j->started = 1;
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     for (;;) {
         int running = 0, finished = -1;
         for (int i = 0; i < bt.count; i++) {
