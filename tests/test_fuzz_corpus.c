@@ -91,13 +91,20 @@ TEST(fuzz_corpus_image)
                                           /* the same table behind junk bytes that stb_image skips */
                                           "tests/fuzz/regress/image/jpeg-dht-after-junk.jpg",
                                           /* a table count that runs past its segment, as stb_image reads on */
-                                          "tests/fuzz/regress/image/jpeg-dht-tables-past-segment.jpg"};
-    for (int i = 0; i < 3; i++) {
+                                          "tests/fuzz/regress/image/jpeg-dht-tables-past-segment.jpg",
+                                          /* counts cut off by the end of the file (read as zeros) */
+                                          "tests/fuzz/regress/image/jpeg-dht-counts-at-eof.jpg"};
+    for (int i = 0; i < 4; i++) {
         CHECK_MSG(et_image_load(huffman[i], &frame) == ET_ERR_FORMAT &&
                       strstr(et_error_message(), "Huffman table with more than 256 codes"),
                   "%s: %s", huffman[i], et_error_message());
         et_frame_free(&frame);
     }
+    /* Found by fuzz_image (a timeout): 16 bytes of GIF header claiming
+     * 32264x2048 pixels made stb_image allocate and clear about 1 GB. */
+    CHECK(et_image_load("tests/fuzz/regress/image/gif-66mp-in-16-bytes.gif", &frame) == ET_ERR_FORMAT &&
+          strstr(et_error_message(), "which 16 bytes cannot hold"));
+    et_frame_free(&frame);
 }
 
 TEST(fuzz_corpus_video)

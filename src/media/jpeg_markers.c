@@ -22,21 +22,19 @@ static uint32_t read32(const uint8_t *p, int big_endian)
 /* 1 if a table of the DHT segment at p (length bytes: class/id byte, 16
  * code counts, the symbols; repeated) has more than 256 codes. Read the
  * way stb_image reads it: table after table while the length lasts, even
- * past the segment's end when the counts say so (available: bytes to the
- * end of the file). */
+ * past the segment's end when the counts say so, and zeros past the end of
+ * the file (available: the bytes up to it). */
 static int dht_too_many_codes(const uint8_t *p, size_t available, size_t length)
 {
     size_t at = 0;
     long left = (long)length;
-    while (left > 0 && available - at >= 17) {
+    while (left > 0 && at < available) {
         size_t codes = 0;
-        for (int i = 1; i <= 16; i++)
+        for (size_t i = 1; i <= 16 && at + i < available; i++)
             codes += p[at + i];
         if (codes > 256)
             return 1;
         left -= 17 + (long)codes;
-        if (available - at < 17 + codes)
-            break;
         at += 17 + codes;
     }
     return 0;
