@@ -14,6 +14,7 @@ typedef struct {
     char *path;     /* the file, or the directory of a sequence */
     char **images;  /* a sequence's images in natural order */
     size_t image_count;
+    char *error;    /* why the path could not be listed, or NULL */
 } et_media_item;
 
 typedef struct {
@@ -35,8 +36,13 @@ int et_media_list_add_path(et_media_list *list, const char *path, const et_media
 /* Adds the items for every path listed in f, one per line ("-" argument). */
 int et_media_list_add_stream(et_media_list *list, FILE *f, const et_media_input_options *o);
 /* Adds an item that could not be expanded, so that it is reported as failed
- * in its turn rather than dropped. */
+ * in its turn (with the current et_error_message() as the reason) rather
+ * than dropped. */
 int et_media_list_add_unreadable(et_media_list *list, const char *path);
+/* Keeps only share k (1..n) of n: the items whose path hashes to it. The
+ * share of an item depends only on its path as given, so it is the same
+ * whatever the order or the machine. */
+void et_media_list_shard(et_media_list *list, int k, int n);
 void et_media_list_free(et_media_list *list);
 
 /* 1 for names with a usual video file extension (mp4, mkv, mov, ...). */

@@ -215,6 +215,11 @@ const et_layer_type *et_layer_type_find(const char *name);
 /* Threads for the engine: 0 (the default) follows openblas_get_num_threads(),
  * so openblas_set_num_threads (or OPENBLAS_NUM_THREADS) sets both. */
 void et_nn_set_threads(int threads);
+/* Threads for the regions the calling thread starts, overriding the above
+ * for this thread only (0: back to the above). Parallel batch jobs each
+ * set their share of the cores; since one region runs on the pool at a
+ * time (others run inline), jobs never use more than their shares. */
+void et_nn_set_local_threads(int threads);
 /* The thread count parallel regions use now (at least 1). */
 int et_nn_threads(void);
 

@@ -66,7 +66,8 @@ typedef struct {
     const char *options;     /* the analysis options as text */
 } et_run_info;
 
-typedef enum { ET_SINK_SQLITE, ET_SINK_CSV, ET_SINK_JSONL } et_sink_format;
+/* ET_SINK_MEMORY: see et_sink_memory_open. */
+typedef enum { ET_SINK_SQLITE, ET_SINK_CSV, ET_SINK_JSONL, ET_SINK_MEMORY } et_sink_format;
 
 typedef struct et_sink et_sink;
 
@@ -106,5 +107,15 @@ int et_sink_media_done(et_sink *sink, const char *path, int64_t size, int64_t mt
 /* Flushes and frees. A media file still open is abandoned (SQLite rolls it
  * back). Returns the first error of the final flush/close; NULL is fine. */
 int et_sink_close(et_sink *sink);
+/* The first output error of sink (ET_OK while it works): once set the sink
+ * refuses all further work. */
+int et_sink_error(const et_sink *sink);
+
+/* A sink that keeps one media file's results in memory (parallel jobs
+ * analyse into one each); et_sink_replay then writes the kept file into
+ * target as one unit (begin, observations, end; or the failure) and
+ * empties the memory sink. Returns target's error, if any. */
+int et_sink_memory_open(et_sink **out);
+int et_sink_replay(et_sink *memory, et_sink *target);
 
 #endif

@@ -23,6 +23,10 @@ typedef struct {
     /* NULL-terminated "key=value" strings for avformat_open_input (such as
      * "video_size=640x480"); NULL for none. Unknown keys are an error. */
     const char *const *input_options;
+    /* An AVIOContext to read the container from instead of opening path
+     * (which then only names the input in messages); the caller frees it
+     * after et_video_close. NULL: read path. */
+    void *io;
 } et_video_options;
 
 typedef struct {

@@ -16,6 +16,7 @@ typedef struct {
 int cmd_analyze(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 /* Looking at results: summary table, SVG timelines, HTML report. */

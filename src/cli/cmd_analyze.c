@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 #include "cli.h"
 #include "emotrace/analyzer.h"
 #include "emotrace/annotate.h"
+#include "emotrace/batch.h"
 #include "emotrace/error.h"
 #include "emotrace/json.h"
 #include "emotrace/sha256.h"
@@ -53,7 +53,10 @@ static const char usage[] =
     "      --cnn FILE         emotion CNN weights (default: shipped emotion-cnn)\n"
     "      --lstm FILE        temporal model weights (default: shipped emotion-lstm)\n"
     "      --detector-weights FILE  detector weights (default: shipped face-short/full)\n"
-    "      --threads N        threads for the networks (default: all cores)\n"
+    "      --threads N        threads in all (default: all cores), split between jobs\n"
+    "  -j, --jobs N           analyse N inputs at once (default 1)\n"
+    "      --shard K/N        analyse only the K-th of N shares of the inputs (by a\n"
+    "                         hash of each path; see emotrace merge)\n"
     "\n"
     "Exit status: 0 all inputs done, 1 some inputs failed, 2 usage error.\n";
 
@@ -98,28 +101,32 @@ static void print_warning(const char *message, void *ctx)
         fprintf(stderr, "emotrace: warning: %s\n", message);
 }
 
-/* Size and mtime identify an input for --resume: for an image sequence, the
- * sum of the sizes and the newest mtime. */
-static int media_identity(const et_media_item *item, int64_t *size, int64_t *mtime)
+typedef struct {
+    int quiet;
+    progress_state progress;
+} item_printer;
+
+static void start_item(const et_media_item *item, void *ctx)
 {
-    struct stat st;
-    *size = 0;
-    *mtime = 0;
-    if (item->kind != ET_MEDIA_IMAGE_SEQUENCE) {
-        if (stat(item->path, &st) != 0)
-            return -1;
-        *size = (int64_t)st.st_size;
-        *mtime = (int64_t)st.st_mtime;
-        return 0;
+    item_printer *p = ctx;
+    p->progress.path = item->path;
+    p->progress.last_print = 0;
+}
+
+static void print_item(const et_batch_report *r, void *ctx)
+{
+    item_printer *p = ctx;
+    if (p->progress.tty && !r->skipped)
+        fprintf(stderr, "\r\033[K");
+    if (r->rc != ET_OK) {
+        fprintf(stderr, "emotrace: %s\n", et_error_message());
+    } else if (!p->quiet && !r->skipped) {
+        const et_analyzer_stats *st = r->stats;
+        double total = st->decode + st->detect + st->align + st->cnn + st->temporal + st->store;
+        fprintf(stderr, "%s: %ld frames, %ld tracks, %ld faces, %.1f s (%.0f frames/s)\n", r->item->path,
+                st->frames_analyzed, st->tracks, st->observations, total,
+                total > 0 ? st->frames_analyzed / total : 0.0);
     }
-    for (size_t i = 0; i < item->image_count; i++) {
-        if (stat(item->images[i], &st) != 0)
-            continue;
-        *size += (int64_t)st.st_size;
-        if ((int64_t)st.st_mtime > *mtime)
-            *mtime = (int64_t)st.st_mtime;
-    }
-    return 0;
 }
 
 static int append_sha(et_strbuf *b, const char *label, const char *path)
@@ -135,7 +142,7 @@ int cmd_analyze(int argc, char **argv)
 {
     enum { O_FORMAT = 256, O_RESUME, O_STILLS, O_IMAGE_FPS, O_FPS, O_START, O_END, O_DETECTOR, O_MIN_FACE,
            O_MAX_FACES, O_MIN_SCORE, O_MAX_GAP, O_NO_TEMPORAL, O_CNN, O_LSTM, O_DETECTOR_WEIGHTS, O_THREADS,
-           O_ANNOTATE };
+           O_ANNOTATE, O_SHARD };
     static const struct option options[] = {
         {"output", required_argument, 0, 'o'},     {"format", required_argument, 0, O_FORMAT},
         {"resume", no_argument, 0, O_RESUME},      {"quiet", no_argument, 0, 'q'},
@@ -148,11 +155,12 @@ int cmd_analyze(int argc, char **argv)
         {"cnn", required_argument, 0, O_CNN},      {"lstm", required_argument, 0, O_LSTM},
         {"detector-weights", required_argument, 0, O_DETECTOR_WEIGHTS},
         {"threads", required_argument, 0, O_THREADS}, {"annotate", required_argument, 0, O_ANNOTATE},
+        {"jobs", required_argument, 0, 'j'},       {"shard", required_argument, 0, O_SHARD},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *output = "-", *format = NULL, *cnn_path = NULL, *lstm_path = NULL, *detector_path = NULL;
     const char *annotate_path = NULL;
     et_annotator *annotator = NULL;
-    int resume = 0, quiet = 0, no_temporal = 0, threads = 0, c, value;
+    int resume = 0, quiet = 0, no_temporal = 0, threads = 0, jobs = 1, shard = 0, shards = 0, c, value;
     double x;
     et_media_input_options input_options = {0};
     et_face_detector_options detector_options;
@@ -163,7 +171,7 @@ int cmd_analyze(int argc, char **argv)
     ao.max_gap = 1.0;
     ao.image_fps = 1.0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:qrh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:qrj:h", options, NULL)) != -1) {
         switch (c) {
         case 'o': output = optarg; break;
         case O_FORMAT: format = optarg; break;
@@ -200,6 +208,12 @@ int cmd_analyze(int argc, char **argv)
         case O_DETECTOR_WEIGHTS: detector_path = optarg; break;
         case O_THREADS: if (cli_parse_int("analyze", "--threads", optarg, 1, 256, &threads)) return EXIT_USAGE; break;
         case O_ANNOTATE: annotate_path = optarg; break;
+        case 'j': if (cli_parse_int("analyze", "--jobs", optarg, 1, 256, &jobs)) return EXIT_USAGE; break;
+        case O_SHARD:
+            if (sscanf(optarg, "%d/%d%n", &shard, &shards, &value) != 2 || optarg[value] || shards < 1 || shard < 1 ||
+                shard > shards)
+                return cli_usage_error("analyze", "--shard must be K/N with 1 <= K <= N");
+            break;
         case 'h': printf("%s", usage); return EXIT_OK;
         default: return cli_usage_error("analyze", "unknown option");
         }
@@ -215,7 +229,7 @@ int cmd_analyze(int argc, char **argv)
         return cli_usage_error("analyze", "%s", et_error_message());
     if (resume && sink_format != ET_SINK_SQLITE)
         return cli_usage_error("analyze", "--resume needs a SQLite output (-o FILE.sqlite)");
-    if (threads > 0)
+    if (threads > 0 && jobs == 1)
         openblas_set_num_threads(threads);
     /* SIGPIPE keeps its default: "analyze ... -o - | head" ends quietly, as
      * other filters do. File outputs never see it. */
@@ -286,6 +300,8 @@ int cmd_analyze(int argc, char **argv)
         if (rc != ET_OK && et_media_list_add_unreadable(&list, argv[i]) != ET_OK)
             goto model_error;
     }
+    if (shards)
+        et_media_list_shard(&list, shard, shards);
 
     et_run_info run = {ET_VERSION, weights.data ? weights.data : "", settings.data ? settings.data : ""};
     if (et_sink_open(&sink, output, format, &run) != ET_OK) {
@@ -310,40 +326,17 @@ int cmd_analyze(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    int tty = isatty(2) && !quiet;
-    long failed = 0, done_count = 0, skipped = 0;
-    for (size_t i = 0; i < list.count && !interrupt_count; i++) {
-        const et_media_item *item = &list.items[i];
-        et_media_info info;
-        memset(&info, 0, sizeof info);
-        info.path = item->path;
-        if (media_identity(item, &info.size, &info.mtime) == 0 && resume &&
-            et_sink_media_done(sink, item->path, info.size, info.mtime) == 1) {
-            skipped++;
-            continue;
-        }
-        progress_state ps = {item->path, tty, 0};
-        ao.progress = show_progress;
-        ao.progress_ctx = &ps;
-        et_analyzer_stats stats;
-        int rc = et_analyze_media(&ao, item, &info, sink, &stats);
-        if (tty)
-            fprintf(stderr, "\r\033[K");
-        if (rc != ET_OK) {
-            failed++;
-            fprintf(stderr, "emotrace: %s\n", et_error_message());
-            if (rc == ET_ERR_IO && strstr(et_error_message(), output)) /* the output itself failed */
-                break;
-            continue;
-        }
-        done_count++;
-        if (!quiet) {
-            double total = stats.decode + stats.detect + stats.align + stats.cnn + stats.temporal + stats.store;
-            fprintf(stderr, "%s: %ld frames, %ld tracks, %ld faces, %.1f s (%.0f frames/s)\n", item->path,
-                    stats.frames_analyzed, stats.tracks, stats.observations, total,
-                    total > 0 ? stats.frames_analyzed / total : 0.0);
-        }
+    item_printer printer = {quiet, {NULL, isatty(2) && !quiet && jobs == 1, 0}};
+    ao.progress = show_progress;
+    ao.progress_ctx = &printer.progress;
+    et_batch_options bo = {jobs, threads, resume, detector_path, temporal ? lstm_path : NULL, detector_options,
+                           &interrupt_count, start_item, print_item, &printer};
+    et_batch_summary summary;
+    if (et_batch_run(&bo, &ao, &list, sink, &summary) != ET_OK && !summary.output_failed) {
+        fprintf(stderr, "emotrace: analyze: %s\n", et_error_message());
+        summary.failed++;
     }
+    long failed = summary.failed, done_count = summary.done, skipped = summary.skipped;
     if (annotator && (!done_count || et_annotator_finish(annotator) != ET_OK)) {
         fprintf(stderr, "emotrace: analyze: %s\n", done_count ? et_error_message() : "no annotated video written");
         failed++;

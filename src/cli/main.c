@@ -16,6 +16,7 @@ static const cli_command commands[] = {
     {"summary", cmd_summary, "time on screen and per emotion for each face track of a results file"},
     {"plot", cmd_plot, "draw the emotion timelines of face tracks as SVG"},
     {"report", cmd_report, "write an HTML page with every track's timeline and summary"},
+    {"merge", cmd_merge, "merge result databases (e.g. the shards of one batch) into one"},
     {"info", cmd_info, "print versions of emotrace, its libraries and weights"},
 };
 static const int command_count = (int)(sizeof commands / sizeof commands[0]);

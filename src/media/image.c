@@ -139,6 +139,20 @@ static int check_size(const char *path, long long w, long long h)
                         path, w, h, ET_IMAGE_MAX_SIDE, ET_IMAGE_MAX_PIXELS / 1000000);
 }
 
+/* The best compressors reach about 1000:1 on a flat image (deflate's limit
+ * is 1032:1); a header that claims far more pixels than its file could
+ * hold is a decompression bomb: stb_image would allocate and clear
+ * gigabytes for a few bytes. */
+#define MIN_BYTES_PER_PIXEL (1.0 / 4096)
+
+static int check_plausible(const char *path, long long w, long long h, size_t size)
+{
+    if ((double)w * (double)h * MIN_BYTES_PER_PIXEL <= (double)size)
+        return ET_OK;
+    return et_error_set(ET_ERR_FORMAT, "%s: header says %lldx%lld pixels, which %zu bytes cannot hold", path, w, h,
+                        size);
+}
+
 int et_image_load(const char *path, et_frame *out)
 {
     /* EXIF orientation -> clockwise turn, then a left-right mirror. Mirroring
@@ -157,6 +171,10 @@ int et_image_load(const char *path, et_frame *out)
     et_jpeg_markers jm = {.orientation = 1};
     if (kind == KIND_JPEG)
         et_jpeg_markers_parse(data, size, &jm);
+    if (jm.bad_huffman) {
+        ret = et_error_set(ET_ERR_FORMAT, "%s: corrupt JPEG (a Huffman table with more than 256 codes)", path);
+        goto end;
+    }
     long long hw, hh;
     if (header_size(kind, data, size, &jm, &hw, &hh) && (ret = check_size(path, hw, hh)) < 0)
         goto end;
@@ -164,7 +182,7 @@ int et_image_load(const char *path, et_frame *out)
         ret = et_error_set(ET_ERR_FORMAT, "%s: not a readable image (%s)", path, stbi_failure_reason());
         goto end;
     }
-    if ((ret = check_size(path, w, h)) < 0)
+    if ((ret = check_size(path, w, h)) < 0 || (ret = check_plausible(path, w, h, size)) < 0)
         goto end;
     if (jm.truncated) {
         ret = et_error_set(ET_ERR_FORMAT, "%s: truncated JPEG (no end-of-image marker)", path);

@@ -1,11 +1,12 @@
 /* JPEG marker walk: finds the EXIF orientation (phones store portrait photos
  * sideways plus this tag) and whether the file reaches its end-of-image
- * marker (stb_image pads a cut-off scan with zeros instead of failing). */
+ * marker (stb_image pads a cut-off scan with zeros instead of failing),
+ * and Huffman tables that stb_image would overflow. */
 #include "jpeg_markers.h"
 
 #include <string.h>
 
-enum { M_SOI = 0xD8, M_EOI = 0xD9, M_SOS = 0xDA, M_APP1 = 0xE1, M_TEM = 0x01 };
+enum { M_SOI = 0xD8, M_EOI = 0xD9, M_SOS = 0xDA, M_APP1 = 0xE1, M_TEM = 0x01, M_DHT = 0xC4 };
 
 static unsigned read16(const uint8_t *p, int big_endian)
 {
@@ -16,6 +17,27 @@ static uint32_t read32(const uint8_t *p, int big_endian)
 {
     return big_endian ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
                       : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* 1 if a table of the DHT segment at p (length bytes: class/id byte, 16
+ * code counts, the symbols; repeated) has more than 256 codes. Read the
+ * way stb_image reads it: table after table while the length lasts, even
+ * past the segment's end when the counts say so, and zeros past the end of
+ * the file (available: the bytes up to it). */
+static int dht_too_many_codes(const uint8_t *p, size_t available, size_t length)
+{
+    size_t at = 0;
+    long left = (long)length;
+    while (left > 0 && at < available) {
+        size_t codes = 0;
+        for (size_t i = 1; i <= 16 && at + i < available; i++)
+            codes += p[at + i];
+        if (codes > 256)
+            return 1;
+        left -= 17 + (long)codes;
+        at += 17 + codes;
+    }
+    return 0;
 }
 
 /* Orientation (tag 0x0112) from the first IFD of the TIFF block inside an
@@ -56,6 +78,7 @@ void et_jpeg_markers_parse(const uint8_t *data, size_t size, et_jpeg_markers *ou
     out->truncated = 0;
     out->orientation = 1;
     out->width = out->height = 0;
+    out->bad_huffman = 0;
     if (size < 2 || data[0] != 0xFF || data[1] != M_SOI)
         return;
     size_t pos = 2;
@@ -63,8 +86,13 @@ void et_jpeg_markers_parse(const uint8_t *data, size_t size, et_jpeg_markers *ou
     for (;;) {
         if (pos >= size)
             break;
-        if (data[pos] != 0xFF)
-            return; /* not a marker where one must be: leave it to the decoder */
+        if (data[pos] != 0xFF) {
+            /* Not a marker where one must be: stb_image skips to the next
+             * FF, so the walk does too (its DHT tables must be seen). */
+            while (pos < size && data[pos] != 0xFF)
+                pos++;
+            continue;
+        }
         while (pos < size && data[pos] == 0xFF) /* fill bytes */
             pos++;
         if (pos >= size)
@@ -79,6 +107,10 @@ void et_jpeg_markers_parse(const uint8_t *data, size_t size, et_jpeg_markers *ou
         size_t len = (size_t)data[pos] << 8 | data[pos + 1];
         if (len < 2)
             return;
+        /* Before the truncation check: stb_image reads the tables of a
+         * cut-off segment too. */
+        if (marker == M_DHT && dht_too_many_codes(data + pos + 2, size - pos - 2, len - 2))
+            out->bad_huffman = 1;
         if (size - pos < len)
             break;
         const uint8_t *seg = data + pos + 2;

@@ -10,10 +10,14 @@ typedef struct {
     int truncated;    /* the data ends before the end-of-image marker */
     int orientation;  /* EXIF orientation 1..8; 1 when absent or invalid */
     int width, height; /* from the first start-of-frame segment; 0 if none */
+    /* A Huffman table (DHT) lists more than 256 codes: impossible in a
+     * valid file, and stb_image would write past its tables. */
+    int bad_huffman;
 } et_jpeg_markers;
 
-/* Walks the segments of the JPEG in data (which starts with FF D8). Stops
- * quietly at anything it does not understand: the decoder judges that. */
+/* Walks the segments of the JPEG in data (which starts with FF D8), skipping
+ * bytes between segments up to the next FF as stb_image does; leaves
+ * anything else it does not understand to the decoder. */
 void et_jpeg_markers_parse(const uint8_t *data, size_t size, et_jpeg_markers *out);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -156,6 +157,18 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
     if ((ret = options_to_dict(&options, path, opt->input_options)) < 0)
         goto end;
 
+    struct stat st;
+    if (!ifmt && !opt->io && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
+        ret = et_error_set(ET_ERR_FORMAT, "%s: empty file (0 bytes)", path);
+        goto end;
+    }
+    if (opt->io) {
+        if (!(v->fmt = avformat_alloc_context())) {
+            ret = et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+            goto end;
+        }
+        v->fmt->pb = opt->io;
+    }
     if ((ret = avformat_open_input(&v->fmt, path, ifmt, &options)) < 0) {
         ret = av_fail(ret, path, "cannot open as video");
         goto end;

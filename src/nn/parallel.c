@@ -41,6 +41,8 @@ static struct {
 
 static unsigned long start_generation[POOL_MAX_THREADS];
 static atomic_int configured_threads;
+/* Per calling thread (a batch job): its share of the cores, 0: not set. */
+static _Thread_local int local_threads;
 /* Set while this thread runs a part of a region: nested regions run inline. */
 static _Thread_local int in_region;
 /* One region at a time; a second caller thread runs its region inline. */
@@ -170,9 +172,14 @@ void et_nn_set_threads(int threads)
     atomic_store(&configured_threads, threads > 0 ? threads : 0);
 }
 
+void et_nn_set_local_threads(int threads)
+{
+    local_threads = threads > 0 ? threads : 0;
+}
+
 int et_nn_threads(void)
 {
-    int n = atomic_load(&configured_threads);
+    int n = local_threads ? local_threads : atomic_load(&configured_threads);
     if (n <= 0)
         n = openblas_get_num_threads();
     if (n < 1)

@@ -1,6 +1,7 @@
 #include "emotrace/media_input.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -46,7 +47,14 @@ static et_media_item *push(et_media_list *list, et_media_kind kind, const char *
 
 int et_media_list_add_unreadable(et_media_list *list, const char *path)
 {
-    return push(list, ET_MEDIA_VIDEO, path) ? ET_OK : et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+    char *why = strdup(et_error_message());
+    et_media_item *item = why ? push(list, ET_MEDIA_VIDEO, path) : NULL;
+    if (!item) {
+        free(why);
+        return et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+    }
+    item->error = why;
+    return ET_OK;
 }
 
 static void warn(const et_media_input_options *o, const char *fmt, const char *path)
@@ -172,14 +180,41 @@ int et_media_list_add_stream(et_media_list *list, FILE *f, const et_media_input_
     return rc;
 }
 
+static void item_free(et_media_item *item)
+{
+    for (size_t k = 0; k < item->image_count; k++)
+        free(item->images[k]);
+    free(item->images);
+    free(item->path);
+    free(item->error);
+}
+
+/* FNV-1a, 64 bits: fixed here, since shards written on different machines
+ * must agree. */
+static uint64_t path_hash(const char *path)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h;
+}
+
+void et_media_list_shard(et_media_list *list, int k, int n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        if (path_hash(list->items[i].path) % (uint64_t)n == (uint64_t)(k - 1))
+            list->items[kept++] = list->items[i];
+        else
+            item_free(&list->items[i]);
+    }
+    list->count = kept;
+}
+
 void et_media_list_free(et_media_list *list)
 {
-    for (size_t i = 0; i < list->count; i++) {
-        for (size_t k = 0; k < list->items[i].image_count; k++)
-            free(list->items[i].images[k]);
-        free(list->items[i].images);
-        free(list->items[i].path);
-    }
+    for (size_t i = 0; i < list->count; i++)
+        item_free(&list->items[i]);
     free(list->items);
     memset(list, 0, sizeof *list);
 }

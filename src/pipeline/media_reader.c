@@ -12,6 +12,8 @@ int et_media_reader_open(et_media_reader *r, const et_media_item *item, double i
     memset(r, 0, sizeof *r);
     r->item = item;
     r->image_fps = image_fps > 0 ? image_fps : 1.0;
+    if (item->error) /* listing it failed already */
+        return et_error_set(ET_ERR_IO, "%s", item->error);
     if (item->kind == ET_MEDIA_VIDEO) {
         int rc = et_video_open(&r->video, item->path, video_options);
         if (rc != ET_OK)

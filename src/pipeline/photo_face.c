@@ -15,7 +15,7 @@ int et_photo_face_crop(void *ctx, const char *path, uint8_t *crop)
     int probe = et_image_probe(path);
     if (probe < 0)
         return probe;
-    et_media_item item = {probe ? ET_MEDIA_IMAGE : ET_MEDIA_VIDEO, (char *)path, NULL, 0};
+    et_media_item item = {probe ? ET_MEDIA_IMAGE : ET_MEDIA_VIDEO, (char *)path, NULL, 0, NULL};
     et_video_options video_options = {0};
     et_media_reader reader;
     int rc = et_media_reader_open(&reader, &item, 1.0, &video_options);

@@ -188,6 +188,11 @@ int et_sink_media_done(et_sink *sink, const char *path, int64_t size, int64_t mt
     return remember(sink, sink->ops->media_done(sink, path, size, mtime));
 }
 
+int et_sink_error(const et_sink *sink)
+{
+    return sink->error_code;
+}
+
 int et_sink_close(et_sink *sink)
 {
     if (!sink)

@@ -31,6 +31,11 @@ struct et_sink {
 };
 
 int et_sink_sqlite_open(et_sink **out, const char *path, const et_run_info *run);
+/* Checks that db (named name in messages) holds the emotrace schema;
+ * an empty one gets the tables when create is set, else is an error. A
+ * failure rolls back the transaction that db has open. */
+typedef struct sqlite3 sqlite3;
+int et_store_sqlite_check(sqlite3 *db, const char *name, int create);
 /* CSV or JSON Lines; path "-" is standard output. */
 int et_sink_text_open(et_sink **out, const char *path, et_sink_format format);
 

@@ -567,6 +567,21 @@ static int sqlite_setup(sqlite_sink *s, const char *path, const et_run_info *run
     return ET_OK;
 }
 
+int et_store_sqlite_check(sqlite3 *db, const char *name, int create)
+{
+    sqlite_sink s;
+    memset(&s, 0, sizeof s);
+    s.db = db;
+    s.base.name = (char *)name;
+    int empty = 0;
+    int rc = check_schema(&s, &empty);
+    if (rc != ET_OK || !empty)
+        return rc;
+    if (!create)
+        return et_error_set(ET_ERR_FORMAT, "%s: not an emotrace results database (it is empty)", name);
+    return exec(&s, schema_sql, "cannot create the tables");
+}
+
 /* Why path cannot be written, as the file system sees it, or NULL. SQLite
  * retries read-only after EACCES, so its own errno can say "No such file"
  * for a directory that is merely read-only. The directory matters even

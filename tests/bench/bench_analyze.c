@@ -77,7 +77,7 @@ BENCH(analyze_clip)
         fprintf(stderr, "analyze_clip: %s\n", et_error_message());
         return;
     }
-    et_media_item item = {ET_MEDIA_VIDEO, CLIP, NULL, 0};
+    et_media_item item = {ET_MEDIA_VIDEO, CLIP, NULL, 0, NULL};
     et_media_info info;
     memset(&info, 0, sizeof info);
     info.path = CLIP;

@@ -1,0 +1,172 @@
+/* The memory sink: keeps one media file's results (begin record,
+ * observations, end or failure) in memory, to be replayed into a real sink
+ * later. Parallel jobs analyse into one of these each while a single
+ * writer replays finished files, so that every file still reaches the
+ * output as one unit (one SQLite transaction, contiguous text rows) and
+ * memory stays bounded by one file's results per job. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "emotrace/error.h"
+#include "sink_internal.h"
+
+typedef enum { KEPT_NONE, KEPT_OPEN, KEPT_DONE, KEPT_FAILED } kept_state;
+
+typedef struct {
+    et_sink base;
+    kept_state state;
+    int begun;              /* begin_media was recorded */
+    et_media_info media;    /* begin record, or the failed media */
+    et_media_info final;
+    char *path, *error;     /* owned copies of the strings in media/final */
+    et_observation *observations;
+    size_t count, capacity;
+    et_track_summary *tracks;
+    int ntracks;
+} memory_sink;
+
+static void memory_reset(memory_sink *m)
+{
+    free(m->path);
+    free(m->error);
+    free(m->tracks);
+    m->path = m->error = NULL;
+    m->tracks = NULL;
+    m->ntracks = 0;
+    m->count = 0;
+    m->begun = 0;
+    m->state = KEPT_NONE;
+}
+
+static int keep_media(memory_sink *m, const et_media_info *media)
+{
+    memory_reset(m);
+    m->media = *media;
+    m->path = strdup(media->path);
+    if (!m->path)
+        return et_error_set(ET_ERR_NOMEM, "%s: out of memory keeping results", media->path);
+    m->media.path = m->path;
+    m->media.error = NULL;
+    return ET_OK;
+}
+
+static int memory_begin_media(et_sink *sink, const et_media_info *media)
+{
+    memory_sink *m = (memory_sink *)sink;
+    int rc = keep_media(m, media);
+    if (rc == ET_OK) {
+        m->begun = 1;
+        m->state = KEPT_OPEN;
+    }
+    return rc;
+}
+
+static int memory_write_observation(et_sink *sink, const et_observation *obs)
+{
+    memory_sink *m = (memory_sink *)sink;
+    if (m->count == m->capacity) {
+        size_t cap = m->capacity ? m->capacity * 2 : 256;
+        et_observation *grown = realloc(m->observations, cap * sizeof *grown);
+        if (!grown)
+            return et_error_set(ET_ERR_NOMEM, "%s: out of memory keeping %zu observations", m->path, m->count);
+        m->observations = grown;
+        m->capacity = cap;
+    }
+    m->observations[m->count++] = *obs;
+    return ET_OK;
+}
+
+static int memory_end_media(et_sink *sink, const et_media_info *final, const et_track_summary *tracks, int ntracks)
+{
+    memory_sink *m = (memory_sink *)sink;
+    if (ntracks > 0) {
+        m->tracks = malloc((size_t)ntracks * sizeof *m->tracks);
+        if (!m->tracks)
+            return et_error_set(ET_ERR_NOMEM, "%s: out of memory keeping %d tracks", m->path, ntracks);
+        memcpy(m->tracks, tracks, (size_t)ntracks * sizeof *tracks);
+    }
+    m->ntracks = ntracks;
+    m->final = *final;
+    m->final.path = m->path;
+    m->final.error = NULL;
+    m->state = KEPT_DONE;
+    return ET_OK;
+}
+
+static int memory_fail_media(et_sink *sink, const et_media_info *media, const char *error, int begun)
+{
+    memory_sink *m = (memory_sink *)sink;
+    int rc = begun ? ET_OK : keep_media(m, media);
+    if (rc != ET_OK)
+        return rc;
+    m->count = 0; /* nothing partial is kept */
+    m->media = *media;
+    m->media.path = m->path;
+    m->error = strdup(error ? error : "failed");
+    m->media.error = m->error;
+    m->begun = begun;
+    m->state = KEPT_FAILED;
+    return m->error ? ET_OK : et_error_set(ET_ERR_NOMEM, "%s: out of memory", m->path);
+}
+
+static int memory_media_done(et_sink *sink, const char *path, int64_t size, int64_t mtime)
+{
+    (void)sink, (void)path, (void)size, (void)mtime;
+    return 0;
+}
+
+static int memory_close(et_sink *sink)
+{
+    memory_sink *m = (memory_sink *)sink;
+    memory_reset(m);
+    free(m->observations);
+    free(m);
+    return ET_OK;
+}
+
+static const et_sink_ops memory_ops = {memory_begin_media, memory_write_observation, memory_end_media,
+                                       memory_fail_media,  memory_media_done,        memory_close};
+
+int et_sink_memory_open(et_sink **out)
+{
+    memory_sink *m = calloc(1, sizeof *m);
+    char *name = strdup("memory");
+    if (!m || !name) {
+        free(m);
+        free(name);
+        return et_error_set(ET_ERR_NOMEM, "out of memory for a result buffer");
+    }
+    m->base.ops = &memory_ops;
+    m->base.name = name;
+    m->base.format = ET_SINK_MEMORY;
+    *out = &m->base;
+    return ET_OK;
+}
+
+int et_sink_replay(et_sink *memory, et_sink *target)
+{
+    if (memory->ops != &memory_ops)
+        return et_error_set(ET_ERR_USAGE, "%s: not a memory sink", memory->name);
+    memory_sink *m = (memory_sink *)memory;
+    int rc = ET_OK;
+    switch (m->state) {
+    case KEPT_NONE:
+        break;
+    case KEPT_OPEN: /* abandoned without an end: like a failure, nothing is kept */
+    case KEPT_FAILED:
+        rc = et_sink_fail_media(target, &m->media, m->error ? m->error : "abandoned");
+        break;
+    case KEPT_DONE:
+        if ((rc = et_sink_begin_media(target, &m->media)) != ET_OK)
+            break;
+        for (size_t i = 0; i < m->count && rc == ET_OK; i++)
+            rc = et_sink_write_observation(target, &m->observations[i]);
+        if (rc == ET_OK)
+            rc = et_sink_end_media(target, &m->final, m->tracks, m->ntracks);
+        else if (target->in_media)
+            et_sink_fail_media(target, &m->media, et_error_message());
+        break;
+    }
+    memory_reset(m);
+    return rc;
+}

@@ -1,0 +1,57 @@
+/* analyze --jobs: eight short clips, one job vs two jobs on the same thread
+ * budget (--threads 2), wall clock of the whole CLI run, models loaded
+ * included. Target on a quiet 2-core machine: speedup >= 1.7. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench.h"
+
+#define DIR "/tmp/emotrace-bench-jobs"
+#define CLIPS 8
+
+/* Eight 2 s clips from different stretches of the example (640x360). */
+static int make_clips(void)
+{
+    char cmd[512];
+    if (system("mkdir -p " DIR "/in") != 0)
+        return -1;
+    for (int i = 0; i < CLIPS; i++) {
+        snprintf(cmd, sizeof cmd,
+                 "test -e " DIR "/in/clip%d.mp4 || ffmpeg -nostdin -v error -y -ss %d -t 2 -i examples/expressions.mp4 "
+                 "-an -c:v libx264 -preset fast " DIR "/in/clip%d.mp4",
+                 i, 2 * i, i);
+        if (system(cmd) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static double run_jobs(int jobs)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "rm -f " DIR "/out.sqlite*; ./emotrace analyze -q --threads 2 --jobs %d -o " DIR "/out.sqlite " DIR "/in",
+             jobs);
+    double t0 = bench_now();
+    int rc = system(cmd);
+    double seconds = bench_now() - t0;
+    return rc == 0 ? seconds : -1;
+}
+
+BENCH(jobs_speedup)
+{
+    if (make_clips() != 0) {
+        fprintf(stderr, "jobs_speedup: cannot make the clips in %s (ffmpeg missing?)\n", DIR);
+        return;
+    }
+    double one = run_jobs(1), two = run_jobs(2);
+    if (one <= 0 || two <= 0) {
+        fprintf(stderr, "jobs_speedup: analyze failed\n");
+        return;
+    }
+    bench_report("jobs1_seconds", one);
+    bench_report("jobs2_seconds", two);
+    bench_report("jobs1_clips_per_s", CLIPS / one);
+    bench_report("jobs2_clips_per_s", CLIPS / two);
+    bench_report("jobs_speedup", one / two);
+}
