@@ -23,6 +23,11 @@ typedef struct {
     /* NULL-terminated "key=value" strings for avformat_open_input (such as
      * "video_size=640x480"); NULL for none. Unknown keys are an error. */
     const char *const *input_options;
+    /* Polled while opening or reading blocks (a live source waiting for
+     * data); nonzero abandons the wait, and reading then ends the stream
+     * as if it had ended. NULL: never. */
+    int (*interrupt)(void *ctx);
+    void *interrupt_ctx;
 } et_video_options;
 
 typedef struct {
@@ -35,7 +40,9 @@ typedef struct {
 } et_video_info;
 
 /* Opens path (opt may be NULL for defaults) and the decoder of its best video
- * stream. On failure *out is NULL and the message names path. */
+ * stream. path is anything libavformat opens: a file, a URL (udp://,
+ * rtsp://, http://, pipe:0) or a device (/dev/video0 with input_format
+ * "v4l2"). On failure *out is NULL and the message names path. */
 int et_video_open(et_video **out, const char *path, const et_video_options *opt);
 /* Decodes the next frame into frame (storage reused). Returns 1 for a frame,
  * 0 at the end of the stream, negative on error. Damaged packets are skipped;

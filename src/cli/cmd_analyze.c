@@ -11,6 +11,7 @@
 
 #include <cblas.h>
 
+#include "analyze_events.h"
 #include "cli.h"
 #include "emotrace/analyzer.h"
 #include "emotrace/error.h"
@@ -39,6 +40,17 @@ static const char usage[] =
     "      --fps N            analyse at most N frames per second\n"
     "      --start SECONDS    skip frames before this time\n"
     "      --end SECONDS      stop after this time\n"
+    "Live sources (URLs such as udp:// rtsp:// http://, devices, pipes):\n"
+    "      --stdin-media      INPUT '-' is a media stream on standard input\n"
+    "      --input-format NAME  demuxer or device, e.g. v4l2 (default: probe)\n"
+    "      --input-option KEY=VALUE  demuxer option, e.g. video_size=640x480\n"
+    "                         (repeatable)\n"
+    "      --live-policy latest|all  when analysis falls behind a stream: analyse\n"
+    "                         the newest frame and drop the others (latest, the\n"
+    "                         default) or every frame, pausing the source (all)\n"
+    "      --events FILE      one JSON line per change of a track's emotion\n"
+    "                         (- for standard output when -o names a file)\n"
+    "      SIGINT (Ctrl-C) ends a live source with everything written\n"
     "Faces:\n"
     "      --detector short|full   BlazeFace model (default short)\n"
     "      --min-face PX      ignore faces narrower than PX pixels\n"
@@ -55,12 +67,13 @@ static const char usage[] =
     "Exit status: 0 all inputs done, 1 some inputs failed, 2 usage error.\n";
 
 static volatile sig_atomic_t interrupt_count;
-static volatile int stop_now;
+static volatile int stop_now, finish_now;
 
 static void on_signal(int sig)
 {
     (void)sig;
     interrupt_count++;
+    finish_now = 1; /* a live source ends here, as if its stream had ended */
     /* The first signal lets the current file finish; a second abandons it. */
     if (interrupt_count > 1)
         stop_now = 1;
@@ -131,7 +144,8 @@ static int append_sha(et_strbuf *b, const char *label, const char *path)
 int cmd_analyze(int argc, char **argv)
 {
     enum { O_FORMAT = 256, O_RESUME, O_STILLS, O_IMAGE_FPS, O_FPS, O_START, O_END, O_DETECTOR, O_MIN_FACE,
-           O_MAX_FACES, O_MIN_SCORE, O_MAX_GAP, O_NO_TEMPORAL, O_CNN, O_LSTM, O_DETECTOR_WEIGHTS, O_THREADS };
+           O_MAX_FACES, O_MIN_SCORE, O_MAX_GAP, O_NO_TEMPORAL, O_CNN, O_LSTM, O_DETECTOR_WEIGHTS, O_THREADS,
+           O_STDIN_MEDIA, O_INPUT_FORMAT, O_INPUT_OPTION, O_LIVE_POLICY, O_EVENTS };
     static const struct option options[] = {
         {"output", required_argument, 0, 'o'},     {"format", required_argument, 0, O_FORMAT},
         {"resume", no_argument, 0, O_RESUME},      {"quiet", no_argument, 0, 'q'},
@@ -143,7 +157,12 @@ int cmd_analyze(int argc, char **argv)
         {"max-gap", required_argument, 0, O_MAX_GAP}, {"no-temporal", no_argument, 0, O_NO_TEMPORAL},
         {"cnn", required_argument, 0, O_CNN},      {"lstm", required_argument, 0, O_LSTM},
         {"detector-weights", required_argument, 0, O_DETECTOR_WEIGHTS},
-        {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, 'h'},
+        {"stdin-media", no_argument, 0, O_STDIN_MEDIA}, {"input-format", required_argument, 0, O_INPUT_FORMAT},
+        {"input-option", required_argument, 0, O_INPUT_OPTION}, {"live-policy", required_argument, 0, O_LIVE_POLICY},
+        {"events", required_argument, 0, O_EVENTS}, {0, 0, 0, 0}};
+    const char *input_option_list[65] = {0}, *events_path = NULL;
+    int input_option_count = 0, stdin_media = 0;
     const char *output = "-", *format = NULL, *cnn_path = NULL, *lstm_path = NULL, *detector_path = NULL;
     int resume = 0, quiet = 0, no_temporal = 0, threads = 0, c, value;
     double x;
@@ -192,6 +211,20 @@ int cmd_analyze(int argc, char **argv)
         case O_LSTM: lstm_path = optarg; break;
         case O_DETECTOR_WEIGHTS: detector_path = optarg; break;
         case O_THREADS: if (cli_parse_int("analyze", "--threads", optarg, 1, 256, &threads)) return EXIT_USAGE; break;
+        case O_STDIN_MEDIA: stdin_media = 1; break;
+        case O_INPUT_FORMAT: ao.input_format = optarg; input_options.names_are_streams = 1; break;
+        case O_INPUT_OPTION:
+            if (!strchr(optarg, '=') || *optarg == '=' || input_option_count == 64)
+                return cli_usage_error("analyze", "--input-option takes KEY=VALUE (at most 64), got '%s'", optarg);
+            input_option_list[input_option_count++] = optarg;
+            ao.input_options = input_option_list;
+            break;
+        case O_LIVE_POLICY:
+            if (!strcmp(optarg, "latest")) ao.live_policy = ET_LIVE_LATEST;
+            else if (!strcmp(optarg, "all")) ao.live_policy = ET_LIVE_ALL;
+            else return cli_usage_error("analyze", "--live-policy must be latest or all");
+            break;
+        case O_EVENTS: events_path = optarg; break;
         case 'h': printf("%s", usage); return EXIT_OK;
         default: return cli_usage_error("analyze", "unknown option");
         }
@@ -203,6 +236,8 @@ int cmd_analyze(int argc, char **argv)
     et_sink_format sink_format;
     if (et_sink_format_choose(output, format, &sink_format) != ET_OK)
         return cli_usage_error("analyze", "%s", et_error_message());
+    if (events_path && !strcmp(events_path, "-") && !strcmp(output, "-"))
+        return cli_usage_error("analyze", "--events - and the results cannot both go to standard output");
     if (resume && sink_format != ET_SINK_SQLITE)
         return cli_usage_error("analyze", "--resume needs a SQLite output (-o FILE.sqlite)");
     if (threads > 0)
@@ -215,6 +250,7 @@ int cmd_analyze(int argc, char **argv)
     et_emotion_classifier classifier = {0};
     et_temporal *temporal = NULL;
     et_sink *sink = NULL;
+    analyze_events *events = NULL;
     et_media_list list = {0};
     et_strbuf weights = {0}, settings = {0};
     char found[3][1024];
@@ -271,8 +307,9 @@ int cmd_analyze(int argc, char **argv)
 
     /* Inputs: each expanded now; one that cannot be read is reported in turn. */
     for (int i = optind; i < argc; i++) {
-        int rc = !strcmp(argv[i], "-") ? et_media_list_add_stream(&list, stdin, &input_options)
-                                       : et_media_list_add_path(&list, argv[i], &input_options);
+        int rc = strcmp(argv[i], "-") ? et_media_list_add_path(&list, argv[i], &input_options)
+                 : stdin_media         ? et_media_list_add_live(&list, "-")
+                                       : et_media_list_add_stream(&list, stdin, &input_options);
         if (rc != ET_OK && et_media_list_add_unreadable(&list, argv[i]) != ET_OK)
             goto model_error;
     }
@@ -286,6 +323,13 @@ int cmd_analyze(int argc, char **argv)
     ao.classifier = &classifier;
     ao.temporal = temporal;
     ao.stop = &stop_now;
+    ao.finish = &finish_now;
+    if (events_path) {
+        if (analyze_events_open(&events, events_path) != 0)
+            goto done;
+        ao.on_frame = analyze_events_on_frame;
+        ao.on_frame_ctx = events;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -294,7 +338,8 @@ int cmd_analyze(int argc, char **argv)
 
     int tty = isatty(2) && !quiet;
     long failed = 0, done_count = 0, skipped = 0;
-    for (size_t i = 0; i < list.count && !interrupt_count; i++) {
+    size_t i;
+    for (i = 0; i < list.count && !interrupt_count; i++) {
         const et_media_item *item = &list.items[i];
         et_media_info info;
         memset(&info, 0, sizeof info);
@@ -308,6 +353,8 @@ int cmd_analyze(int argc, char **argv)
         ao.progress = show_progress;
         ao.progress_ctx = &ps;
         et_analyzer_stats stats;
+        if (events)
+            analyze_events_begin(events, item->path);
         int rc = et_analyze_media(&ao, item, &info, sink, &stats);
         if (tty)
             fprintf(stderr, "\r\033[K");
@@ -321,11 +368,19 @@ int cmd_analyze(int argc, char **argv)
         done_count++;
         if (!quiet) {
             double total = stats.decode + stats.detect + stats.align + stats.cnn + stats.temporal + stats.store;
-            fprintf(stderr, "%s: %ld frames, %ld tracks, %ld faces, %.1f s (%.0f frames/s)\n", item->path,
+            fprintf(stderr, "%s: %ld frames, %ld tracks, %ld faces, %.1f s (%.0f frames/s)", item->path,
                     stats.frames_analyzed, stats.tracks, stats.observations, total,
                     total > 0 ? stats.frames_analyzed / total : 0.0);
+            if (item->kind == ET_MEDIA_STREAM)
+                fprintf(stderr, ", %ld frames dropped (analysis behind the source)", stats.frames_dropped);
+            fprintf(stderr, "\n");
         }
     }
+    if (analyze_events_close(events) != 0) {
+        fprintf(stderr, "emotrace: analyze: %s: cannot write events\n", events_path);
+        failed++;
+    }
+    events = NULL;
     if (et_sink_close(sink) != ET_OK) {
         fprintf(stderr, "emotrace: analyze: %s\n", et_error_message());
         failed++;
@@ -333,12 +388,15 @@ int cmd_analyze(int argc, char **argv)
     sink = NULL;
     if (!quiet && (list.count > 1 || skipped))
         fprintf(stderr, "%ld done, %ld failed, %ld skipped (already done)%s\n", done_count, failed, skipped,
-                interrupt_count ? ", interrupted" : "");
-    status = failed || interrupt_count ? EXIT_SOME_FAILED : EXIT_OK;
+                i < list.count ? ", interrupted" : "");
+    /* An interrupt that left inputs undone fails the run; one that ended a
+     * live source (or came during the last input) does not. */
+    status = failed || i < list.count ? EXIT_SOME_FAILED : EXIT_OK;
     goto done;
 model_error:
     fprintf(stderr, "emotrace: analyze: %s\n", et_error_message());
 done:
+    analyze_events_close(events);
     et_sink_close(sink);
     et_media_list_free(&list);
     et_temporal_free(temporal);

@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include <libavcodec/avcodec.h>
+#include <libavdevice/avdevice.h>
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
 #include <libavutil/pixdesc.h>
@@ -132,6 +135,15 @@ static void fill_info(et_video *v)
         info->frame_count = llround(info->duration * info->fps);
 }
 
+/* Devices (v4l2, x11grab, lavfi ...) are demuxers of libavdevice, known to
+ * av_find_input_format only once registered. */
+static pthread_once_t devices_once = PTHREAD_ONCE_INIT;
+
+static void devices_register(void)
+{
+    avdevice_register_all();
+}
+
 int et_video_open(et_video **out, const char *path, const et_video_options *opt)
 {
     static const et_video_options defaults = {0};
@@ -149,6 +161,7 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
         goto end;
     }
     v->start = AV_NOPTS_VALUE;
+    pthread_once(&devices_once, devices_register);
     if (opt->input_format && !(ifmt = av_find_input_format(opt->input_format))) {
         ret = et_error_set(ET_ERR_USAGE, "%s: unknown input format '%s'", path, opt->input_format);
         goto end;
@@ -156,6 +169,13 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
     if ((ret = options_to_dict(&options, path, opt->input_options)) < 0)
         goto end;
 
+    if (!(v->fmt = avformat_alloc_context())) {
+        ret = et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+        goto end;
+    }
+    v->fmt->interrupt_callback.callback = opt->interrupt;
+    v->fmt->interrupt_callback.opaque = opt->interrupt_ctx;
+    /* On failure avformat_open_input frees the context and sets it to NULL. */
     if ((ret = avformat_open_input(&v->fmt, path, ifmt, &options)) < 0) {
         ret = av_fail(ret, path, "cannot open as video");
         goto end;
@@ -293,8 +313,9 @@ static int feed_decoder(et_video *v)
             continue;
         if (ret < 0) {
             /* A damaged container can fail a read and resync; a truncated
-             * file fails with the input at its end, which is the end. */
-            int at_end = ret == AVERROR_EOF || (v->fmt->pb && avio_feof(v->fmt->pb));
+             * file fails with the input at its end, which is the end; so
+             * does an interrupted read (AVERROR_EXIT). */
+            int at_end = ret == AVERROR_EOF || ret == AVERROR_EXIT || (v->fmt->pb && avio_feof(v->fmt->pb));
             if (!at_end && ++v->read_errors <= MAX_READ_ERRORS)
                 continue;
             if (!at_end)

@@ -127,12 +127,17 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     et_media_reader reader;
     et_video_options video_options = {0};
     video_options.threads = o->decoder_threads;
-    int rc = et_media_reader_open(&reader, item, o->image_fps, &video_options);
+    video_options.input_format = o->input_format;
+    video_options.input_options = o->input_options;
+    int live = item->kind == ET_MEDIA_STREAM;
+    et_live_options live_options = {o->live_policy, 0, o->finish};
+    int rc = et_media_reader_open_live(&reader, item, o->image_fps, &video_options, &live_options);
     if (rc != ET_OK) {
         char message[1024];
         snprintf(message, sizeof message, "%s", et_error_message());
         info->status = ET_MEDIA_FAILED;
-        et_sink_fail_media(sink, info, message);
+        if (sink)
+            et_sink_fail_media(sink, info, message);
         return et_error_set(rc, "%s", message);
     }
     info->duration = reader.duration;
@@ -154,8 +159,11 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
 
     if ((rc = buffers_reserve(&b, 16)) != ET_OK)
         goto fail;
-    if ((rc = et_sink_begin_media(sink, info)) != ET_OK)
-        goto fail;
+    if (sink) {
+        et_sink_set_commit_interval(sink, live ? ET_LIVE_COMMIT_SECONDS : 0);
+        if ((rc = et_sink_begin_media(sink, info)) != ET_OK)
+            goto fail;
+    }
     for (;;) {
         if (o->stop && *o->stop) {
             rc = et_error_set(ET_ERR_INTERRUPTED, "%s: interrupted", item->path);
@@ -253,13 +261,15 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
                 track->frames++;
                 stats->observations++;
                 b.observations[i] = obs;
-                if ((rc = et_sink_write_observation(sink, &obs)) != ET_OK) {
+                if (sink && (rc = et_sink_write_observation(sink, &obs)) != ET_OK) {
                     stats->store += now() - t0;
                     goto fail;
                 }
             }
             stats->store += now() - t0;
         }
+        if (sink && (rc = et_sink_checkpoint(sink, info)) != ET_OK)
+            goto fail;
         if (o->on_frame) {
             et_frame_result r = {&frame, b.observations, b.crops, count, ET_FACE_SIZE};
             if ((rc = o->on_frame(&r, o->on_frame_ctx)) != ET_OK)
@@ -270,6 +280,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
             o->progress(&p, o->progress_ctx);
         }
     }
+    stats->frames_dropped = et_media_reader_dropped(&reader);
     if (stats->frames_decoded == 0 && item->kind == ET_MEDIA_VIDEO) {
         rc = et_error_set(ET_ERR_FORMAT, "%s: no frame could be decoded", item->path);
         goto fail;
@@ -278,7 +289,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
         info->duration = frame.t;
     t0 = now();
     stats->tracks = tracker.count;
-    rc = write_summaries(sink, info, &tracker);
+    rc = sink ? write_summaries(sink, info, &tracker) : ET_OK;
     stats->store += now() - t0;
     if (rc != ET_OK)
         goto fail;
@@ -293,7 +304,8 @@ fail: {
     info->status = ET_MEDIA_FAILED;
     info->error = message;
     /* The sink rolls back whatever this item wrote. */
-    et_sink_fail_media(sink, info, message);
+    if (sink)
+        et_sink_fail_media(sink, info, message);
     et_tracker_free(&tracker);
     et_frame_free(&frame);
     buffers_free(&b);

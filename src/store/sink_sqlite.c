@@ -60,13 +60,17 @@
  * The database is in WAL mode, so other processes can read while a run
  * writes. Each media file is one transaction (BEGIN IMMEDIATE when it
  * starts, COMMIT when it ends): after a crash a file is either completely
- * there or not at all. */
+ * there or not at all. A live source (camera, network stream, pipe) has no
+ * end: it is committed every commit interval instead (et_sink_checkpoint),
+ * its media row saying 'failed' ("still being analysed") until it ends;
+ * after a crash its observations so far stay, under that row. */
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "emotrace/error.h"
@@ -178,6 +182,7 @@ typedef struct {
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_int64 run_id;
     sqlite3_int64 media_id; /* row of the media file being written */
+    double last_commit;     /* monotonic seconds, for the live commit interval */
     char *doing;            /* "storing <its path>", for messages */
 } sqlite_sink;
 
@@ -251,6 +256,13 @@ static void bind_media(sqlite3_stmt *st, const et_media_info *m, int done, const
         sqlite3_bind_text(st, 10, error && *error ? error : "failed", -1, SQLITE_STATIC);
 }
 
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static int set_doing(sqlite_sink *s, const char *path)
 {
     free(s->doing);
@@ -308,6 +320,7 @@ static int sqlite_begin_media(et_sink *sink, const et_media_info *media)
     if ((rc = step_done(s, ST_INSERT_MEDIA, what)) != ET_OK)
         return rc;
     s->media_id = sqlite3_last_insert_rowid(s->db);
+    s->last_commit = now();
     return ET_OK;
 }
 
@@ -341,6 +354,21 @@ static int finish_media(sqlite_sink *s, const et_media_info *m, int done, const 
     if (rc != ET_OK)
         return rc;
     return exec(s, "COMMIT", what);
+}
+
+/* Live sources: commit what there is and go on in a new transaction. The
+ * row says failed until the end, so that a killed run is not taken for a
+ * finished one (and --resume analyses it again). */
+static int sqlite_checkpoint(et_sink *sink, const et_media_info *progress)
+{
+    sqlite_sink *s = (sqlite_sink *)sink;
+    if (s->base.commit_interval <= 0 || now() - s->last_commit < s->base.commit_interval)
+        return ET_OK;
+    int rc = finish_media(s, progress, 0, "live source still being analysed (or its run was killed)", s->doing);
+    if (rc == ET_OK)
+        rc = exec(s, "BEGIN IMMEDIATE", s->doing);
+    s->last_commit = now();
+    return rc;
 }
 
 static int sqlite_end_media(et_sink *sink, const et_media_info *final, const et_track_summary *tracks,
@@ -590,7 +618,8 @@ static const char *why_not_writable(const char *path)
 
 static const et_sink_ops sqlite_ops = {sqlite_begin_media, sqlite_write_observation,
                                        sqlite_end_media,   sqlite_fail_media,
-                                       sqlite_media_done,  sqlite_close};
+                                       sqlite_media_done,  sqlite_checkpoint,
+                                       sqlite_close};
 
 int et_sink_sqlite_open(et_sink **out, const char *path, const et_run_info *run)
 {
