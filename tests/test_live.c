@@ -178,7 +178,10 @@ TEST(live_udp_results_while_streaming_and_clean_sigint)
     CHECK_EQ_INT(query(db, "SELECT COUNT(*) FROM media WHERE status = 'done' AND error IS NULL"), 1);
     double frames = query(db, "SELECT frames_analyzed FROM media");
     double observations = query(db, "SELECT COUNT(*) FROM observations");
-    CHECK_MSG(frames >= (cli_sanitized() ? 3 : 40) && frames <= 101, "%g frames analysed of 100 sent", frames);
+    double dropped_db = query(db, "SELECT frames_dropped FROM media");
+    /* How many are analysed depends on the machine's speed; none is lost. */
+    CHECK_MSG(frames >= 3 && frames + dropped_db >= 85 && frames + dropped_db <= 100,
+              "%g frames analysed and %g dropped of 100 sent", frames, dropped_db);
     CHECK_MSG(observations >= frames * 0.9 && observations <= frames, "%g faces in %g frames of one face",
               observations, frames);
     CHECK_EQ_INT(query(db, "SELECT SUM(frames) FROM tracks"), observations);
@@ -186,38 +189,54 @@ TEST(live_udp_results_while_streaming_and_clean_sigint)
     double last_t = query(db, "SELECT MAX(t) FROM observations");
     CHECK_MSG(last_t > 3.2 && last_t < 4.1, "last observation at %g s of a 4 s stream", last_t);
 
-    /* Events: the face appears, then turns happy where the example's
-     * happy segment starts (3 s). */
+    /* Events: exactly the appearances and label changes of the stored
+     * observations, in order, with the new label's probability. */
+    char expected[4096] = "";
+    sqlite3 *conn = NULL;
+    sqlite3_stmt *st = NULL;
+    REQUIRE(sqlite3_open_v2(db, &conn, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    if (sqlite3_prepare_v2(conn,
+                           "SELECT t, track_id, emotion, CASE emotion WHEN 'angry' THEN angry WHEN 'disgust' "
+                           "THEN disgust WHEN 'fear' THEN fear WHEN 'happy' THEN happy WHEN 'sad' THEN sad WHEN "
+                           "'surprise' THEN surprise ELSE neutral END FROM observations ORDER BY frame, track_id",
+                           -1, &st, NULL) == SQLITE_OK) {
+        char last[8][16] = {""};
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int track = sqlite3_column_int(st, 1);
+            const char *emotion = (const char *)sqlite3_column_text(st, 2);
+            if (track < 0 || track >= 8 || !emotion || !strcmp(last[track], emotion))
+                continue;
+            size_t used = strlen(expected);
+            snprintf(expected + used, sizeof expected - used, "%.3f %d %s %s %.4f\n", sqlite3_column_double(st, 0),
+                     track, *last[track] ? last[track] : "null", emotion, sqlite3_column_double(st, 3));
+            snprintf(last[track], sizeof last[track], "%s", emotion);
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(conn);
+    char got[4096] = "";
     char *text = file_read_text(events);
     REQUIRE(text);
-    int lines = 0, appeared = 0, happy = 0;
-    double previous_t = -1;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         et_json *o = NULL;
         CHECK(et_json_parse(line, strlen(line), &o) == 0);
         if (!o)
             continue;
-        lines++;
-        double t = et_json_get_number(o, "t", -1);
         const et_json *from = et_json_get(o, "from");
-        const char *to = et_json_get_string(o, "to", "?");
-        CHECK(t >= previous_t);
-        previous_t = t;
-        CHECK(et_emotion_from_name(to) >= 0);
-        CHECK(from && (from->type == ET_JSON_NULL || strcmp(from->string, to) != 0));
-        if (from && from->type == ET_JSON_NULL && t < 1.0)
-            appeared++;
-        if (!strcmp(to, "happy") && t > 2.8 && t < 4.1)
-            happy++;
-        double confidence = et_json_get_number(o, "confidence", -1);
-        CHECK(confidence > 1.0 / ET_EMOTIONS - 1e-6 && confidence <= 1.0);
+        size_t used = strlen(got);
+        snprintf(got + used, sizeof got - used, "%.3f %d %s %s %.4f\n", et_json_get_number(o, "t", -1),
+                 (int)et_json_get_number(o, "track", -1),
+                 from && from->type == ET_JSON_STRING ? from->string : "null", et_json_get_string(o, "to", "?"),
+                 et_json_get_number(o, "confidence", -1));
         et_json_free(o);
     }
     free(text);
-    CHECK_MSG(appeared == 1, "%d appearance events in %d lines", appeared, lines);
-    CHECK_MSG(happy >= 1, "no change to happy between 2.8 and 4.1 s in %d lines", lines);
+    CHECK(strncmp(expected, "0.000 1 null ", 13) == 0); /* the face is there from the first frame */
+    CHECK_MSG(!strcmp(expected, got), "events:\n%s\nexpected from the observations:\n%s", got, expected);
     char *err = file_read_text(err_path);
-    CHECK_MSG(dropped_in(err) >= 0, "no dropped-frames summary in: %s", err ? err : "");
+    long dropped = dropped_in(err);
+    CHECK_MSG(dropped >= 0, "no dropped-frames summary in: %s", err ? err : "");
+    CHECK_EQ_INT(query(db, "SELECT frames_dropped FROM media"), dropped);
     free(err);
 }
 

@@ -34,6 +34,7 @@ typedef struct {
     double fps;              /* frames per second of the source */
     int width, height;       /* pixels */
     int64_t frames_analyzed; /* frames actually run through the detector */
+    int64_t frames_dropped;  /* live sources: frames analysis had no time for */
     et_media_status status;
     const char *error;       /* why it failed, or NULL */
 } et_media_info;

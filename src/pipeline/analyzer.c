@@ -145,6 +145,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     info->width = reader.width;
     info->height = reader.height;
     info->frames_analyzed = 0;
+    info->frames_dropped = 0;
     info->status = ET_MEDIA_DONE;
     info->error = NULL;
 
@@ -268,6 +269,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
             }
             stats->store += now() - t0;
         }
+        info->frames_dropped = live ? et_media_reader_dropped(&reader) : 0;
         if (sink && (rc = et_sink_checkpoint(sink, info)) != ET_OK)
             goto fail;
         if (o->on_frame) {
@@ -280,7 +282,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
             o->progress(&p, o->progress_ctx);
         }
     }
-    stats->frames_dropped = et_media_reader_dropped(&reader);
+    stats->frames_dropped = info->frames_dropped = et_media_reader_dropped(&reader);
     if (stats->frames_decoded == 0 && item->kind == ET_MEDIA_VIDEO) {
         rc = et_error_set(ET_ERR_FORMAT, "%s: no frame could be decoded", item->path);
         goto fail;
