@@ -115,6 +115,8 @@ static int media_identity(const et_media_item *item, int64_t *size, int64_t *mti
     struct stat st;
     *size = 0;
     *mtime = 0;
+    if (item->kind == ET_MEDIA_STREAM) /* a camera is never "already done" */
+        return -1;
     if (item->kind != ET_MEDIA_IMAGE_SEQUENCE) {
         if (stat(item->path, &st) != 0)
             return -1;

@@ -177,7 +177,10 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
     v->fmt->interrupt_callback.opaque = opt->interrupt_ctx;
     /* On failure avformat_open_input frees the context and sets it to NULL. */
     if ((ret = avformat_open_input(&v->fmt, path, ifmt, &options)) < 0) {
-        ret = av_fail(ret, path, "cannot open as video");
+        if (ret == AVERROR_EXIT)
+            ret = et_error_set(ET_ERR_INTERRUPTED, "%s: interrupted before the stream started", path);
+        else
+            ret = av_fail(ret, path, "cannot open as video");
         goto end;
     }
     /* Entries left in the dictionary were not recognised by anyone. */
@@ -187,7 +190,10 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
         goto end;
     }
     if ((ret = avformat_find_stream_info(v->fmt, NULL)) < 0) {
-        ret = av_fail(ret, path, "cannot read stream information");
+        if (ret == AVERROR_EXIT)
+            ret = et_error_set(ET_ERR_INTERRUPTED, "%s: interrupted before the stream started", path);
+        else
+            ret = av_fail(ret, path, "cannot read stream information");
         goto end;
     }
     if (!(v->st = find_video_stream(v->fmt))) {
