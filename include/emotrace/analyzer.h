@@ -66,6 +66,10 @@ typedef struct {
     long frames_dropped; /* streams: decoded frames skipped because analysis was behind */
 } et_analyzer_stats;
 
+/* Zeroes o and sets the defaults: standard alignment, tracks surviving 1 s
+ * gaps, image sequences at 1 frame per second, every frame analysed. */
+void et_analyzer_defaults(et_analyzer_options *o);
+
 /* Analyses item and writes it to sink as one unit (a stream: in intervals).
  * info holds path, size and mtime; the rest is filled in. On failure the
  * sink records the item as failed (nothing partial is kept) and the error

@@ -172,10 +172,7 @@ int cmd_analyze(int argc, char **argv)
     et_face_detector_options detector_options;
     et_face_detector_defaults(&detector_options);
     et_analyzer_options ao;
-    memset(&ao, 0, sizeof ao);
-    et_face_align_defaults(&ao.align);
-    ao.max_gap = 1.0;
-    ao.image_fps = 1.0;
+    et_analyzer_defaults(&ao);
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qrh", options, NULL)) != -1) {
         switch (c) {

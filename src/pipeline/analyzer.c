@@ -120,6 +120,14 @@ static int write_summaries(et_sink *sink, const et_media_info *info, const et_tr
     return rc;
 }
 
+void et_analyzer_defaults(et_analyzer_options *o)
+{
+    memset(o, 0, sizeof *o);
+    et_face_align_defaults(&o->align);
+    o->max_gap = 1.0;
+    o->image_fps = 1.0;
+}
+
 int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et_media_info *info, et_sink *sink,
                      et_analyzer_stats *stats)
 {
