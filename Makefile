@@ -3,7 +3,7 @@ VERSION := 0.1.0
 PREFIX  ?= /usr/local
 CC      ?= cc
 
-PKGS    := libavformat libavcodec libavutil libswscale sqlite3 stb zlib
+PKGS    := libavdevice libavformat libavcodec libavutil libswscale sqlite3 stb zlib
 DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS)) -I/usr/include/x86_64-linux-gnu/openblas-pthread
 DEPS_LIBS   := $(shell pkg-config --libs $(PKGS)) -lopenblas -lpthread -lm
 
@@ -92,7 +92,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_file.c build/fuzz/stb_ima
 deps:
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		build-essential pkg-config libopenblas-dev libavformat-dev libavcodec-dev \
+		build-essential pkg-config libopenblas-dev libavdevice-dev libavformat-dev libavcodec-dev \
 		libavutil-dev libswscale-dev libsqlite3-dev libstb-dev zlib1g-dev ffmpeg sqlite3 \
 		groff-base man-db librsvg2-bin libxml2-utils clang libclang-rt-14-dev
 

@@ -6,6 +6,7 @@
 #include "emotrace/emotion_classifier.h"
 #include "emotrace/face_align.h"
 #include "emotrace/face_detector.h"
+#include "emotrace/live_reader.h"
 #include "emotrace/media_input.h"
 #include "emotrace/store.h"
 #include "emotrace/temporal.h"
@@ -54,16 +55,35 @@ typedef struct {
     /* Also call on_frame for the frames in the time range that --fps skips
      * (an annotated video keeps every frame). */
     int on_frame_skipped;
+    /* Demuxer and "key=value" options for avformat_open_input (videos and
+     * streams), such as "v4l2" and {"video_size=640x480", NULL}; NULL: none. */
+    const char *input_format;
+    const char *const *input_options;
+    /* Streams (ET_MEDIA_STREAM): which frames analysis skips when it falls
+     * behind; the store commits every ET_LIVE_COMMIT_SECONDS; and finish,
+     * when set (a first SIGINT), ends the stream as if it had ended, with
+     * everything so far stored as a finished item. */
+    et_live_policy live_policy;
+    volatile int *finish;
 } et_analyzer_options;
+
+#define ET_LIVE_COMMIT_SECONDS 0.5
 
 typedef struct {
     double decode, detect, align, cnn, temporal, store; /* seconds per stage */
     long frames_decoded, frames_analyzed, observations, tracks;
+    long frames_dropped; /* streams: decoded frames skipped because analysis was behind */
 } et_analyzer_stats;
 
-/* Analyses item and writes it to sink as one unit. info holds path, size
- * and mtime; the rest is filled in. On failure the sink records the item as
- * failed (nothing partial is kept) and the error names the file. */
+/* Zeroes o and sets the defaults: standard alignment, tracks surviving 1 s
+ * gaps, image sequences at 1 frame per second, every frame analysed. */
+void et_analyzer_defaults(et_analyzer_options *o);
+
+/* Analyses item and writes it to sink as one unit (a stream: in intervals).
+ * info holds path, size and mtime; the rest is filled in. On failure the
+ * sink records the item as failed (nothing partial is kept) and the error
+ * names the file. sink may be NULL when an observer (on_frame) takes the
+ * results. */
 int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et_media_info *info, et_sink *sink,
                      et_analyzer_stats *stats);
 

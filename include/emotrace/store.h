@@ -11,8 +11,8 @@
  *     et_sink_close(sink);
  *
  * Three formats: SQLite (one transaction per media file, so a crash never
- * leaves half a file; failures are recorded; --resume can skip finished
- * files), CSV (RFC 4180) and JSON Lines, the latter two streamed. After any
+ * leaves half a file, or per interval for live sources; failures are
+ * recorded; --resume can skip finished files), CSV (RFC 4180) and JSON Lines, the latter two streamed. After any
  * output error the sink refuses further work (repeating the first error);
  * only et_sink_close is still useful. */
 #ifndef EMOTRACE_STORE_H
@@ -34,6 +34,7 @@ typedef struct {
     double fps;              /* frames per second of the source */
     int width, height;       /* pixels */
     int64_t frames_analyzed; /* frames actually run through the detector */
+    int64_t frames_dropped;  /* live sources: frames analysis had no time for */
     et_media_status status;
     const char *error;       /* why it failed, or NULL */
 } et_media_info;
@@ -86,6 +87,16 @@ int et_sink_open(et_sink **out, const char *path, const char *format, const et_r
  * (for watching results live through a pipe). No effect on SQLite. */
 void et_sink_set_flush_lines(et_sink *sink, int on);
 et_sink_format et_sink_format_of(const et_sink *sink);
+/* Live sources have no end, so SQLite's one transaction per media file
+ * becomes one per interval: with seconds > 0, et_sink_checkpoint commits
+ * what the current media has so far whenever that long has passed since
+ * the last commit. 0 (the default): one transaction per media file. */
+void et_sink_set_commit_interval(et_sink *sink, double seconds);
+/* Called after each analysed frame of the current media: text sinks flush
+ * (lines are usable while a run goes on); SQLite commits when the commit
+ * interval says so, with the media row updated from progress and marked
+ * failed ("still being analysed") until et_sink_end_media. */
+int et_sink_checkpoint(et_sink *sink, const et_media_info *progress);
 
 /* Starts a media file. SQLite: opens its transaction and drops any earlier
  * result for the same path (committed only with the new one). */

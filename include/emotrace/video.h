@@ -27,6 +27,11 @@ typedef struct {
      * (which then only names the input in messages); the caller frees it
      * after et_video_close. NULL: read path. */
     void *io;
+    /* Polled while opening or reading blocks (a live source waiting for
+     * data); nonzero abandons the wait, and reading then ends the stream
+     * as if it had ended. NULL: never. */
+    int (*interrupt)(void *ctx);
+    void *interrupt_ctx;
 } et_video_options;
 
 typedef struct {
@@ -39,7 +44,9 @@ typedef struct {
 } et_video_info;
 
 /* Opens path (opt may be NULL for defaults) and the decoder of its best video
- * stream. On failure *out is NULL and the message names path. */
+ * stream. path is anything libavformat opens: a file, a URL (udp://,
+ * rtsp://, http://, pipe:0) or a device (/dev/video0 with input_format
+ * "v4l2"). On failure *out is NULL and the message names path. */
 int et_video_open(et_video **out, const char *path, const et_video_options *opt);
 /* Decodes the next frame into frame (storage reused). Returns 1 for a frame,
  * 0 at the end of the stream, negative on error. Damaged packets are skipped;

@@ -15,6 +15,7 @@ typedef struct {
 
 int cmd_analyze(int argc, char **argv);
 int cmd_detect(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_train(int argc, char **argv);

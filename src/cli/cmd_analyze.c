@@ -10,6 +10,7 @@
 
 #include <cblas.h>
 
+#include "analyze_events.h"
 #include "cli.h"
 #include "emotrace/analyzer.h"
 #include "emotrace/annotate.h"
@@ -42,6 +43,17 @@ static const char usage[] =
     "      --fps N            analyse at most N frames per second\n"
     "      --start SECONDS    skip frames before this time\n"
     "      --end SECONDS      stop after this time\n"
+    "Live sources (URLs such as udp:// rtsp:// http://, devices, pipes):\n"
+    "      --stdin-media      INPUT '-' is a media stream on standard input\n"
+    "      --input-format NAME  demuxer or device, e.g. v4l2 (default: probe)\n"
+    "      --input-option KEY=VALUE  demuxer option, e.g. video_size=640x480\n"
+    "                         (repeatable)\n"
+    "      --live-policy latest|all  when analysis falls behind a stream: analyse\n"
+    "                         the newest frame and drop the others (latest, the\n"
+    "                         default) or every frame, pausing the source (all)\n"
+    "      --events FILE      one JSON line per change of a track's emotion\n"
+    "                         (- for standard output when -o names a file)\n"
+    "      SIGINT (Ctrl-C) ends a live source with everything written\n"
     "Faces:\n"
     "      --detector short|full   BlazeFace model (default short)\n"
     "      --min-face PX      ignore faces narrower than PX pixels\n"
@@ -61,12 +73,13 @@ static const char usage[] =
     "Exit status: 0 all inputs done, 1 some inputs failed, 2 usage error.\n";
 
 static volatile sig_atomic_t interrupt_count;
-static volatile int stop_now;
+static volatile int stop_now, finish_now;
 
 static void on_signal(int sig)
 {
     (void)sig;
     interrupt_count++;
+    finish_now = 1; /* a live source ends here, as if its stream had ended */
     /* The first signal lets the current file finish; a second abandons it. */
     if (interrupt_count > 1)
         stop_now = 1;
@@ -104,6 +117,7 @@ static void print_warning(const char *message, void *ctx)
 typedef struct {
     int quiet;
     progress_state progress;
+    analyze_events *events;
 } item_printer;
 
 static void start_item(const et_media_item *item, void *ctx)
@@ -111,6 +125,8 @@ static void start_item(const et_media_item *item, void *ctx)
     item_printer *p = ctx;
     p->progress.path = item->path;
     p->progress.last_print = 0;
+    if (p->events)
+        analyze_events_begin(p->events, item->path);
 }
 
 static void print_item(const et_batch_report *r, void *ctx)
@@ -123,9 +139,12 @@ static void print_item(const et_batch_report *r, void *ctx)
     } else if (!p->quiet && !r->skipped) {
         const et_analyzer_stats *st = r->stats;
         double total = st->decode + st->detect + st->align + st->cnn + st->temporal + st->store;
-        fprintf(stderr, "%s: %ld frames, %ld tracks, %ld faces, %.1f s (%.0f frames/s)\n", r->item->path,
+        fprintf(stderr, "%s: %ld frames, %ld tracks, %ld faces, %.1f s (%.0f frames/s)", r->item->path,
                 st->frames_analyzed, st->tracks, st->observations, total,
                 total > 0 ? st->frames_analyzed / total : 0.0);
+        if (r->item->kind == ET_MEDIA_STREAM)
+            fprintf(stderr, ", %ld frames dropped (analysis behind the source)", st->frames_dropped);
+        fprintf(stderr, "\n");
     }
 }
 
@@ -142,7 +161,7 @@ int cmd_analyze(int argc, char **argv)
 {
     enum { O_FORMAT = 256, O_RESUME, O_STILLS, O_IMAGE_FPS, O_FPS, O_START, O_END, O_DETECTOR, O_MIN_FACE,
            O_MAX_FACES, O_MIN_SCORE, O_MAX_GAP, O_NO_TEMPORAL, O_CNN, O_LSTM, O_DETECTOR_WEIGHTS, O_THREADS,
-           O_ANNOTATE, O_SHARD };
+           O_ANNOTATE, O_SHARD, O_STDIN_MEDIA, O_INPUT_FORMAT, O_INPUT_OPTION, O_LIVE_POLICY, O_EVENTS };
     static const struct option options[] = {
         {"output", required_argument, 0, 'o'},     {"format", required_argument, 0, O_FORMAT},
         {"resume", no_argument, 0, O_RESUME},      {"quiet", no_argument, 0, 'q'},
@@ -156,7 +175,11 @@ int cmd_analyze(int argc, char **argv)
         {"detector-weights", required_argument, 0, O_DETECTOR_WEIGHTS},
         {"threads", required_argument, 0, O_THREADS}, {"annotate", required_argument, 0, O_ANNOTATE},
         {"jobs", required_argument, 0, 'j'},       {"shard", required_argument, 0, O_SHARD},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"stdin-media", no_argument, 0, O_STDIN_MEDIA}, {"input-format", required_argument, 0, O_INPUT_FORMAT},
+        {"input-option", required_argument, 0, O_INPUT_OPTION}, {"live-policy", required_argument, 0, O_LIVE_POLICY},
+        {"events", required_argument, 0, O_EVENTS}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *input_option_list[65] = {0}, *events_path = NULL;
+    int input_option_count = 0, stdin_media = 0;
     const char *output = "-", *format = NULL, *cnn_path = NULL, *lstm_path = NULL, *detector_path = NULL;
     const char *annotate_path = NULL;
     et_annotator *annotator = NULL;
@@ -166,10 +189,7 @@ int cmd_analyze(int argc, char **argv)
     et_face_detector_options detector_options;
     et_face_detector_defaults(&detector_options);
     et_analyzer_options ao;
-    memset(&ao, 0, sizeof ao);
-    et_face_align_defaults(&ao.align);
-    ao.max_gap = 1.0;
-    ao.image_fps = 1.0;
+    et_analyzer_defaults(&ao);
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:qrj:h", options, NULL)) != -1) {
         switch (c) {
@@ -214,6 +234,20 @@ int cmd_analyze(int argc, char **argv)
                 shard > shards)
                 return cli_usage_error("analyze", "--shard must be K/N with 1 <= K <= N");
             break;
+        case O_STDIN_MEDIA: stdin_media = 1; break;
+        case O_INPUT_FORMAT: ao.input_format = optarg; input_options.names_are_streams = 1; break;
+        case O_INPUT_OPTION:
+            if (!strchr(optarg, '=') || *optarg == '=' || input_option_count == 64)
+                return cli_usage_error("analyze", "--input-option takes KEY=VALUE (at most 64), got '%s'", optarg);
+            input_option_list[input_option_count++] = optarg;
+            ao.input_options = input_option_list;
+            break;
+        case O_LIVE_POLICY:
+            if (!strcmp(optarg, "latest")) ao.live_policy = ET_LIVE_LATEST;
+            else if (!strcmp(optarg, "all")) ao.live_policy = ET_LIVE_ALL;
+            else return cli_usage_error("analyze", "--live-policy must be latest or all");
+            break;
+        case O_EVENTS: events_path = optarg; break;
         case 'h': printf("%s", usage); return EXIT_OK;
         default: return cli_usage_error("analyze", "unknown option");
         }
@@ -227,6 +261,11 @@ int cmd_analyze(int argc, char **argv)
     et_sink_format sink_format;
     if (et_sink_format_choose(output, format, &sink_format) != ET_OK)
         return cli_usage_error("analyze", "%s", et_error_message());
+    /* Observers see one input's frames in order: one job. */
+    if (jobs > 1 && (events_path || annotate_path))
+        return cli_usage_error("analyze", "--events and --annotate need --jobs 1");
+    if (events_path && !strcmp(events_path, "-") && !strcmp(output, "-"))
+        return cli_usage_error("analyze", "--events - and the results cannot both go to standard output");
     if (resume && sink_format != ET_SINK_SQLITE)
         return cli_usage_error("analyze", "--resume needs a SQLite output (-o FILE.sqlite)");
     if (threads > 0 && jobs == 1)
@@ -239,6 +278,7 @@ int cmd_analyze(int argc, char **argv)
     et_emotion_classifier classifier = {0};
     et_temporal *temporal = NULL;
     et_sink *sink = NULL;
+    analyze_events *events = NULL;
     et_media_list list = {0};
     et_strbuf weights = {0}, settings = {0};
     char found[3][1024];
@@ -295,13 +335,21 @@ int cmd_analyze(int argc, char **argv)
 
     /* Inputs: each expanded now; one that cannot be read is reported in turn. */
     for (int i = optind; i < argc; i++) {
-        int rc = !strcmp(argv[i], "-") ? et_media_list_add_stream(&list, stdin, &input_options)
-                                       : et_media_list_add_path(&list, argv[i], &input_options);
+        int rc = strcmp(argv[i], "-") ? et_media_list_add_path(&list, argv[i], &input_options)
+                 : stdin_media         ? et_media_list_add_live(&list, "-")
+                                       : et_media_list_add_stream(&list, stdin, &input_options);
         if (rc != ET_OK && et_media_list_add_unreadable(&list, argv[i]) != ET_OK)
             goto model_error;
     }
     if (shards)
         et_media_list_shard(&list, shard, shards);
+    /* A live source has no end: its results must reach the output as they
+     * come, which a job's buffer would hold back. */
+    for (size_t k = 0; jobs > 1 && k < list.count; k++)
+        if (list.items[k].kind == ET_MEDIA_STREAM) {
+            status = cli_usage_error("analyze", "%s: live sources need --jobs 1", list.items[k].path);
+            goto done;
+        }
 
     et_run_info run = {ET_VERSION, weights.data ? weights.data : "", settings.data ? settings.data : ""};
     if (et_sink_open(&sink, output, format, &run) != ET_OK) {
@@ -320,13 +368,20 @@ int cmd_analyze(int argc, char **argv)
         ao.on_frame_ctx = annotator;
         ao.on_frame_skipped = 1;
     }
+    ao.finish = &finish_now;
+    if (events_path) {
+        if (analyze_events_open(&events, events_path) != 0)
+            goto done;
+        ao.on_frame = analyze_events_on_frame;
+        ao.on_frame_ctx = events;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    item_printer printer = {quiet, {NULL, isatty(2) && !quiet && jobs == 1, 0}};
+    item_printer printer = {quiet, {NULL, isatty(2) && !quiet && jobs == 1, 0}, events};
     ao.progress = show_progress;
     ao.progress_ctx = &printer.progress;
     et_batch_options bo = {jobs, threads, resume, detector_path, temporal ? lstm_path : NULL, detector_options,
@@ -337,10 +392,16 @@ int cmd_analyze(int argc, char **argv)
         summary.failed++;
     }
     long failed = summary.failed, done_count = summary.done, skipped = summary.skipped;
+    long undone = (long)list.count - done_count - failed - skipped;
     if (annotator && (!done_count || et_annotator_finish(annotator) != ET_OK)) {
         fprintf(stderr, "emotrace: analyze: %s\n", done_count ? et_error_message() : "no annotated video written");
         failed++;
     }
+    if (analyze_events_close(events) != 0) {
+        fprintf(stderr, "emotrace: analyze: %s: cannot write events\n", events_path);
+        failed++;
+    }
+    events = NULL;
     if (et_sink_close(sink) != ET_OK) {
         fprintf(stderr, "emotrace: analyze: %s\n", et_error_message());
         failed++;
@@ -348,12 +409,15 @@ int cmd_analyze(int argc, char **argv)
     sink = NULL;
     if (!quiet && (list.count > 1 || skipped))
         fprintf(stderr, "%ld done, %ld failed, %ld skipped (already done)%s\n", done_count, failed, skipped,
-                interrupt_count ? ", interrupted" : "");
-    status = failed || interrupt_count ? EXIT_SOME_FAILED : EXIT_OK;
+                undone > 0 ? ", interrupted" : "");
+    /* An interrupt that left inputs undone fails the run; one that ended a
+     * live source (or came during the last input) does not. */
+    status = failed || undone > 0 ? EXIT_SOME_FAILED : EXIT_OK;
     goto done;
 model_error:
     fprintf(stderr, "emotrace: analyze: %s\n", et_error_message());
 done:
+    analyze_events_close(events);
     et_sink_close(sink);
     et_annotator_free(&annotator);
     et_media_list_free(&list);

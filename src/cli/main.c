@@ -11,6 +11,7 @@
 static const cli_command commands[] = {
     {"analyze", cmd_analyze, "find faces in videos and images and write their emotions over time"},
     {"detect", cmd_detect, "print the faces found in videos and images (CSV)"},
+    {"extract", cmd_extract, "write the aligned face crops the classifier sees, for a training set"},
     {"train", cmd_train, "train the emotion classifier"},
     {"eval", cmd_eval, "measure the emotion classifier on labelled faces"},
     {"summary", cmd_summary, "time on screen and per emotion for each face track of a results file"},

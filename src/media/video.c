@@ -10,7 +10,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <pthread.h>
+
 #include <libavcodec/avcodec.h>
+#include <libavdevice/avdevice.h>
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
 #include <libavutil/pixdesc.h>
@@ -133,6 +136,15 @@ static void fill_info(et_video *v)
         info->frame_count = llround(info->duration * info->fps);
 }
 
+/* Devices (v4l2, x11grab, lavfi ...) are demuxers of libavdevice, known to
+ * av_find_input_format only once registered. */
+static pthread_once_t devices_once = PTHREAD_ONCE_INIT;
+
+static void devices_register(void)
+{
+    avdevice_register_all();
+}
+
 int et_video_open(et_video **out, const char *path, const et_video_options *opt)
 {
     static const et_video_options defaults = {0};
@@ -150,6 +162,7 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
         goto end;
     }
     v->start = AV_NOPTS_VALUE;
+    pthread_once(&devices_once, devices_register);
     if (opt->input_format && !(ifmt = av_find_input_format(opt->input_format))) {
         ret = et_error_set(ET_ERR_USAGE, "%s: unknown input format '%s'", path, opt->input_format);
         goto end;
@@ -162,15 +175,20 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
         ret = et_error_set(ET_ERR_FORMAT, "%s: empty file (0 bytes)", path);
         goto end;
     }
-    if (opt->io) {
-        if (!(v->fmt = avformat_alloc_context())) {
-            ret = et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
-            goto end;
-        }
-        v->fmt->pb = opt->io;
+    if (!(v->fmt = avformat_alloc_context())) {
+        ret = et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+        goto end;
     }
+    if (opt->io)
+        v->fmt->pb = opt->io;
+    v->fmt->interrupt_callback.callback = opt->interrupt;
+    v->fmt->interrupt_callback.opaque = opt->interrupt_ctx;
+    /* On failure avformat_open_input frees the context and sets it to NULL. */
     if ((ret = avformat_open_input(&v->fmt, path, ifmt, &options)) < 0) {
-        ret = av_fail(ret, path, "cannot open as video");
+        if (ret == AVERROR_EXIT)
+            ret = et_error_set(ET_ERR_INTERRUPTED, "%s: interrupted before the stream started", path);
+        else
+            ret = av_fail(ret, path, "cannot open as video");
         goto end;
     }
     /* Entries left in the dictionary were not recognised by anyone. */
@@ -180,7 +198,10 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
         goto end;
     }
     if ((ret = avformat_find_stream_info(v->fmt, NULL)) < 0) {
-        ret = av_fail(ret, path, "cannot read stream information");
+        if (ret == AVERROR_EXIT)
+            ret = et_error_set(ET_ERR_INTERRUPTED, "%s: interrupted before the stream started", path);
+        else
+            ret = av_fail(ret, path, "cannot read stream information");
         goto end;
     }
     if (!(v->st = find_video_stream(v->fmt))) {
@@ -306,8 +327,9 @@ static int feed_decoder(et_video *v)
             continue;
         if (ret < 0) {
             /* A damaged container can fail a read and resync; a truncated
-             * file fails with the input at its end, which is the end. */
-            int at_end = ret == AVERROR_EOF || (v->fmt->pb && avio_feof(v->fmt->pb));
+             * file fails with the input at its end, which is the end; so
+             * does an interrupted read (AVERROR_EXIT). */
+            int at_end = ret == AVERROR_EOF || ret == AVERROR_EXIT || (v->fmt->pb && avio_feof(v->fmt->pb));
             if (!at_end && ++v->read_errors <= MAX_READ_ERRORS)
                 continue;
             if (!at_end)

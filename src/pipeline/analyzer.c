@@ -188,6 +188,14 @@ static int align_batch(const et_analyzer_options *o, batch_buffers *b, int n)
     return ET_OK;
 }
 
+void et_analyzer_defaults(et_analyzer_options *o)
+{
+    memset(o, 0, sizeof *o);
+    et_face_align_defaults(&o->align);
+    o->max_gap = 1.0;
+    o->image_fps = 1.0;
+}
+
 /* Reads the next frame to analyse into f (time range and --fps applied):
  * 1, 0 at the end, negative on error. */
 static int read_next(const et_analyzer_options *o, et_media_reader *reader, et_frame *f, double *next_t,
@@ -278,7 +286,7 @@ static int finish_frame(const et_analyzer_options *o, batch_buffers *b, int i, e
             obs->emotion = et_argmax(p, ET_EMOTIONS);
             track->frames++;
             stats->observations++;
-            if ((rc = et_sink_write_observation(sink, obs)) != ET_OK)
+            if (sink && (rc = et_sink_write_observation(sink, obs)) != ET_OK)
                 break;
         }
         stats->store += now() - t0;
@@ -300,12 +308,17 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     et_media_reader reader;
     et_video_options video_options = {0};
     video_options.threads = o->decoder_threads;
-    int rc = et_media_reader_open(&reader, item, o->image_fps, &video_options);
+    video_options.input_format = o->input_format;
+    video_options.input_options = o->input_options;
+    int live = item->kind == ET_MEDIA_STREAM;
+    et_live_options live_options = {o->live_policy, 0, o->finish};
+    int rc = et_media_reader_open_live(&reader, item, o->image_fps, &video_options, &live_options);
     if (rc != ET_OK) {
         char message[1024];
         snprintf(message, sizeof message, "%s", et_error_message());
         info->status = ET_MEDIA_FAILED;
-        et_sink_fail_media(sink, info, message);
+        if (sink)
+            et_sink_fail_media(sink, info, message);
         return et_error_set(rc, "%s", message);
     }
     info->duration = reader.duration;
@@ -313,6 +326,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     info->width = reader.width;
     info->height = reader.height;
     info->frames_analyzed = 0;
+    info->frames_dropped = 0;
     info->status = ET_MEDIA_DONE;
     info->error = NULL;
 
@@ -323,8 +337,9 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     double next_t = o->start, started = now(), last_t = 0.0, t0;
     int max_batch = o->batch_frames > 0 && o->batch_frames < BATCH_FRAMES ? o->batch_frames : BATCH_FRAMES;
     /* Frames --fps skips go to the observer as they are read: one frame at
-     * a time keeps them in order with the analysed ones. */
-    if (o->on_frame && o->on_frame_skipped && o->max_fps > 0)
+     * a time keeps them in order with the analysed ones. A live source is
+     * analysed as it arrives (a batch would add its length to the delay). */
+    if ((o->on_frame && o->on_frame_skipped && o->max_fps > 0) || live)
         max_batch = 1;
     int ended = 0;
 
@@ -336,8 +351,11 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     b->feature_size = temporal ? et_temporal_feature_size(temporal) : 0;
     if ((rc = buffers_reserve(b, 64)) != ET_OK)
         goto fail;
-    if ((rc = et_sink_begin_media(sink, info)) != ET_OK)
-        goto fail;
+    if (sink) {
+        et_sink_set_commit_interval(sink, live ? ET_LIVE_COMMIT_SECONDS : 0);
+        if ((rc = et_sink_begin_media(sink, info)) != ET_OK)
+            goto fail;
+    }
     while (!ended) {
         /* Read a batch. */
         int n = 0;
@@ -391,12 +409,16 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
         for (int i = 0; i < n; i++) {
             if ((rc = finish_frame(o, b, i, &tracker, temporal, sink, info, stats)) != ET_OK)
                 goto fail;
+            info->frames_dropped = live ? et_media_reader_dropped(&reader) : 0;
+            if (sink && (rc = et_sink_checkpoint(sink, info)) != ET_OK)
+                goto fail;
             if (o->progress) {
                 et_progress p = {b->frames[i].t, info->duration, stats->frames_analyzed - n + i + 1, now() - started};
                 o->progress(&p, o->progress_ctx);
             }
         }
     }
+    stats->frames_dropped = info->frames_dropped = et_media_reader_dropped(&reader);
     if (stats->frames_decoded == 0 && item->kind == ET_MEDIA_VIDEO) {
         rc = et_error_set(ET_ERR_FORMAT, "%s: no frame could be decoded", item->path);
         goto fail;
@@ -405,7 +427,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
         info->duration = last_t;
     t0 = now();
     stats->tracks = tracker.count;
-    rc = write_summaries(sink, info, &tracker);
+    rc = sink ? write_summaries(sink, info, &tracker) : ET_OK;
     stats->store += now() - t0;
     if (rc != ET_OK)
         goto fail;
@@ -421,7 +443,8 @@ fail: {
     info->status = ET_MEDIA_FAILED;
     info->error = message;
     /* The sink rolls back whatever this item wrote. */
-    et_sink_fail_media(sink, info, message);
+    if (sink)
+        et_sink_fail_media(sink, info, message);
     et_tracker_free(&tracker);
     if (b)
         buffers_free(b);

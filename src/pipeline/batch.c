@@ -12,6 +12,10 @@
 
 int et_media_identity(const et_media_item *item, int64_t *size, int64_t *mtime)
 {
+    if (item->kind == ET_MEDIA_STREAM) { /* a camera or stream is never "already done" */
+        *size = *mtime = 0;
+        return -1;
+    }
     struct stat st;
     *size = 0;
     *mtime = 0;

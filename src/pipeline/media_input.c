@@ -25,6 +25,19 @@ int et_is_video_name(const char *path)
     return 0;
 }
 
+int et_is_url(const char *path)
+{
+    /* scheme ":" as RFC 3986 spells it, at least two letters so that a DOS
+     * drive letter or "a:b" file names stay files; "file:" is a file. */
+    size_t n = 0;
+    while ((path[n] >= 'a' && path[n] <= 'z') || (path[n] >= 'A' && path[n] <= 'Z') ||
+           (n > 0 && ((path[n] >= '0' && path[n] <= '9') || path[n] == '+' || path[n] == '-' || path[n] == '.')))
+        n++;
+    if (n < 2 || path[n] != ':' || (n == 4 && !strncasecmp(path, "file", 4)))
+        return 0;
+    return !strncmp(path + n, "://", 3) || (n == 4 && !strncasecmp(path, "pipe", 4));
+}
+
 static et_media_item *push(et_media_list *list, et_media_kind kind, const char *path)
 {
     if (list->count == list->capacity) {
@@ -43,6 +56,11 @@ static et_media_item *push(et_media_list *list, et_media_kind kind, const char *
         return NULL;
     list->count++;
     return item;
+}
+
+int et_media_list_add_live(et_media_list *list, const char *url)
+{
+    return push(list, ET_MEDIA_STREAM, url) ? ET_OK : et_error_set(ET_ERR_NOMEM, "%s: out of memory", url);
 }
 
 int et_media_list_add_unreadable(et_media_list *list, const char *path)
@@ -147,10 +165,19 @@ static int add_directory(et_media_list *list, const char *dir, const et_media_in
 int et_media_list_add_path(et_media_list *list, const char *path, const et_media_input_options *o)
 {
     struct stat st;
-    if (stat(path, &st) != 0)
+    if (et_is_url(path))
+        return et_media_list_add_live(list, path);
+    if (stat(path, &st) != 0) {
+        if (o->names_are_streams)
+            return et_media_list_add_live(list, path);
         return et_error_set(ET_ERR_IO, "%s: %s", path, strerror(errno));
+    }
     if (S_ISDIR(st.st_mode))
         return add_directory(list, path, o);
+    /* A camera (/dev/video0), FIFO or socket: reading it to probe would
+     * take frames from it. */
+    if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+        return et_media_list_add_live(list, path);
     int image = et_image_probe(path);
     if (image < 0)
         return image;

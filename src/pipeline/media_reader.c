@@ -9,17 +9,28 @@
 int et_media_reader_open(et_media_reader *r, const et_media_item *item, double image_fps,
                          const et_video_options *video_options)
 {
+    return et_media_reader_open_live(r, item, image_fps, video_options, NULL);
+}
+
+int et_media_reader_open_live(et_media_reader *r, const et_media_item *item, double image_fps,
+                              const et_video_options *video_options, const et_live_options *live_options)
+{
     memset(r, 0, sizeof *r);
     r->item = item;
     r->image_fps = image_fps > 0 ? image_fps : 1.0;
     if (item->error) /* listing it failed already */
         return et_error_set(ET_ERR_IO, "%s", item->error);
-    if (item->kind == ET_MEDIA_VIDEO) {
-        int rc = et_video_open(&r->video, item->path, video_options);
+    if (item->kind == ET_MEDIA_VIDEO || item->kind == ET_MEDIA_STREAM) {
+        int rc = item->kind == ET_MEDIA_VIDEO
+                     ? et_video_open(&r->video, item->path, video_options)
+                     : et_live_reader_open(&r->live, item->path, video_options, live_options);
         if (rc != ET_OK)
             return rc;
         et_video_info info;
-        et_video_get_info(r->video, &info);
+        if (r->video)
+            et_video_get_info(r->video, &info);
+        else
+            et_live_reader_get_info(r->live, &info);
         r->duration = info.duration;
         r->fps = info.fps;
         r->width = info.width;
@@ -36,8 +47,8 @@ int et_media_reader_open(et_media_reader *r, const et_media_item *item, double i
 int et_media_reader_read(et_media_reader *r, et_frame *frame)
 {
     const et_media_item *item = r->item;
-    if (item->kind == ET_MEDIA_VIDEO) {
-        int rc = et_video_read(r->video, frame);
+    if (item->kind == ET_MEDIA_VIDEO || item->kind == ET_MEDIA_STREAM) {
+        int rc = r->video ? et_video_read(r->video, frame) : et_live_reader_read(r->live, frame);
         if (rc > 0 && !r->width) {
             r->width = frame->width;
             r->height = frame->height;
@@ -80,8 +91,14 @@ int et_media_reader_read(et_media_reader *r, et_frame *frame)
     return 0;
 }
 
+long et_media_reader_dropped(et_media_reader *r)
+{
+    return r->live ? et_live_reader_dropped(r->live) : 0;
+}
+
 void et_media_reader_close(et_media_reader *r)
 {
     et_video_close(&r->video);
+    et_live_reader_close(&r->live);
     memset(r, 0, sizeof *r);
 }

@@ -87,6 +87,11 @@ void et_sink_set_flush_lines(et_sink *sink, int on)
     sink->flush_lines = on != 0;
 }
 
+void et_sink_set_commit_interval(et_sink *sink, double seconds)
+{
+    sink->commit_interval = seconds > 0 ? seconds : 0;
+}
+
 et_sink_format et_sink_format_of(const et_sink *sink)
 {
     return sink->format;
@@ -176,6 +181,18 @@ int et_sink_fail_media(et_sink *sink, const et_media_info *media, const char *er
         return et_error_set(ET_ERR_USAGE, "%s: media without a path", sink->name);
     int rc = remember(sink, sink->ops->fail_media(sink, media, error, sink->in_media));
     sink->in_media = 0;
+    return rc;
+}
+
+int et_sink_checkpoint(et_sink *sink, const et_media_info *progress)
+{
+    if (sink->error_code)
+        return sticky_error(sink);
+    if (!sink->in_media || !progress)
+        return et_error_set(ET_ERR_USAGE, "%s: checkpoint outside a media file", sink->name);
+    int rc = remember(sink, sink->ops->checkpoint(sink, progress));
+    if (rc != ET_OK && rc != ET_ERR_USAGE)
+        sink->in_media = 0; /* the implementation has abandoned it */
     return rc;
 }
 

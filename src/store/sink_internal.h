@@ -15,6 +15,8 @@ typedef struct {
     /* begun: whether begin_media succeeded for this media. */
     int (*fail_media)(et_sink *sink, const et_media_info *media, const char *error, int begun);
     int (*media_done)(et_sink *sink, const char *path, int64_t size, int64_t mtime);
+    /* Makes the current media's rows so far readable (et_sink_checkpoint). */
+    int (*checkpoint)(et_sink *sink, const et_media_info *progress);
     /* Flushes, releases everything and frees the sink (but not name). */
     int (*close)(et_sink *sink);
 } et_sink_ops;
@@ -26,6 +28,7 @@ struct et_sink {
     char *name;          /* output path, or "standard output", for messages */
     int in_media;
     int flush_lines;
+    double commit_interval; /* seconds between live commits; 0: per media file */
     int error_code;      /* first output error, repeated from then on */
     char *error_message;
 };

@@ -115,6 +115,14 @@ static int memory_media_done(et_sink *sink, const char *path, int64_t size, int6
     return 0;
 }
 
+/* Rows are only ever read back whole (et_sink_replay): nothing to publish early. */
+static int memory_checkpoint(et_sink *sink, const et_media_info *progress)
+{
+    (void)sink;
+    (void)progress;
+    return ET_OK;
+}
+
 static int memory_close(et_sink *sink)
 {
     memory_sink *m = (memory_sink *)sink;
@@ -125,7 +133,8 @@ static int memory_close(et_sink *sink)
 }
 
 static const et_sink_ops memory_ops = {memory_begin_media, memory_write_observation, memory_end_media,
-                                       memory_fail_media,  memory_media_done,        memory_close};
+                                       memory_fail_media,  memory_media_done,        memory_checkpoint,
+                                       memory_close};
 
 int et_sink_memory_open(et_sink **out)
 {

@@ -25,6 +25,11 @@
  *                             applicable or unknown
  *   width, height    INTEGER  frame size in pixels; NULL when unknown
  *   frames_analyzed  INTEGER  frames that went through face detection
+ *   frames_dropped   INTEGER  frames of a live source that analysis had no
+ *                             time for (--live-policy latest); 0 for files.
+ *                             Added to older databases when they are opened
+ *                             (NOT NULL DEFAULT 0: older builds still write
+ *                             them); not in expected_columns for that reason.
  *   status           TEXT     'done' or 'failed'
  *   error            TEXT     why the file failed; NULL when done
  *   run_id           INTEGER  runs.id of the run that wrote this row
@@ -60,13 +65,17 @@
  * The database is in WAL mode, so other processes can read while a run
  * writes. Each media file is one transaction (BEGIN IMMEDIATE when it
  * starts, COMMIT when it ends): after a crash a file is either completely
- * there or not at all. */
+ * there or not at all. A live source (camera, network stream, pipe) has no
+ * end: it is committed every commit interval instead (et_sink_checkpoint),
+ * its media row saying 'failed' ("still being analysed") until it ends;
+ * after a crash its observations so far stay, under that row. */
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "emotrace/error.h"
@@ -98,7 +107,8 @@ static const char schema_sql[] =
     "  frames_analyzed INTEGER NOT NULL,\n"
     "  status TEXT NOT NULL CHECK (status IN ('done', 'failed')),\n"
     "  error TEXT,\n"
-    "  run_id INTEGER NOT NULL REFERENCES runs(id)\n"
+    "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
+    "  frames_dropped INTEGER NOT NULL DEFAULT 0\n"
     ");\n"
     "CREATE TABLE tracks (\n"
     "  id INTEGER PRIMARY KEY,\n"
@@ -156,11 +166,11 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_DELETE_TRACKS] = "DELETE FROM tracks WHERE media_id = ?1",
     [ST_DELETE_MEDIA] = "DELETE FROM media WHERE id = ?1",
     [ST_INSERT_MEDIA] = "INSERT INTO media (path, size, mtime, duration, fps, width, height, "
-                        "frames_analyzed, status, error, run_id) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                        "frames_analyzed, status, error, run_id, frames_dropped) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [ST_UPDATE_MEDIA] = "UPDATE media SET size = ?2, mtime = ?3, duration = ?4, fps = ?5, "
-                        "width = ?6, height = ?7, frames_analyzed = ?8, status = ?9, error = ?10 "
-                        "WHERE id = ?1",
+                        "width = ?6, height = ?7, frames_analyzed = ?8, status = ?9, error = ?10, "
+                        "frames_dropped = ?12 WHERE id = ?1",
     [ST_INSERT_OBSERVATION] = "INSERT INTO observations (media_id, frame, t, track_id, x, y, w, h, "
                               "score, angry, disgust, fear, happy, sad, surprise, neutral, emotion) "
                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
@@ -178,6 +188,7 @@ typedef struct {
     sqlite3_stmt *st[ST_COUNT];
     sqlite3_int64 run_id;
     sqlite3_int64 media_id; /* row of the media file being written */
+    double last_commit;     /* monotonic seconds, for the live commit interval */
     char *doing;            /* "storing <its path>", for messages */
 } sqlite_sink;
 
@@ -234,7 +245,7 @@ static void bind_positive(sqlite3_stmt *st, int index, double v)
         sqlite3_bind_null(st, index);
 }
 
-/* Parameters 2..10 of ST_INSERT_MEDIA and ST_UPDATE_MEDIA. */
+/* Parameters 2..10 and 12 of ST_INSERT_MEDIA and ST_UPDATE_MEDIA. */
 static void bind_media(sqlite3_stmt *st, const et_media_info *m, int done, const char *error)
 {
     sqlite3_bind_int64(st, 2, m->size);
@@ -249,6 +260,14 @@ static void bind_media(sqlite3_stmt *st, const et_media_info *m, int done, const
     sqlite3_bind_text(st, 9, done ? "done" : "failed", -1, SQLITE_STATIC);
     if (!done)
         sqlite3_bind_text(st, 10, error && *error ? error : "failed", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 12, m->frames_dropped);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static int set_doing(sqlite_sink *s, const char *path)
@@ -308,6 +327,7 @@ static int sqlite_begin_media(et_sink *sink, const et_media_info *media)
     if ((rc = step_done(s, ST_INSERT_MEDIA, what)) != ET_OK)
         return rc;
     s->media_id = sqlite3_last_insert_rowid(s->db);
+    s->last_commit = now();
     return ET_OK;
 }
 
@@ -341,6 +361,21 @@ static int finish_media(sqlite_sink *s, const et_media_info *m, int done, const 
     if (rc != ET_OK)
         return rc;
     return exec(s, "COMMIT", what);
+}
+
+/* Live sources: commit what there is and go on in a new transaction. The
+ * row says failed until the end, so that a killed run is not taken for a
+ * finished one (and --resume analyses it again). */
+static int sqlite_checkpoint(et_sink *sink, const et_media_info *progress)
+{
+    sqlite_sink *s = (sqlite_sink *)sink;
+    if (s->base.commit_interval <= 0 || now() - s->last_commit < s->base.commit_interval)
+        return ET_OK;
+    int rc = finish_media(s, progress, 0, "live source still being analysed (or its run was killed)", s->doing);
+    if (rc == ET_OK)
+        rc = exec(s, "BEGIN IMMEDIATE", s->doing);
+    s->last_commit = now();
+    return rc;
 }
 
 static int sqlite_end_media(et_sink *sink, const et_media_info *final, const et_track_summary *tracks,
@@ -520,6 +555,19 @@ static int insert_run(sqlite_sink *s, const et_run_info *run)
     return rc == SQLITE_OK ? ET_OK : db_fail(s, rc, "recording the run");
 }
 
+/* Databases from before media.frames_dropped get the column; the default
+ * keeps the INSERTs of older builds valid, so both can go on writing. */
+static int add_frames_dropped(sqlite_sink *s)
+{
+    sqlite3_int64 has = 0;
+    int rc = query_int(s, "SELECT count(*) FROM pragma_table_info('media') WHERE name = 'frames_dropped'", &has,
+                       "reading the schema");
+    if (rc != ET_OK || has)
+        return rc;
+    return exec(s, "ALTER TABLE media ADD COLUMN frames_dropped INTEGER NOT NULL DEFAULT 0",
+                "adding media.frames_dropped");
+}
+
 static int sqlite_setup(sqlite_sink *s, const char *path, const et_run_info *run)
 {
     /* Debian's SQLite takes "file:..." names as URIs; ours are file names. */
@@ -555,6 +603,8 @@ static int sqlite_setup(sqlite_sink *s, const char *path, const et_run_info *run
         return rc;
     }
     if (empty && (rc = exec(s, schema_sql, "cannot create the tables")) != ET_OK)
+        return rc;
+    if (!empty && (rc = add_frames_dropped(s)) != ET_OK)
         return rc;
     if ((rc = insert_run(s, run)) != ET_OK || (rc = exec(s, "COMMIT", "cannot set up database")) != ET_OK)
         return rc;
@@ -605,7 +655,8 @@ static const char *why_not_writable(const char *path)
 
 static const et_sink_ops sqlite_ops = {sqlite_begin_media, sqlite_write_observation,
                                        sqlite_end_media,   sqlite_fail_media,
-                                       sqlite_media_done,  sqlite_close};
+                                       sqlite_media_done,  sqlite_checkpoint,
+                                       sqlite_close};
 
 int et_sink_sqlite_open(et_sink **out, const char *path, const et_run_info *run)
 {

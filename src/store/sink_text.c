@@ -86,6 +86,12 @@ static int text_fail_media(et_sink *sink, const et_media_info *media, const char
     return text_flush((text_sink *)sink);
 }
 
+static int text_checkpoint(et_sink *sink, const et_media_info *progress)
+{
+    (void)progress;
+    return text_flush((text_sink *)sink);
+}
+
 static int text_media_done(et_sink *sink, const char *path, int64_t size, int64_t mtime)
 {
     (void)sink, (void)path, (void)size, (void)mtime;
@@ -113,7 +119,8 @@ static int text_close(et_sink *sink)
 }
 
 static const et_sink_ops text_ops = {text_begin_media, text_write_observation, text_end_media,
-                                     text_fail_media,  text_media_done,        text_close};
+                                     text_fail_media,  text_media_done,        text_checkpoint,
+                                     text_close};
 
 int et_sink_text_open(et_sink **out, const char *path, et_sink_format format)
 {

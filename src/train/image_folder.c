@@ -166,8 +166,10 @@ int et_image_folder_load_faces(et_face_dataset *ds, const char *dir, et_face_cro
             count++;
         }
         closedir(d);
-        /* Sorted so that a dataset is the same whatever the file system order. */
-        qsort(names, count, sizeof *names, compare_strings);
+        /* Sorted so that a dataset is the same whatever the file system order
+         * (an empty folder has no array: qsort must not see NULL). */
+        if (count)
+            qsort(names, count, sizeof *names, compare_strings);
         for (size_t i = 0; i < count; i++) {
             char path[8192];
             snprintf(path, sizeof path, "%s/%s", sub, names[i]);
