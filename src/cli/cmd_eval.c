@@ -30,7 +30,7 @@ static const char usage[] =
     "                    align it as analyze does (images without a face are\n"
     "                    counted in no_face and accuracy_all)\n"
     "  --detector short|full  face detector for --detect (default short)\n"
-    "  --crop-scale X    face crop side in detection box sides (default 1.3)\n"
+    "  --crop-scale X    face crop side in detection box sides (default 1.1)\n"
     "  --weights FILE    classifier weights (default: the shipped emotion-cnn)\n"
     "  --json            one JSON object instead of the text report\n"
     "  --threads N       OpenBLAS threads (default: all cores)\n";
