@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Bytes allocated past the last pixel row, readable but unused. */
+#define ET_FRAME_PADDING 64
+
 typedef struct {
     int width, height;
     int stride;       /* bytes per row, >= 3 * width */

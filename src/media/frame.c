@@ -15,8 +15,10 @@ int et_frame_resize(et_frame *f, int width, int height)
         return et_error_set(ET_ERR_USAGE, "frame: invalid size %dx%d", width, height);
     size_t need = (size_t)width * 3 * (size_t)height;
     if (need > f->capacity) {
-        /* No realloc: the old pixels are not wanted, so skip copying them. */
-        uint8_t *p = malloc(need);
+        /* No realloc: the old pixels are not wanted, so skip copying them.
+         * The padding lets SIMD code (libswscale) read whole vectors past
+         * the last pixel, as FFmpeg's own buffers allow. */
+        uint8_t *p = malloc(need + ET_FRAME_PADDING);
         if (!p)
             return et_error_set(ET_ERR_NOMEM, "frame: out of memory for %dx%d pixels", width, height);
         free(f->rgb);
