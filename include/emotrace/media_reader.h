@@ -32,5 +32,9 @@ long et_media_reader_dropped(et_media_reader *r);
  * buffer) unless every image fails. */
 int et_media_reader_read(et_media_reader *r, et_frame *frame);
 void et_media_reader_close(et_media_reader *r);
+/* The first picture of the file at path, decoded as analyze decodes it:
+ * stb_image for the still image types it knows, FFmpeg for the rest (WebP,
+ * a video's first frame). */
+int et_media_read_picture(const char *path, et_frame *out);
 
 #endif

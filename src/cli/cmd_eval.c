@@ -31,6 +31,7 @@ static const char usage[] =
     "                    counted in no_face and accuracy_all)\n"
     "  --detector short|full  face detector for --detect (default short)\n"
     "  --crop-scale X    face crop side in detection box sides (default 1.1)\n"
+    "  --crop-offset Y   crop centre moved down by Y box sides (default 0)\n"
     "  --weights FILE    classifier weights (default: the shipped emotion-cnn)\n"
     "  --json            one JSON object instead of the text report\n"
     "  --threads N       OpenBLAS threads (default: all cores)\n";
@@ -105,10 +106,11 @@ int cmd_eval(int argc, char **argv)
                                             {"weights", required_argument, 0, 'w'}, {"json", no_argument, 0, 'j'},
                                             {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
                                             {"detect", no_argument, 0, 'D'}, {"detector", required_argument, 0, 'm'},
-                                            {"crop-scale", required_argument, 0, 's'}, {0, 0, 0, 0}};
+                                            {"crop-scale", required_argument, 0, 's'},
+                                            {"crop-offset", required_argument, 0, 'y'}, {0, 0, 0, 0}};
     const char *data = NULL, *usage_name = "PublicTest", *weights = NULL;
     int json = 0, threads = 0, detect = 0, no_face = 0, c;
-    double crop_scale = ET_FACE_ALIGN_BOX_SCALE;
+    double crop_scale = ET_FACE_ALIGN_BOX_SCALE, crop_offset = 0.0;
     et_face_detector_options detector_options;
     et_face_detector_defaults(&detector_options);
     optind = 1;
@@ -125,6 +127,7 @@ int cmd_eval(int argc, char **argv)
             else return cli_usage_error("eval", "--detector must be short or full");
             break;
         case 's': if (cli_parse_double("eval", "--crop-scale", optarg, 0.5, 4, &crop_scale)) return EXIT_USAGE; break;
+        case 'y': if (cli_parse_double("eval", "--crop-offset", optarg, -1, 1, &crop_offset)) return EXIT_USAGE; break;
         case 't': if (cli_parse_int("eval", "--threads", optarg, 1, 256, &threads)) return EXIT_USAGE; break;
         case 'h': printf("%s", usage); return EXIT_OK;
         default: return cli_usage_error("eval", "unknown option");
@@ -152,6 +155,7 @@ int cmd_eval(int argc, char **argv)
     et_photo_face photo = {0};
     et_face_align_defaults(&photo.align);
     photo.align.box_scale = (float)crop_scale;
+    photo.align.offset_y = (float)crop_offset;
     int rc = ET_OK;
     if (detect)
         rc = et_face_detector_open(&photo.detector, NULL, &detector_options);

@@ -102,3 +102,21 @@ void et_media_reader_close(et_media_reader *r)
     et_live_reader_close(&r->live);
     memset(r, 0, sizeof *r);
 }
+
+int et_media_read_picture(const char *path, et_frame *out)
+{
+    int probe = et_image_probe(path);
+    if (probe < 0)
+        return probe;
+    et_media_item item = {probe ? ET_MEDIA_IMAGE : ET_MEDIA_VIDEO, (char *)path, NULL, 0, NULL};
+    et_video_options video_options = {0};
+    et_media_reader reader;
+    int rc = et_media_reader_open(&reader, &item, 1.0, &video_options);
+    if (rc != ET_OK)
+        return rc;
+    int got = et_media_reader_read(&reader, out);
+    et_media_reader_close(&reader);
+    if (got < 0)
+        return got;
+    return got ? ET_OK : et_error_set(ET_ERR_FORMAT, "%s: no picture could be decoded", path);
+}

@@ -2,7 +2,6 @@
 
 #include "emotrace/emotion.h"
 #include "emotrace/error.h"
-#include "emotrace/image.h"
 #include "emotrace/media_reader.h"
 
 enum { MAX_FACES = 64 };
@@ -10,23 +9,9 @@ enum { MAX_FACES = 64 };
 int et_photo_face_crop(void *ctx, const char *path, uint8_t *crop)
 {
     et_photo_face *p = ctx;
-    /* Decoded as analyze would: stb_image, or FFmpeg for what it cannot
-     * read (WebP, a video's first frame). */
-    int probe = et_image_probe(path);
-    if (probe < 0)
-        return probe;
-    et_media_item item = {probe ? ET_MEDIA_IMAGE : ET_MEDIA_VIDEO, (char *)path, NULL, 0, NULL};
-    et_video_options video_options = {0};
-    et_media_reader reader;
-    int rc = et_media_reader_open(&reader, &item, 1.0, &video_options);
+    int rc = et_media_read_picture(path, &p->frame);
     if (rc != ET_OK)
         return rc;
-    int got = et_media_reader_read(&reader, &p->frame);
-    et_media_reader_close(&reader);
-    if (got < 0)
-        return got;
-    if (got == 0)
-        return et_error_set(ET_ERR_FORMAT, "%s: no picture could be decoded", path);
     et_face faces[MAX_FACES];
     int found = et_face_detect_frame(p->detector, &p->frame, faces, MAX_FACES);
     if (found < 0)

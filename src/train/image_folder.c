@@ -11,10 +11,10 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include <stb_image.h>
 
 #include "emotrace/error.h"
 #include "emotrace/face_dataset.h"
+#include "emotrace/media_reader.h"
 #include "emotrace/resize.h"
 
 #define FACE_PIXELS (ET_FACE_SIZE * ET_FACE_SIZE)
@@ -36,23 +36,26 @@ static int compare_strings(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Images that are already face crops: gray, centre square, resized. */
+/* Images that are already face crops: gray, centre square, resized.
+ * Decoded as analyze decodes pictures (also WebP and other FFmpeg formats). */
 static int crop_centre(void *ctx, const char *path, uint8_t *crop)
 {
     (void)ctx;
-    int w, h, n;
-    /* stbi_info first so that a hostile header cannot make us allocate. */
-    if (!stbi_info(path, &w, &h, &n))
-        return et_error_set(ET_ERR_FORMAT, "%s: not a readable image (%s)", path, stbi_failure_reason());
-    if ((long)w * h > 64L * 1024 * 1024)
-        return et_error_set(ET_ERR_FORMAT, "%s: image too large (%dx%d)", path, w, h);
-    uint8_t *gray = stbi_load(path, &w, &h, &n, 1);
-    if (!gray)
-        return et_error_set(ET_ERR_FORMAT, "%s: cannot decode image (%s)", path, stbi_failure_reason());
-    int side = w < h ? w : h;
+    et_frame frame = {0};
+    int rc = et_media_read_picture(path, &frame);
+    if (rc != ET_OK)
+        return rc;
+    uint8_t *gray = malloc((size_t)frame.width * frame.height);
+    if (!gray) {
+        et_frame_free(&frame);
+        return et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+    }
+    et_frame_to_gray(&frame, gray, frame.width);
+    int w = frame.width, h = frame.height, side = w < h ? w : h;
     const uint8_t *square = gray + (size_t)((h - side) / 2) * w + (w - side) / 2;
     et_gray_resize(square, side, side, w, crop, ET_FACE_SIZE, ET_FACE_SIZE);
-    stbi_image_free(gray);
+    free(gray);
+    et_frame_free(&frame);
     return 1;
 }
 
