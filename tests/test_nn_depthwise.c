@@ -1,5 +1,6 @@
 /* depthwise_conv2d: gradient checks (stride 1 and 2, TensorFlow SAME-style
  * asymmetric padding, channel multiplier) and a forward pass checked by hand. */
+#include <stdio.h>
 #include <string.h>
 
 #include "emotrace/error.h"
@@ -110,6 +111,72 @@ TEST(depthwise_forward_by_hand)
     CHECK_NEAR(y[2], 274.0f, 1e-4);
     CHECK_NEAR(y[3], 175.0f, 1e-4);
     et_net_free(net);
+}
+
+/* The forward pass against the defining sum, over shapes that exercise
+ * every path: 3x3 kernels (rows summed at once) and others (tap by tap),
+ * strides 1-3, symmetric and one-sided pads, planes narrower than the
+ * kernel, one-pixel planes, a channel multiplier. */
+static void check_forward_shape(int c, int h, int w, int kh, int kw, int sh, int sw, const int pad[4], int mult)
+{
+    if (h + pad[0] + pad[2] < kh || w + pad[1] + pad[3] < kw)
+        return; /* no output */
+    char arch[512];
+    snprintf(arch, sizeof arch,
+             "{\"format\":\"emotrace-net-1\",\"input\":[%d,%d,%d],\"layers\":["
+             "{\"name\":\"d\",\"type\":\"depthwise_conv2d\",\"kernel\":[%d,%d],\"stride\":[%d,%d],"
+             "\"pad\":[%d,%d,%d,%d],\"multiplier\":%d}],\"outputs\":[\"d\"]}",
+             c, h, w, kh, kw, sh, sw, pad[0], pad[1], pad[2], pad[3], mult);
+    et_net *net = make_net(arch);
+    if (!net)
+        return;
+    et_layer *d = &net->layers[0];
+    float *x = net->input.data, *k = d->params[0].value.data, *bias = d->params[1].value.data;
+    for (size_t i = 0; i < et_tensor_count(&net->input); i++)
+        x[i] = (float)((i * 2654435761u) % 997) / 498.5f - 1.0f;
+    for (int i = 0; i < c * mult * kh * kw; i++)
+        k[i] = (float)((i * 40503u) % 17) / 8.0f - 1.0f;
+    for (int o = 0; o < c * mult; o++)
+        bias[o] = 0.25f * (float)o - 0.5f;
+    if (et_net_forward(net, 0) != ET_OK) {
+        test_fail(__FILE__, __LINE__, "%s: %s", arch, et_error_message());
+        et_net_free(net);
+        return;
+    }
+    const et_tensor *y = et_net_output(net, 0);
+    double worst = 0.0;
+    for (int o = 0; o < c * mult; o++)
+        for (int oy = 0; oy < y->h; oy++)
+            for (int ox = 0; ox < y->w; ox++) {
+                double sum = bias[o];
+                for (int ky = 0; ky < kh; ky++)
+                    for (int kx = 0; kx < kw; kx++) {
+                        int iy = oy * sh + ky - pad[0], ix = ox * sw + kx - pad[1];
+                        if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                            sum += (double)k[(o * kh + ky) * kw + kx] * x[((size_t)(o / mult) * h + iy) * w + ix];
+                    }
+                double err = sum - y->data[((size_t)o * y->h + oy) * y->w + ox];
+                worst = err * err > worst * worst ? (err < 0 ? -err : err) : worst;
+            }
+    CHECK_MSG(worst < 1e-5, "largest error %.3g for %s", worst, arch);
+    et_net_free(net);
+}
+
+TEST(depthwise_forward_matches_direct_sum)
+{
+    static const int same[4] = {1, 1, 1, 1}, tf_same[4] = {0, 0, 1, 1}, none[4] = {0, 0, 0, 0},
+                     uneven[4] = {2, 0, 1, 2};
+    const int widths[] = {1, 2, 3, 4, 9, 17, 40};
+    for (size_t i = 0; i < sizeof widths / sizeof *widths; i++) {
+        int w = widths[i];
+        check_forward_shape(2, 5, w, 3, 3, 1, 1, same, 1);
+        check_forward_shape(2, 6, w, 3, 3, 2, 2, tf_same, 1);
+        check_forward_shape(1, 4, w, 3, 3, 1, 3, none, 2);
+        check_forward_shape(2, 7, w, 3, 3, 2, 1, uneven, 1);
+        check_forward_shape(2, 5, w, 5, 5, 1, 1, (const int[4]){2, 2, 2, 2}, 1);
+        check_forward_shape(1, 6, w, 3, 4, 2, 2, uneven, 2);
+    }
+    check_forward_shape(3, 1, 1, 3, 3, 1, 1, same, 1);
 }
 
 TEST(depthwise_rejects_bad_settings)

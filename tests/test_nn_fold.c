@@ -7,7 +7,8 @@
 #include "test.h"
 
 /* b1 follows a conv without bias, b2 a conv with one (and its own eps), b3 a
- * dense layer; bx follows a conv that also feeds a shortcut, so it stays. */
+ * dense layer; bx follows a conv that also feeds a shortcut, so it stays.
+ * The ReLUs after c1 (through b1) and after the residual add s fold in. */
 static const char *ARCH =
     "{\"format\":\"emotrace-net-1\",\"input\":[3,8,8],\"layers\":["
     "{\"name\":\"c1\",\"type\":\"conv2d\",\"out\":4,\"kernel\":3,\"pad\":1,\"bias\":false},"
@@ -18,6 +19,7 @@ static const char *ARCH =
     "{\"name\":\"cx\",\"type\":\"conv2d\",\"out\":4,\"kernel\":1},"
     "{\"name\":\"bx\",\"type\":\"batchnorm\"},"
     "{\"name\":\"s\",\"type\":\"add\",\"in\":[\"bx\",\"cx\"]},"
+    "{\"name\":\"rs\",\"type\":\"relu\"},"
     "{\"name\":\"g\",\"type\":\"global_avgpool\"},"
     "{\"name\":\"d\",\"type\":\"dense\",\"out\":5},"
     "{\"name\":\"b3\",\"type\":\"batchnorm\"}],\"outputs\":[\"b3\"]}";
@@ -60,6 +62,8 @@ TEST(fold_batchnorm_keeps_outputs)
     CHECK(net->layers[et_net_find(net, "b2")].identity);
     CHECK(net->layers[et_net_find(net, "b3")].identity);
     CHECK(!net->layers[et_net_find(net, "bx")].identity);
+    CHECK(net->layers[et_net_find(net, "r1")].identity && net->layers[c1].fused_relu);
+    CHECK(net->layers[et_net_find(net, "rs")].identity && net->layers[et_net_find(net, "s")].fused_relu);
     CHECK_EQ_INT(net->layers[c1].param_count, 2); /* gained a bias */
     CHECK(!strcmp(net->layers[c1].params[1].name, "bias"));
 

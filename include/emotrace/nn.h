@@ -136,10 +136,10 @@ int et_net_backward_begin(et_net *net);
 void et_net_zero_grad(et_net *net);
 
 /* Folds each batch norm that directly follows a conv2d/dense into it, for
- * faster inference, and a ReLU that then follows into the conv2d/dense
- * output. The net then is for inference only, and the outputs of the layers
- * folded into a later one (the conv2d and batch norm before such a ReLU) are
- * not kept: read the last layer of the chain. */
+ * faster inference, and a ReLU that then follows into the conv2d/dense (or
+ * add) output. The net then is for inference only, and the outputs of the
+ * layers folded into a later one (the conv2d, batch norm or add before such
+ * a ReLU) are not kept: read the last layer of the chain. */
 int et_net_fold_batchnorm(et_net *net);
 
 /* Streaming: run a recurrent net one step (or a few) per pass with constant

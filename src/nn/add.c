@@ -15,17 +15,24 @@ static int add_setup(et_layer *layer, const et_json *config)
     return ET_OK;
 }
 
+/* Inference may fold a following ReLU in (et_net_fold_batchnorm sets
+ * fused_relu); training never does. */
 static int add_forward(et_layer *layer, et_net *net, int train)
 {
     (void)train;
-    float *y = layer->out.data;
+    float *restrict y = layer->out.data;
     size_t count = et_tensor_count(&layer->out);
-    memcpy(y, et_layer_input(net, layer, 0)->data, count * sizeof(float));
-    for (int i = 1; i < layer->input_count; i++) {
-        const float *x = et_layer_input(net, layer, i)->data;
+    const float *restrict a = et_layer_input(net, layer, 0)->data, *restrict b = et_layer_input(net, layer, 1)->data;
+    for (size_t k = 0; k < count; k++)
+        y[k] = a[k] + b[k];
+    for (int i = 2; i < layer->input_count; i++) {
+        const float *restrict x = et_layer_input(net, layer, i)->data;
         for (size_t k = 0; k < count; k++)
             y[k] += x[k];
     }
+    if (layer->fused_relu)
+        for (size_t k = 0; k < count; k++)
+            y[k] = y[k] > 0.0f ? y[k] : 0.0f;
     return ET_OK;
 }
 

@@ -4,14 +4,16 @@
  * bias (true). Output channel o reads input channel o / multiplier.
  * Params: weight [C * multiplier, 1, kh, kw], bias [C * multiplier].
  *
- * Each input plane is first copied into a zero-padded scratch plane whose
- * columns are split by phase (column % stride_w), so that the taps of a
- * strided row are contiguous: the inner loops then run over fixed blocks of
- * BLOCK outputs, which gcc vectorises at -O2 (it leaves loops of unknown
- * length alone there). Planes are spread over the engine's threads. */
+ * Forward reads each input plane in place (see plane_forward). Backward
+ * first copies it into a zero-padded scratch plane whose columns are split
+ * by phase (column % stride_w), so that the taps of a strided row are
+ * contiguous: its inner loops then run over fixed blocks of BLOCK outputs,
+ * which gcc vectorises at -O2 (it leaves loops of unknown length alone
+ * there). Planes are spread over the engine's threads. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "emotrace/cpu_dispatch.h"
 #include "emotrace/error.h"
 #include "emotrace/nn.h"
 
@@ -85,39 +87,100 @@ static void phased_to_plane_add(const float *p, int h, int w, const et_window *w
         }
 }
 
-/* One output plane: y[oy][ox] = bias + sum_k w[ky][kx] * padded[oy*sh + ky][ox*sw + kx]. */
-static void plane_forward(const float *restrict p, phased_plane g, const et_window *win,
-                          const float *restrict kernel, float bias, float *restrict y, int oh, int ow)
+/* Outputs o in [*first, *last) whose tap k reads inside the input:
+ * 0 <= o * stride + k - pad < in. */
+static void tap_range(int k, int pad, int stride, int in, int out, int *first, int *last)
 {
+    int lo = pad - k, hi = in - 1 + pad - k;
+    *first = lo <= 0 ? 0 : (lo + stride - 1) / stride;
+    *last = hi < 0 ? 0 : hi / stride + 1;
+    *last = *last < out ? *last : out;
+    *first = *first < *last ? *first : *last;
+}
+
+/* Any kernel: the bias, then one pass per tap over the outputs that tap
+ * reads inside the input (padding reads zeros, so it adds nothing); each
+ * pass runs over contiguous output rows, which the compiler vectorises. */
+static void plane_forward(const float *restrict x, int h, int w, const et_window *win, const float *restrict kernel,
+                          float bias, float *restrict y, int oh, int ow)
+{
+    for (size_t i = 0; i < (size_t)oh * ow; i++)
+        y[i] = bias;
+    for (int ky = 0; ky < win->kh; ky++) {
+        int oy0, oy1;
+        tap_range(ky, win->pt, win->sh, h, oh, &oy0, &oy1);
+        for (int kx = 0; kx < win->kw; kx++) {
+            int ox0, ox1;
+            tap_range(kx, win->pl, win->sw, w, ow, &ox0, &ox1);
+            float k = kernel[ky * win->kw + kx];
+            for (int oy = oy0; oy < oy1; oy++) {
+                const float *src = x + (size_t)(oy * win->sh + ky - win->pt) * w + kx - win->pl;
+                float *dst = y + (size_t)oy * ow;
+                for (int ox = ox0; ox < ox1; ox++)
+                    dst[ox] += k * src[ox * win->sw];
+            }
+        }
+    }
+}
+
+/* Output ox of a 3x3 kernel over rows r[0..2] (NULL: padding), tap by tap,
+ * skipping columns in the padding. */
+static ET_VECTOR_INLINE float edge_output3(const float *const *r, const float *k, int w, int col, float bias)
+{
+    float acc = bias;
+    for (int ky = 0; ky < 3; ky++)
+        for (int kx = 0; kx < 3; kx++)
+            if (r[ky] && col + kx >= 0 && col + kx < w)
+                acc += k[3 * ky + kx] * r[ky][col + kx];
+    return acc;
+}
+
+/* Outputs [first, last) of a 3x3 kernel row, all nine taps inside the
+ * input (rows of padding point at zeros); stride is a parameter so that
+ * each caller's constant specialises the loop for the vectoriser. */
+static ET_VECTOR_INLINE void inner_outputs3(const float *restrict a, const float *restrict b, const float *restrict c,
+                                            const float *restrict k, int first, int last, int pl, int stride,
+                                            float bias, float *restrict dst)
+{
+    for (int ox = first; ox < last; ox++) {
+        int col = ox * stride - pl;
+        dst[ox] = bias + (k[0] * a[col] + k[1] * a[col + 1] + k[2] * a[col + 2]) +
+                  (k[3] * b[col] + k[4] * b[col + 1] + k[5] * b[col + 2]) +
+                  (k[6] * c[col] + k[7] * c[col + 1] + k[8] * c[col + 2]);
+    }
+}
+
+/* 3x3 kernels (all of BlazeFace's): one pass per output row over the three
+ * input rows, the outputs summed in registers; the one or two outputs at
+ * each end of a row that read padding, tap by tap. zeros: w zeros. */
+ET_VECTOR_CLONES static void plane_forward3(const float *restrict x, int h, int w, const et_window *win,
+                                            const float *restrict kernel, float bias, float *restrict y, int oh,
+                                            int ow, const float *zeros)
+{
+    int first, last, a, b;
+    tap_range(0, win->pl, win->sw, w, ow, &first, &last);
+    tap_range(2, win->pl, win->sw, w, ow, &a, &b);
+    first = a > first ? a : first;
+    last = b < last ? b : last;
+    last = last > first ? last : first;
     for (int oy = 0; oy < oh; oy++) {
+        const float *r[3], *z[3];
+        for (int ky = 0; ky < 3; ky++) {
+            int row = oy * win->sh + ky - win->pt;
+            r[ky] = row >= 0 && row < h ? x + (size_t)row * w : NULL;
+            z[ky] = r[ky] ? r[ky] : zeros;
+        }
         float *dst = y + (size_t)oy * ow;
-        int ox = 0;
-        for (; ox + BLOCK <= ow; ox += BLOCK) {
-            float acc[BLOCK];
-            for (int i = 0; i < BLOCK; i++)
-                acc[i] = bias;
-            for (int ky = 0; ky < win->kh; ky++) {
-                int row = oy * win->sh + ky;
-                for (int kx = 0; kx < win->kw; kx++) {
-                    const float *src = p + ((size_t)(kx % g.phases) * g.rows + row) * g.cols + kx / g.phases + ox;
-                    float wv = kernel[ky * win->kw + kx];
-                    for (int i = 0; i < BLOCK; i++)
-                        acc[i] += wv * src[i];
-                }
-            }
-            for (int i = 0; i < BLOCK; i++)
-                dst[ox + i] = acc[i];
-        }
-        for (; ox < ow; ox++) {
-            float acc = bias;
-            for (int ky = 0; ky < win->kh; ky++) {
-                int row = oy * win->sh + ky;
-                for (int kx = 0; kx < win->kw; kx++)
-                    acc += kernel[ky * win->kw + kx] *
-                           p[((size_t)(kx % g.phases) * g.rows + row) * g.cols + kx / g.phases + ox];
-            }
-            dst[ox] = acc;
-        }
+        for (int ox = 0; ox < first; ox++)
+            dst[ox] = edge_output3(r, kernel, w, ox * win->sw - win->pl, bias);
+        if (win->sw == 1)
+            inner_outputs3(z[0], z[1], z[2], kernel, first, last, win->pl, 1, bias, dst);
+        else if (win->sw == 2)
+            inner_outputs3(z[0], z[1], z[2], kernel, first, last, win->pl, 2, bias, dst);
+        else
+            inner_outputs3(z[0], z[1], z[2], kernel, first, last, win->pl, win->sw, bias, dst);
+        for (int ox = last; ox < ow; ox++)
+            dst[ox] = edge_output3(r, kernel, w, ox * win->sw - win->pl, bias);
     }
 }
 
@@ -143,17 +206,19 @@ static void forward_part(void *ctx, int t, int threads)
     const depthwise_state *s = j->s;
     const et_tensor *in = j->in;
     et_tensor *out = j->out;
-    float *p = j->scratch + (size_t)t * j->scratch_size;
     size_t in_plane = (size_t)in->h * in->w, out_plane = (size_t)out->h * out->w;
     size_t ksize = (size_t)s->win.kh * s->win.kw, begin, end;
     et_parallel_range((size_t)in->n * in->c, t, threads, &begin, &end);
     for (size_t plane = begin; plane < end; plane++) {
         int n = (int)(plane / (size_t)in->c), c = (int)(plane % (size_t)in->c);
-        plane_to_phased(in->data + plane * in_plane, in->h, in->w, &s->win, j->g, p);
         for (int m = 0; m < s->multiplier; m++) {
             int o = c * s->multiplier + m;
-            plane_forward(p, j->g, &s->win, j->weight + (size_t)o * ksize, j->bias ? j->bias[o] : 0.0f,
-                          out->data + ((size_t)n * out->c + o) * out_plane, out->h, out->w);
+            const float *x = in->data + plane * in_plane, *k = j->weight + (size_t)o * ksize;
+            float bias = j->bias ? j->bias[o] : 0.0f, *y = out->data + ((size_t)n * out->c + o) * out_plane;
+            if (s->win.kh == 3 && s->win.kw == 3)
+                plane_forward3(x, in->h, in->w, &s->win, k, bias, y, out->h, out->w, j->scratch);
+            else
+                plane_forward(x, in->h, in->w, &s->win, k, bias, y, out->h, out->w);
         }
     }
 }
@@ -165,13 +230,12 @@ static int depthwise_forward(et_layer *layer, et_net *net, int train)
     depthwise_job j = {.s = s, .in = et_layer_input(net, layer, 0), .out = &layer->out,
                        .weight = layer->params[0].value.data,
                        .bias = s->has_bias ? layer->params[1].value.data : NULL};
-    j.g = plane_geometry(&s->win, j.in->h, j.in->w);
-    j.scratch_size = (size_t)j.g.phases * j.g.rows * j.g.cols;
-    int threads = et_nn_threads();
-    j.scratch = et_net_workspace(net, j.scratch_size * (size_t)threads);
+    /* One row of zeros, read (never written) by every thread as padding. */
+    j.scratch = et_net_workspace(net, (size_t)j.in->w);
     if (!j.scratch)
         return et_error_set(ET_ERR_NOMEM, "out of memory for depthwise workspace");
-    et_parallel_run(et_tensor_count(j.out) >= PARALLEL_MIN ? threads : 1, forward_part, &j);
+    memset(j.scratch, 0, (size_t)j.in->w * sizeof(float));
+    et_parallel_run(et_tensor_count(j.out) >= PARALLEL_MIN ? et_nn_threads() : 1, forward_part, &j);
     return ET_OK;
 }
 

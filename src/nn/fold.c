@@ -60,7 +60,8 @@ static int fold_one(et_net *net, et_layer *prev, et_layer *bn, double eps)
 }
 
 /* A ReLU whose input is a conv2d/dense (directly or through a folded batch
- * norm) read by nothing else becomes part of that layer's output pass. */
+ * norm) or an add (residual blocks), read by nothing else, becomes part of
+ * that layer's output pass. */
 static void fuse_relus(et_net *net)
 {
     for (int l = 0; l < net->layer_count; l++) {
@@ -77,7 +78,8 @@ static void fuse_relus(et_net *net)
             producer = &net->layers[producer->inputs[0]];
         }
         if (producer->identity || producer->fused_relu ||
-            (strcmp(producer->type->name, "conv2d") && strcmp(producer->type->name, "dense")))
+            (strcmp(producer->type->name, "conv2d") && strcmp(producer->type->name, "dense") &&
+             strcmp(producer->type->name, "add")))
             continue;
         producer->fused_relu = 1;
         relu->identity = 1;

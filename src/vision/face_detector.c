@@ -120,7 +120,8 @@ int et_face_detector_open(et_face_detector **out, const char *weights_path, cons
         snprintf(d->path, sizeof d->path, "%s", weights_path);
     else if ((rc = et_weights_find(spec->file, d->path, sizeof d->path)) != ET_OK)
         goto fail;
-    if ((rc = et_net_load(&d->net, d->path)) != ET_OK)
+    /* Inference only: ReLUs fold into the convolutions and adds before them. */
+    if ((rc = et_net_load(&d->net, d->path)) != ET_OK || (rc = et_net_fold_batchnorm(d->net)) != ET_OK)
         goto fail;
     et_shape in = d->net->input_shape;
     if (in.c != 3 || in.h != spec->input || in.w != spec->input) {

@@ -118,14 +118,12 @@ BENCH(nn_infer)
     }
 }
 
-/* Per-layer forward time of the folded CNN at batch 1 on 1 thread (the
- * median of many passes), one line per layer that does work. */
-BENCH(nn_infer_layers)
+/* Per-layer forward time of net at batch 1 on 1 thread (the median of many
+ * passes), one line "<prefix>_<layer>_<type>_ms" per layer that does work. */
+static void report_layer_times(et_net *net, const char *prefix)
 {
     enum { REPS = 200 };
     openblas_set_num_threads(1);
-    et_net *net = make_net(1);
-    et_net_fold_batchnorm(net);
     double *times = calloc((size_t)net->layer_count * REPS, sizeof(double));
     et_net_forward(net, 0);
     for (int r = 0; r < REPS; r++)
@@ -140,12 +138,41 @@ BENCH(nn_infer_layers)
         total += m;
         if (net->layers[l].identity)
             continue; /* folded into the layer before */
-        char name[128];
-        snprintf(name, sizeof name, "nn_infer_layer_%s_%s_ms", net->layers[l].name, net->layers[l].type->name);
+        char name[160];
+        snprintf(name, sizeof name, "%s_%s_%s_ms", prefix, net->layers[l].name, net->layers[l].type->name);
         bench_report(name, m);
     }
-    bench_report("nn_infer_layers_sum_ms", total);
+    char name[96];
+    snprintf(name, sizeof name, "%s_sum_ms", prefix);
+    bench_report(name, total);
     free(times);
+}
+
+/* The emotion CNN, batch norm folded. */
+BENCH(nn_infer_layers)
+{
+    et_net *net = make_net(1);
+    et_net_fold_batchnorm(net);
+    report_layer_times(net, "nn_infer_layer");
+    et_net_free(net);
+}
+
+/* The short-range face detector's network as the detector runs it (ReLUs
+ * folded; make bench runs from the repository root), on a random input in
+ * its [-1, 1] range. */
+BENCH(nn_face_short_layers)
+{
+    et_net *net = NULL;
+    if (et_net_load(&net, "weights/face-short.safetensors") != ET_OK || et_net_fold_batchnorm(net) != ET_OK ||
+        et_net_prepare(net, 1, 1) != ET_OK) {
+        fprintf(stderr, "bench: %s\n", et_error_message());
+        exit(1);
+    }
+    et_rng rng;
+    et_rng_seed(&rng, 3);
+    for (size_t i = 0; i < et_tensor_count(&net->input); i++)
+        net->input.data[i] = (float)(2.0 * et_rng_uniform(&rng) - 1.0);
+    report_layer_times(net, "nn_face_short_layer");
     et_net_free(net);
 }
 
