@@ -134,6 +134,41 @@ TEST(analyze_example_sqlite_read_back)
     sqlite3_close(db);
 }
 
+/* The six labelled 3-second segments of the example (see
+ * examples/expressions.segments.csv): the majority label of each segment
+ * must be right for at least 80% of them. */
+TEST(analyze_example_segments_recovered)
+{
+    REQUIRE(example_analysed());
+    char *segments = file_read_text("examples/expressions.segments.csv");
+    REQUIRE(segments);
+    sqlite3 *db = NULL;
+    REQUIRE(sqlite3_open_v2(example_db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    const char *p = segments;
+    char fields[4][512];
+    int total = 0, right = 0;
+    csv_record(&p, fields, 4); /* header */
+    while (csv_record(&p, fields, 4) == 4) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "SELECT emotion FROM observations WHERE t >= %s + 0.5 AND t < %s GROUP BY emotion "
+                 "ORDER BY COUNT(*) DESC LIMIT 1", fields[0], fields[1]);
+        sqlite3_stmt *st = NULL;
+        char majority[32] = "?";
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+            snprintf(majority, sizeof majority, "%s", (const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+        total++;
+        right += !strcmp(majority, fields[2]);
+        if (strcmp(majority, fields[2]) != 0)
+            fprintf(stderr, "  segment %s-%s s: expected %s, majority %s\n", fields[0], fields[1], fields[2], majority);
+    }
+    CHECK_EQ_INT(total, 6);
+    CHECK_MSG(right * 10 >= total * 8, "%d of %d segments right", right, total);
+    sqlite3_close(db);
+    free(segments);
+}
+
 TEST(analyze_csv_and_jsonl_parse_back)
 {
     char *out = NULL, *err = NULL;

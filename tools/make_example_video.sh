@@ -10,12 +10,14 @@ data=${1:-../shared/data/faces-in-the-wild}
 out=examples/expressions.mp4
 segments=examples/expressions.segments.csv
 # start,end,emotion,source image: chosen by eye as clear examples of each
-# label (labels from the dataset's labels.csv).
+# label (labels from the dataset's labels.csv). The first neutral and the
+# surprise photo were replaced by clearer ones (also by eye, before the
+# model saw them): 0001 smiles a little, 0003 frowns while shouting.
 cat > "$segments" <<'CSV'
 start,end,emotion,image
-0,3,neutral,George_W_Bush_0001.jpg
+0,3,neutral,George_W_Bush_0032.jpg
 3,6,happy,George_W_Bush_0206.jpg
-6,9,surprise,George_W_Bush_0003.jpg
+6,9,surprise,George_W_Bush_0062.jpg
 9,12,sad,George_W_Bush_0163.jpg
 12,15,angry,George_W_Bush_0266.jpg
 15,18,neutral,George_W_Bush_0282.jpg
