@@ -83,9 +83,15 @@ static void check_only_complete_media(const char *db, const char *ref, int *coun
     CHECK_MSG(integrity && !strcmp(integrity, "ok\n"), "integrity_check of %s: %s", db,
               integrity ? integrity : "(unreadable)");
     free(integrity);
+    *count = 0;
+    /* Killed before its set-up transaction committed: no schema at all
+     * (never a part of it), which --resume then creates. */
+    if (db_count(db, "SELECT count(*) FROM sqlite_master WHERE name = 'media'") == 0) {
+        CHECK_EQ_INT(db_count(db, "SELECT count(*) FROM sqlite_master"), 0);
+        return;
+    }
     char *paths = db_paths(db);
     REQUIRE(paths);
-    *count = 0;
     for (char *line = strtok(paths, "\n"); line; line = strtok(NULL, "\n")) {
         char *got = db_dump(db, line), *want = db_dump(ref, line);
         CHECK_MSG(got && want && !strcmp(got, want), "%s: %s differs from the uninterrupted run", db, line);
