@@ -105,6 +105,12 @@ TEST(fuzz_corpus_image)
     CHECK(et_image_load("tests/fuzz/regress/image/gif-66mp-in-16-bytes.gif", &frame) == ET_ERR_FORMAT &&
           strstr(et_error_message(), "which 16 bytes cannot hold"));
     et_frame_free(&frame);
+    /* Found by fuzz_image (out of memory): a 227-byte PNG whose IDAT chunk
+     * claims 2 GB, which stb_image allocated before reading. */
+    CHECK_MSG(et_image_load("tests/fuzz/regress/image/png-chunk-claims-2gb.png", &frame) == ET_ERR_FORMAT &&
+                  strstr(et_error_message(), "corrupt PNG (the chunk at byte"),
+              "%s", et_error_message());
+    et_frame_free(&frame);
 }
 
 TEST(fuzz_corpus_video)
