@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #define FUZZ_IN_TESTS
@@ -105,6 +106,34 @@ TEST(fuzz_corpus_image)
     CHECK(et_image_load("tests/fuzz/regress/image/gif-66mp-in-16-bytes.gif", &frame) == ET_ERR_FORMAT &&
           strstr(et_error_message(), "which 16 bytes cannot hold"));
     et_frame_free(&frame);
+    /* Found by fuzz_image (UBSan: signed overflow in stb_image): a JPEG
+     * scan using a quantisation table the file never defines, which
+     * stb_image 2.27 read from uninitialised heap. Its pixels must not
+     * depend on what the heap held before (src/media/stb_image_impl.c). */
+    const char *dc = "tests/fuzz/regress/image/jpeg-dc-overflow.jpg";
+    uint8_t *pixels[2] = {NULL, NULL};
+    size_t bytes[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        /* Leave zeros, then garbage, in freed blocks of every size near
+         * stb_image's decoder state (18.5 KB), all held at once so that
+         * the decoder's allocation lands in one of them. */
+        enum { BLOCKS = 256 };
+        void *blocks[BLOCKS];
+        for (int i = 0; i < BLOCKS; i++)
+            if ((blocks[i] = malloc(12288 + (size_t)i * 64)))
+                memset(blocks[i], k ? 0xbe : 0, 12288 + (size_t)i * 64);
+        for (int i = 0; i < BLOCKS; i++)
+            free(blocks[i]);
+        REQUIRE(et_image_load(dc, &frame) == ET_OK);
+        bytes[k] = (size_t)frame.height * frame.stride;
+        pixels[k] = malloc(bytes[k]);
+        REQUIRE(pixels[k]);
+        memcpy(pixels[k], frame.rgb, bytes[k]);
+        et_frame_free(&frame);
+    }
+    CHECK(bytes[0] == bytes[1] && !memcmp(pixels[0], pixels[1], bytes[0]));
+    free(pixels[0]);
+    free(pixels[1]);
     /* Found by fuzz_image (out of memory): a 227-byte PNG whose IDAT chunk
      * claims 2 GB, which stb_image allocated before reading. */
     CHECK_MSG(et_image_load("tests/fuzz/regress/image/png-chunk-claims-2gb.png", &frame) == ET_ERR_FORMAT &&
