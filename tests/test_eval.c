@@ -133,3 +133,17 @@ TEST(eval_shipped_cnn_accuracy_on_fixture)
     CHECK_EQ_INT(et_json_get_number(j, "samples", -1), 599);
     et_json_free(j);
 }
+
+/* With flip test-time augmentation (--tta) the same CNN measured 0.6978
+ * on the fixture (0.6994 on all of PublicTest). */
+#define SHIPPED_FIXTURE_ACCURACY_TTA 0.6978
+TEST(eval_shipped_cnn_tta_accuracy_on_fixture)
+{
+    et_json *j = run_json("eval --data tests/fixtures/fer2013-publictest-sample.csv.gz --tta --json --threads 1");
+    REQUIRE(j);
+    double accuracy = et_json_get_number(j, "accuracy", -1);
+    CHECK_MSG(accuracy >= SHIPPED_FIXTURE_ACCURACY_TTA - 0.005, "accuracy %.4f with --tta, the shipped CNN reached %.4f",
+              accuracy, SHIPPED_FIXTURE_ACCURACY_TTA);
+    CHECK(et_json_get_bool(j, "tta", 0));
+    et_json_free(j);
+}

@@ -25,6 +25,10 @@ typedef struct {
     et_net *lanes[ET_CLASSIFIER_LANES - 1]; /* copies for threads 1.., loaded on first use */
     int embedding_layer; /* index, or -1 */
     int embedding_size;
+    /* Test-time augmentation: also classify each crop mirrored left-right
+     * and average the two (probabilities and embeddings). Twice the work;
+     * set after loading. */
+    int flip_tta;
     char path[1024];
 } et_emotion_classifier;
 

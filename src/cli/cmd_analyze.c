@@ -61,6 +61,9 @@ static const char usage[] =
     "      --min-score X      detector score threshold (default: the model's)\n"
     "      --max-gap SECONDS  a track survives this long without a detection (default 1)\n"
     "      --no-temporal      report the CNN's per-frame output without the LSTM\n"
+    "      --tta              also classify each face mirrored and average the two:\n"
+    "                         more accurate (FER2013 PublicTest 68.2% -> 69.9%),\n"
+    "                         the CNN's time doubles\n"
     "Models and machine:\n"
     "      --cnn FILE         emotion CNN weights (default: shipped emotion-cnn)\n"
     "      --lstm FILE        temporal model weights (default: shipped emotion-lstm)\n"
@@ -161,7 +164,7 @@ int cmd_analyze(int argc, char **argv)
 {
     enum { O_FORMAT = 256, O_RESUME, O_STILLS, O_IMAGE_FPS, O_FPS, O_START, O_END, O_DETECTOR, O_MIN_FACE,
            O_MAX_FACES, O_MIN_SCORE, O_MAX_GAP, O_NO_TEMPORAL, O_CNN, O_LSTM, O_DETECTOR_WEIGHTS, O_THREADS,
-           O_ANNOTATE, O_SHARD, O_STDIN_MEDIA, O_INPUT_FORMAT, O_INPUT_OPTION, O_LIVE_POLICY, O_EVENTS };
+           O_ANNOTATE, O_SHARD, O_STDIN_MEDIA, O_INPUT_FORMAT, O_INPUT_OPTION, O_LIVE_POLICY, O_EVENTS, O_TTA };
     static const struct option options[] = {
         {"output", required_argument, 0, 'o'},     {"format", required_argument, 0, O_FORMAT},
         {"resume", no_argument, 0, O_RESUME},      {"quiet", no_argument, 0, 'q'},
@@ -177,13 +180,14 @@ int cmd_analyze(int argc, char **argv)
         {"jobs", required_argument, 0, 'j'},       {"shard", required_argument, 0, O_SHARD},
         {"stdin-media", no_argument, 0, O_STDIN_MEDIA}, {"input-format", required_argument, 0, O_INPUT_FORMAT},
         {"input-option", required_argument, 0, O_INPUT_OPTION}, {"live-policy", required_argument, 0, O_LIVE_POLICY},
-        {"events", required_argument, 0, O_EVENTS}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"events", required_argument, 0, O_EVENTS}, {"tta", no_argument, 0, O_TTA},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *input_option_list[65] = {0}, *events_path = NULL;
     int input_option_count = 0, stdin_media = 0;
     const char *output = "-", *format = NULL, *cnn_path = NULL, *lstm_path = NULL, *detector_path = NULL;
     const char *annotate_path = NULL;
     et_annotator *annotator = NULL;
-    int resume = 0, quiet = 0, no_temporal = 0, threads = 0, jobs = 1, shard = 0, shards = 0, c, value;
+    int resume = 0, quiet = 0, no_temporal = 0, tta = 0, threads = 0, jobs = 1, shard = 0, shards = 0, c, value;
     double x;
     et_media_input_options input_options = {0};
     et_face_detector_options detector_options;
@@ -223,6 +227,7 @@ int cmd_analyze(int argc, char **argv)
             break;
         case O_MAX_GAP: if (cli_parse_double("analyze", "--max-gap", optarg, 0, 1e6, &ao.max_gap)) return EXIT_USAGE; break;
         case O_NO_TEMPORAL: no_temporal = 1; break;
+        case O_TTA: tta = 1; break;
         case O_CNN: cnn_path = optarg; break;
         case O_LSTM: lstm_path = optarg; break;
         case O_DETECTOR_WEIGHTS: detector_path = optarg; break;
@@ -293,6 +298,7 @@ int cmd_analyze(int argc, char **argv)
     }
     if (et_emotion_classifier_load(&classifier, cnn_path) != ET_OK)
         goto model_error;
+    classifier.flip_tta = tta;
     if (et_face_detector_open(&detector, detector_path, &detector_options) != ET_OK)
         goto model_error;
     if (!no_temporal && !input_options.stills) {
@@ -329,9 +335,10 @@ int cmd_analyze(int argc, char **argv)
                                                                           : "face-short.safetensors",
                              found[2], sizeof found[2]) == ET_OK)
         append_sha(&weights, "detector", found[2]);
-    et_strbuf_printf(&settings, "detector=%s max_gap=%g fps=%g start=%g end=%g image_fps=%g stills=%d temporal=%s",
+    et_strbuf_printf(&settings,
+                     "detector=%s max_gap=%g fps=%g start=%g end=%g image_fps=%g stills=%d temporal=%s tta=%s",
                      detector_options.model == ET_FACE_MODEL_FULL ? "full" : "short", ao.max_gap, ao.max_fps,
-                     ao.start, ao.end, ao.image_fps, ao.stills, temporal ? "lstm" : "none");
+                     ao.start, ao.end, ao.image_fps, ao.stills, temporal ? "lstm" : "none", tta ? "flip" : "none");
 
     /* Inputs: each expanded now; one that cannot be read is reported in turn. */
     for (int i = optind; i < argc; i++) {

@@ -33,6 +33,8 @@ static const char usage[] =
     "  --crop-scale X    face crop side in detection box sides (default 1.1)\n"
     "  --crop-offset Y   crop centre moved down by Y box sides (default 0)\n"
     "  --weights FILE    classifier weights (default: the shipped emotion-cnn)\n"
+    "  --tta             also classify each face mirrored and average the two, as\n"
+    "                    analyze --tta does\n"
     "  --json            one JSON object instead of the text report\n"
     "  --threads N       OpenBLAS threads (default: all cores)\n";
 
@@ -70,14 +72,15 @@ static void print_text(const et_metrics *m, int detect, int no_face)
     }
 }
 
-static void print_json(const et_metrics *m, const char *weights, const char *data, int detect, int no_face)
+static void print_json(const et_metrics *m, const char *weights, const char *data, int detect, int no_face, int tta)
 {
     et_strbuf b = {0};
     et_strbuf_append(&b, "{\"weights\":", 11);
     et_strbuf_json_string(&b, weights);
     et_strbuf_append(&b, ",\"data\":", 8);
     et_strbuf_json_string(&b, data);
-    et_strbuf_printf(&b, ",\"samples\":%ld,\"accuracy\":%.6f,\"macro_f1\":%.6f,", m->total, m->accuracy, m->macro_f1);
+    et_strbuf_printf(&b, ",\"tta\":%s,\"samples\":%ld,\"accuracy\":%.6f,\"macro_f1\":%.6f,", tta ? "true" : "false",
+                     m->total, m->accuracy, m->macro_f1);
     if (detect)
         et_strbuf_printf(&b, "\"no_face\":%d,\"accuracy_all\":%.6f,", no_face, accuracy_all(m, no_face));
     et_strbuf_append(&b, "\"classes\":{", 11);
@@ -107,9 +110,10 @@ int cmd_eval(int argc, char **argv)
                                             {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},
                                             {"detect", no_argument, 0, 'D'}, {"detector", required_argument, 0, 'm'},
                                             {"crop-scale", required_argument, 0, 's'},
-                                            {"crop-offset", required_argument, 0, 'y'}, {0, 0, 0, 0}};
+                                            {"crop-offset", required_argument, 0, 'y'},
+                                            {"tta", no_argument, 0, 'T'}, {0, 0, 0, 0}};
     const char *data = NULL, *usage_name = "PublicTest", *weights = NULL;
-    int json = 0, threads = 0, detect = 0, no_face = 0, c;
+    int json = 0, threads = 0, detect = 0, no_face = 0, tta = 0, c;
     double crop_scale = ET_FACE_ALIGN_BOX_SCALE, crop_offset = 0.0;
     et_face_detector_options detector_options;
     et_face_detector_defaults(&detector_options);
@@ -121,6 +125,7 @@ int cmd_eval(int argc, char **argv)
         case 'w': weights = optarg; break;
         case 'j': json = 1; break;
         case 'D': detect = 1; break;
+        case 'T': tta = 1; break;
         case 'm':
             if (!strcmp(optarg, "short")) detector_options.model = ET_FACE_MODEL_SHORT;
             else if (!strcmp(optarg, "full")) detector_options.model = ET_FACE_MODEL_FULL;
@@ -174,6 +179,7 @@ int cmd_eval(int argc, char **argv)
         et_face_dataset_free(&ds);
         return EXIT_SOME_FAILED;
     }
+    classifier.flip_tta = tta;
     et_metrics m;
     et_metrics_init(&m);
     const int batch = 64;
@@ -189,7 +195,7 @@ int cmd_eval(int argc, char **argv)
     if (rc != ET_OK)
         fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
     else if (json)
-        print_json(&m, weights, data, detect, no_face);
+        print_json(&m, weights, data, detect, no_face, tta);
     else
         print_text(&m, detect, no_face);
     et_emotion_classifier_free(&classifier);

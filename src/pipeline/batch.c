@@ -172,6 +172,7 @@ static int jobs_init(batch *bt, const et_batch_options *b, const et_analyzer_opt
             continue;
         if ((rc = et_emotion_classifier_load(&j->classifier, ao->classifier->path)) != ET_OK)
             return rc;
+        j->classifier.flip_tta = ao->classifier->flip_tta;
         if ((rc = et_face_detector_open(&j->detector, b->detector_path, &b->detector_options)) != ET_OK)
             return rc;
         if (ao->temporal && (rc = et_temporal_load(&j->temporal, b->lstm_path)) != ET_OK)

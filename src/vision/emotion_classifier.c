@@ -40,24 +40,51 @@ int et_emotion_classifier_load(et_emotion_classifier *c, const char *path)
     return ET_OK;
 }
 
-/* Runs crops [0, count) through net. */
+/* dst = each 48x48 image of src (count of them) mirrored left-right. */
+static void mirror_crops(const float *src, float *dst, int count)
+{
+    for (int row = 0; row < count * ET_FACE_SIZE; row++) {
+        const float *s = src + (size_t)row * ET_FACE_SIZE;
+        float *d = dst + (size_t)row * ET_FACE_SIZE;
+        for (int x = 0; x < ET_FACE_SIZE; x++)
+            d[x] = s[ET_FACE_SIZE - 1 - x];
+    }
+}
+
+/* Runs crops [0, count) through net. With flip_tta the mirror images run
+ * in the same batch, after the originals, and each crop gets the mean of
+ * its two views (probabilities and embedding). */
 static int run_net(et_emotion_classifier *c, et_net *net, const uint8_t *crops, int count, float *probabilities,
                    float *embeddings)
 {
-    int rc = et_net_prepare(net, count, 1);
+    const int n = ET_FACE_SIZE * ET_FACE_SIZE, views = c->flip_tta ? 2 : 1;
+    int rc = et_net_prepare(net, count * views, 1);
     if (rc != ET_OK)
         return rc;
-    const int n = ET_FACE_SIZE * ET_FACE_SIZE;
+    float *x = net->input.data;
     for (int i = 0; i < count; i++)
-        et_emotion_normalize(crops + (size_t)i * n, net->input.data + (size_t)i * n);
-    rc = et_net_forward(net, 0);
-    if (rc != ET_OK)
+        et_emotion_normalize(crops + (size_t)i * n, x + (size_t)i * n);
+    if (views == 2) /* the standardisation does not depend on pixel order */
+        mirror_crops(x, x + (size_t)count * n, count);
+    if ((rc = et_net_forward(net, 0)) != ET_OK)
         return et_error_wrap(rc, "%s: ", c->path);
     const float *logits = et_net_output(net, 0)->data;
-    for (int i = 0; i < count; i++)
-        et_emotion_softmax(logits + (size_t)i * ET_EMOTIONS, probabilities + (size_t)i * ET_EMOTIONS);
-    if (embeddings)
-        memcpy(embeddings, net->layers[c->embedding_layer].out.data, (size_t)count * c->embedding_size * sizeof(float));
+    for (int i = 0; i < count; i++) {
+        float *p = probabilities + (size_t)i * ET_EMOTIONS;
+        et_emotion_softmax(logits + (size_t)i * ET_EMOTIONS, p);
+        if (views == 2) {
+            float m[ET_EMOTIONS];
+            et_emotion_softmax(logits + (size_t)(count + i) * ET_EMOTIONS, m);
+            for (int k = 0; k < ET_EMOTIONS; k++)
+                p[k] = 0.5f * (p[k] + m[k]);
+        }
+    }
+    if (embeddings) {
+        const float *e = net->layers[c->embedding_layer].out.data;
+        size_t values = (size_t)count * c->embedding_size;
+        for (size_t k = 0; k < values; k++)
+            embeddings[k] = views == 2 ? 0.5f * (e[k] + e[values + k]) : e[k];
+    }
     return ET_OK;
 }
 
