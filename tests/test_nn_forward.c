@@ -375,3 +375,50 @@ TEST(fwd_lstm_recurrent_weights_from_state)
     CHECK_NEAR(after[1], 1.6, 1e-6);
     et_net_free(net);
 }
+
+/* Architecture numbers from a broken or hostile weights file: refused with a
+ * message naming what is wrong, before any shape arithmetic could overflow
+ * or a huge allocation start. */
+TEST(net_architecture_numbers_out_of_range_rejected)
+{
+#define X "[\"x\"]"
+    static const struct {
+        const char *arch, *detail;
+    } cases[] = {
+        {ARCH("[1,8,8]", "{\"name\":\"x\",\"type\":\"dense\",\"out\":1e300}", X), "\"out\""},
+        {ARCH("[1,8,8]", "{\"name\":\"x\",\"type\":\"dense\",\"out\":2.5}", X), "whole numbers"},
+        {ARCH("[1,8,8]", "{\"name\":\"x\",\"type\":\"conv2d\",\"out\":4,\"kernel\":1e10}", X), "\"kernel\""},
+        {ARCH("[1,8,8]", "{\"name\":\"x\",\"type\":\"conv2d\",\"out\":4,\"kernel\":3,\"groups\":-1e19}", X), "\"groups\""},
+        {ARCH("[1,8,8]", "{\"name\":\"x\",\"type\":\"maxpool\",\"kernel\":2,\"stride\":[1,-1e30]}", X), "\"stride\""},
+        {ARCH("[1,1e9,8]", "{\"name\":\"x\",\"type\":\"relu\"}", X), "\"input\""},
+        {ARCH("[1,60000,60000]", "{\"name\":\"x\",\"type\":\"relu\"}", X), "\"input\""},
+        {ARCH("[1,48,48]", "{\"name\":\"u\",\"type\":\"upsample_bilinear\",\"scale\":64},"
+                           "{\"name\":\"x\",\"type\":\"upsample_bilinear\",\"scale\":64}", X), "layer 'x' gives an output"},
+        {ARCH("[1,8,8]", "{\"name\":\"x\",\"type\":\"upsample_bilinear\",\"scale\":1e12}", X), "\"scale\""},
+        {ARCH("[1,8,8]", "{\"name\":\"x\",\"type\":\"depth_to_space\",\"block\":-3e9}", X), "\"block\""},
+        {ARCH("[4,8,8]", "{\"name\":\"x\",\"type\":\"depthwise_conv2d\",\"kernel\":3,\"multiplier\":1e40}", X),
+         "\"multiplier\""},
+        /* Sizes each within the limits whose weight would be 2^32 floats: refused
+     * before anything is allocated. */
+        {ARCH("[65536,1,1]", "{\"name\":\"x\",\"type\":\"dense\",\"out\":65536}", X), "layer 'x': out of memory"},
+    };
+#undef X
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        et_net *net = NULL;
+        et_error_clear();
+        int rc = et_net_create(&net, cases[i].arch, 1);
+        const char *msg = et_error_message();
+        CHECK_MSG(rc != ET_OK && !net, "case %zu accepted: %s", i, cases[i].arch);
+        CHECK_MSG(msg && strstr(msg, cases[i].detail), "case %zu: message lacks %s: %s", i, cases[i].detail,
+                  msg ? msg : "(none)");
+        et_net_free(net);
+    }
+    /* The limits leave room for real nets: the same layers at sane sizes. */
+    et_net *net = NULL;
+    CHECK_MSG(et_net_create(&net, "{\"format\":\"emotrace-net-1\",\"input\":[1,48,48],\"layers\":["
+                                  "{\"name\":\"u\",\"type\":\"upsample_bilinear\",\"scale\":4},"
+                                  "{\"name\":\"x\",\"type\":\"dense\",\"out\":7}],\"outputs\":[\"x\"]}",
+                            1) == ET_OK,
+              "a sane net: %s", et_error_message());
+    et_net_free(net);
+}

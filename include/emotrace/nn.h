@@ -185,8 +185,17 @@ int et_net_sole_consumer(const et_net *net, int l);
 float *et_net_workspace(et_net *net, size_t count);
 /* Resizes layer->out to [net->rows, out_shape]. */
 int et_layer_prepare_output(et_layer *layer, et_net *net);
+/* Architecture numbers are whole and at most this large, and a layer's
+ * output (one sample) has at most ET_MAX_SIDE per side and ET_MAX_VOLUME
+ * values: a hostile or broken weights file is refused with a message
+ * instead of overflowing the shape arithmetic. */
+#define ET_CONFIG_INT_MAX (1 << 20)
+#define ET_MAX_SIDE (1 << 16)
+#define ET_MAX_VOLUME (1 << 26)
 /* Reads an int or a list of ints from config (e.g. "kernel": 3 or [3, 5]). */
 int et_config_ints(const et_json *config, const char *key, int *values, int count, int fallback);
+/* Reads one whole number from min to max (fallback when absent). */
+int et_config_int(const et_json *config, const char *key, int fallback, int min, int max, int *value);
 
 /* 1 when all inputs of the layer have the same shape. */
 int et_layer_inputs_same_shape(const et_layer *layer);

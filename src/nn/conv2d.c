@@ -55,8 +55,10 @@ static int conv2d_setup(et_layer *layer, const et_json *config)
     int rc = et_window_from_config(&s->win, config, layer->name, 1);
     if (rc != ET_OK)
         return rc;
-    int out = (int)et_json_get_number(config, "out", 0);
-    s->groups = (int)et_json_get_number(config, "groups", 1);
+    int out = 0;
+    if ((rc = et_config_int(config, "out", 0, 1, ET_MAX_SIDE, &out)) != ET_OK ||
+        (rc = et_config_int(config, "groups", 1, 1, ET_MAX_SIDE, &s->groups)) != ET_OK)
+        return et_error_wrap(rc, "layer '%s': ", layer->name);
     s->has_bias = et_json_get_bool(config, "bias", 1);
     et_shape in = layer->in_shape[0];
     if (layer->input_count != 1 || out < 1 || s->groups < 1 || in.c % s->groups || out % s->groups)

@@ -8,7 +8,9 @@
 static int dense_setup(et_layer *layer, const et_json *config)
 {
     layer->assigns_input_grad = 1;
-    int out = (int)et_json_get_number(config, "out", 0);
+    int out = 0, rc = et_config_int(config, "out", 0, 1, ET_MAX_SIDE, &out);
+    if (rc != ET_OK)
+        return et_error_wrap(rc, "layer '%s': ", layer->name);
     int has_bias = et_json_get_bool(config, "bias", 1);
     et_shape in = layer->in_shape[0];
     if (layer->input_count != 1 || out < 1)

@@ -17,7 +17,9 @@ static int depth_to_space_setup(et_layer *layer, const et_json *config)
     if (!s)
         return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
     layer->state = s;
-    s->block = (int)et_json_get_number(config, "block", 2);
+    int rc = et_config_int(config, "block", 2, 1, 64, &s->block);
+    if (rc != ET_OK)
+        return et_error_wrap(rc, "layer '%s': ", layer->name);
     et_shape in = layer->in_shape[0];
     int area = s->block * s->block;
     if (layer->input_count != 1 || s->block < 1 || s->block > 64 || in.c % area)

@@ -44,7 +44,8 @@ static int depthwise_setup(et_layer *layer, const et_json *config)
     int rc = et_window_from_config(&s->win, config, layer->name, 1);
     if (rc != ET_OK)
         return rc;
-    s->multiplier = (int)et_json_get_number(config, "multiplier", 1);
+    if ((rc = et_config_int(config, "multiplier", 1, 1, ET_MAX_SIDE, &s->multiplier)) != ET_OK)
+        return et_error_wrap(rc, "layer '%s': ", layer->name);
     s->has_bias = et_json_get_bool(config, "bias", 1);
     et_shape in = layer->in_shape[0];
     if (layer->input_count != 1 || s->multiplier < 1)

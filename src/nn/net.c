@@ -82,21 +82,34 @@ int et_config_ints(const et_json *config, const char *key, int *values, int coun
             values[i] = fallback;
         return ET_OK;
     }
-    if (v->type == ET_JSON_NUMBER) {
-        for (int i = 0; i < count; i++)
-            values[i] = (int)v->number;
-        return ET_OK;
+    if (v->type != ET_JSON_NUMBER && !(v->type == ET_JSON_ARRAY && v->count == count))
+        return et_error_set(ET_ERR_FORMAT, "\"%s\" must be a number or a list of %d numbers", key, count);
+    const et_json *e = v->type == ET_JSON_NUMBER ? v : v->child;
+    for (int i = 0; i < count; i++) {
+        /* Checked before the cast: a double out of int's range is undefined. */
+        if (e->type != ET_JSON_NUMBER || !(fabs(e->number) <= ET_CONFIG_INT_MAX) || e->number != floor(e->number))
+            return et_error_set(ET_ERR_FORMAT, "\"%s\" must hold whole numbers from -%d to %d", key,
+                                ET_CONFIG_INT_MAX, ET_CONFIG_INT_MAX);
+        values[i] = (int)e->number;
+        if (v->type == ET_JSON_ARRAY)
+            e = e->next;
     }
-    if (v->type == ET_JSON_ARRAY && v->count == count) {
-        const et_json *e = v->child;
-        for (int i = 0; i < count; i++, e = e->next) {
-            if (e->type != ET_JSON_NUMBER)
-                return et_error_set(ET_ERR_FORMAT, "\"%s\" must hold numbers", key);
-            values[i] = (int)e->number;
-        }
-        return ET_OK;
-    }
-    return et_error_set(ET_ERR_FORMAT, "\"%s\" must be a number or a list of %d numbers", key, count);
+    return ET_OK;
+}
+
+int et_config_int(const et_json *config, const char *key, int fallback, int min, int max, int *value)
+{
+    int rc = et_config_ints(config, key, value, 1, fallback);
+    if (rc == ET_OK && (*value < min || *value > max))
+        rc = et_error_set(ET_ERR_FORMAT, "\"%s\" is %d, must be from %d to %d", key, *value, min, max);
+    return rc;
+}
+
+/* 1 when the shape is within ET_MAX_SIDE and ET_MAX_VOLUME. */
+static int shape_in_limits(et_shape s)
+{
+    return s.c <= ET_MAX_SIDE && s.h <= ET_MAX_SIDE && s.w <= ET_MAX_SIDE &&
+           (size_t)s.c * s.h * s.w <= ET_MAX_VOLUME;
 }
 
 int et_net_find(const et_net *net, const char *name)
@@ -204,9 +217,10 @@ int et_net_create(et_net **out, const char *arch_json, uint64_t seed)
         rc = et_error_set(ET_ERR_FORMAT, "architecture: format is '%s', expected 'emotrace-net-1'", format);
         goto fail;
     }
-    if (!input || et_config_ints(arch, "input", dims, 3, 0) != ET_OK || dims[0] < 1 ||
-        dims[1] < 1 || dims[2] < 1) {
-        rc = et_error_set(ET_ERR_FORMAT, "architecture: \"input\" must be [C, H, W] of positive sizes");
+    if (!input || et_config_ints(arch, "input", dims, 3, 0) != ET_OK || dims[0] < 1 || dims[1] < 1 || dims[2] < 1 ||
+        !shape_in_limits((et_shape){dims[0], dims[1], dims[2]})) {
+        rc = et_error_set(ET_ERR_FORMAT, "architecture: \"input\" must be [C, H, W] of positive sizes, at most %d "
+                          "each and %d values in all", ET_MAX_SIDE, ET_MAX_VOLUME);
         goto fail;
     }
     net->input_shape = (et_shape){dims[0], dims[1], dims[2]};
@@ -246,9 +260,11 @@ int et_net_create(et_net **out, const char *arch_json, uint64_t seed)
         rc = layer->type->setup(layer, config);
         if (rc != ET_OK)
             goto fail;
-        if (layer->out_shape.c < 1 || layer->out_shape.h < 1 || layer->out_shape.w < 1) {
-            rc = et_error_set(ET_ERR_FORMAT, "architecture: layer '%s' gives an empty output %dx%dx%d", name,
-                              layer->out_shape.c, layer->out_shape.h, layer->out_shape.w);
+        if (layer->out_shape.c < 1 || layer->out_shape.h < 1 || layer->out_shape.w < 1 ||
+            !shape_in_limits(layer->out_shape)) {
+            rc = et_error_set(ET_ERR_FORMAT, "architecture: layer '%s' gives an output of %dx%dx%d, not from 1 to %d "
+                              "per side and %d values", name, layer->out_shape.c, layer->out_shape.h,
+                              layer->out_shape.w, ET_MAX_SIDE, ET_MAX_VOLUME);
             goto fail;
         }
     }

@@ -25,7 +25,16 @@ int et_tensor_resize(et_tensor *t, int n, int c, int h, int w)
 {
     if (n < 0 || c < 0 || h < 0 || w < 0)
         return et_error_set(ET_ERR_USAGE, "tensor: negative dimension %dx%dx%dx%d", n, c, h, w);
-    size_t count = (size_t)n * c * h * w;
+    /* The product is checked step by step: dimensions from a hostile file
+     * could overflow size_t. */
+    const size_t limit = (size_t)1 << 28; /* floats: 1 GB, far above any real layer */
+    size_t count = 1;
+    const int dims[4] = {n, c, h, w};
+    for (int i = 0; i < 4; i++) {
+        if (dims[i] && count > limit / (size_t)dims[i])
+            return et_error_set(ET_ERR_NOMEM, "tensor: %dx%dx%dx%d is too large", n, c, h, w);
+        count *= (size_t)dims[i];
+    }
     if (count > t->capacity) {
         float *p = et_floats_alloc(count);
         if (!p)

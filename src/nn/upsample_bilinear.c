@@ -47,7 +47,9 @@ static int upsample_setup(et_layer *layer, const et_json *config)
     if (!s)
         return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
     layer->state = s;
-    s->scale = (int)et_json_get_number(config, "scale", 2);
+    int rc = et_config_int(config, "scale", 2, 1, 64, &s->scale);
+    if (rc != ET_OK)
+        return et_error_wrap(rc, "layer '%s': ", layer->name);
     et_shape in = layer->in_shape[0];
     if (layer->input_count != 1 || s->scale < 1 || s->scale > 64)
         return et_error_set(ET_ERR_FORMAT, "layer '%s': upsample_bilinear needs one input and \"scale\" 1..64",

@@ -1,7 +1,10 @@
-/* libFuzzer: the safetensors reader (JSON header, dtypes, shapes, offsets)
- * and converting every tensor it accepts to f32. */
+/* libFuzzer: the safetensors reader (JSON header, dtypes, shapes, offsets),
+ * converting every tensor it accepts to f32, and a weights file as the
+ * engine loads it: the architecture JSON in the metadata built into a net,
+ * the tensors checked against it and loaded. */
 #include <stdlib.h>
 
+#include "emotrace/nn.h"
 #include "emotrace/safetensors.h"
 #include "fuzz_file.h"
 
@@ -25,5 +28,8 @@ FUZZ_ENTRY(safetensors)
         free(dst);
     }
     et_safetensors_free(&st);
+    et_net *net = NULL;
+    if (et_net_load(&net, path) == 0)
+        et_net_free(net);
     return 0;
 }
