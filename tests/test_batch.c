@@ -251,7 +251,10 @@ TEST(batch_shards_merged_equal_unsharded)
     free(p1r);
 
     snprintf(args, sizeof args, "merge -q %s %s %s", merged, s1, s2);
-    REQUIRE(cli_run(args, NULL, NULL) == 0);
+    REQUIRE(cli_run(args, NULL, &err) == 0);
+    CHECK_MSG(!err || !strstr(err, "warning"), "shards of one run: %s", err);
+    free(err);
+    err = NULL;
     char *a = db_dump(all, NULL), *m = db_dump(merged, NULL);
     REQUIRE(a && m);
     CHECK(!strcmp(a, m));
@@ -270,6 +273,22 @@ TEST(batch_shards_merged_equal_unsharded)
     free(after);
     free(a);
     free(m);
+    free(err);
+    err = NULL;
+
+    /* frames_dropped goes with its media; a shard made with other weights
+     * is merged, with a warning. */
+    char s3[600], merged2[600];
+    snprintf(s3, sizeof s3, "%s/s3.sqlite", d);
+    snprintf(merged2, sizeof merged2, "%s/merged2.sqlite", d);
+    REQUIRE(shell_runf("cp '%s' '%s' && sqlite3 '%s' \"UPDATE media SET frames_dropped = 7; "
+                       "UPDATE runs SET weights = 'cnn=00'\"",
+                       s2, s3, s3) == 0);
+    snprintf(args, sizeof args, "merge -q %s %s %s", merged2, s1, s3);
+    REQUIRE(cli_run(args, NULL, &err) == 0);
+    CHECK_MSG(err && strstr(err, "2 different sets of weights") && strstr(err, merged2), "%s", err);
+    CHECK_EQ_INT(db_count(merged2, "SELECT count(*) FROM media WHERE frames_dropped = 7"), n2);
+    CHECK_EQ_INT(db_count(merged2, "SELECT count(*) FROM media WHERE frames_dropped = 0"), n1);
     free(err);
 
     CHECK_EQ_INT(cli_run("analyze --shard 3/2 x.mp4", NULL, NULL), 2);

@@ -6,6 +6,7 @@
 typedef struct {
     int inputs;                    /* databases merged */
     long runs, media, observations; /* rows copied */
+    int weights_variants;          /* distinct runs.weights in the output afterwards */
 } et_merge_stats;
 
 /* Copies every run, media file, track and observation of the inputs into

@@ -38,6 +38,11 @@ int cmd_merge(int argc, char **argv)
         fprintf(stderr, "emotrace: merge: %s\n", et_error_message());
         return EXIT_SOME_FAILED;
     }
+    if (stats.weights_variants > 1)
+        fprintf(stderr,
+                "emotrace: merge: warning: %s now holds runs made with %d different sets of weights (see the runs "
+                "table): their results are not comparable\n",
+                argv[optind], stats.weights_variants);
     if (!quiet)
         fprintf(stderr, "merged %d databases into %s: %ld runs, %ld media files, %ld observations\n", stats.inputs,
                 argv[optind], stats.runs, stats.media, stats.observations);

@@ -120,6 +120,19 @@ static int copy_rows(merge_state *m, const char *select_sql, const char *insert_
     return rc;
 }
 
+/* 1 when the input's media table has frames_dropped (databases written
+ * before live sources lack it: their files dropped nothing). */
+static int has_frames_dropped(merge_state *m)
+{
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(m->in, "SELECT 1 FROM pragma_table_info('media') WHERE name = 'frames_dropped'", -1, &st,
+                           NULL) == SQLITE_OK)
+        found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
 static int merge_one(merge_state *m)
 {
     int rc = et_store_sqlite_check(m->in, m->in_name, 0);
@@ -131,10 +144,14 @@ static int merge_one(merge_state *m)
                        &m->runs, 0, NULL, &m->stats->runs);
     if (rc == ET_OK)
         rc = copy_rows(m,
-                       "SELECT id, path, size, mtime, duration, fps, width, height, frames_analyzed, status, "
-                       "error, run_id FROM media ORDER BY id",
+                       has_frames_dropped(m)
+                           ? "SELECT id, path, size, mtime, duration, fps, width, height, frames_analyzed, status, "
+                             "error, run_id, frames_dropped FROM media ORDER BY id"
+                           : "SELECT id, path, size, mtime, duration, fps, width, height, frames_analyzed, status, "
+                             "error, run_id, 0 FROM media ORDER BY id",
                        "INSERT INTO media (path, size, mtime, duration, fps, width, height, frames_analyzed, "
-                       "status, error, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                       "status, error, run_id, frames_dropped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+                       "?11, ?12)",
                        &m->media, 11, &m->runs, &m->stats->media);
     if (rc == ET_OK)
         rc = copy_rows(m,
@@ -188,6 +205,13 @@ int et_store_merge(const char *out, const char *const *inputs, int count, et_mer
         m.in = NULL;
         stats->inputs += rc == ET_OK;
     }
+    /* Shards analysed with other weights are not comparable: counted, so
+     * that the caller can warn (merging them may be meant). */
+    sqlite3_stmt *st = NULL;
+    if (rc == ET_OK && sqlite3_prepare_v2(m.out, "SELECT count(DISTINCT weights) FROM runs", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        stats->weights_variants = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
     if (rc == ET_OK && sqlite3_exec(m.out, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = db_error(m.out, out, "cannot commit");
 done:
