@@ -129,6 +129,9 @@ TEST(analyze_example_sqlite_read_back)
     CHECK(query_double(db, "SELECT COUNT(*) FROM tracks") >= 1);
     CHECK_EQ_INT(query_double(db, "SELECT SUM(frames) FROM tracks"), observations);
     CHECK_EQ_INT(query_double(db, "SELECT COUNT(*) FROM runs WHERE weights LIKE '%emotion-cnn=%'"), 1);
+    /* The options that shape the results are recorded (--fps 5, defaults). */
+    CHECK_EQ_INT(query_double(db, "SELECT COUNT(*) FROM runs WHERE options LIKE 'detector=short min_score=0 "
+                                  "min_face=0 max_faces=0 max_gap=1 fps=5 %temporal=lstm tta=none%'"), 1);
     CHECK_EQ_INT(query_double(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
                                   "name IN ('observations_track', 'observations_time')"), 2);
     sqlite3_close(db);

@@ -336,9 +336,12 @@ int cmd_analyze(int argc, char **argv)
                              found[2], sizeof found[2]) == ET_OK)
         append_sha(&weights, "detector", found[2]);
     et_strbuf_printf(&settings,
-                     "detector=%s max_gap=%g fps=%g start=%g end=%g image_fps=%g stills=%d temporal=%s tta=%s",
-                     detector_options.model == ET_FACE_MODEL_FULL ? "full" : "short", ao.max_gap, ao.max_fps,
-                     ao.start, ao.end, ao.image_fps, ao.stills, temporal ? "lstm" : "none", tta ? "flip" : "none");
+                     "detector=%s min_score=%g min_face=%g max_faces=%d max_gap=%g fps=%g start=%g end=%g "
+                     "image_fps=%g stills=%d temporal=%s tta=%s live_policy=%s",
+                     detector_options.model == ET_FACE_MODEL_FULL ? "full" : "short", detector_options.min_score,
+                     detector_options.min_face_px, detector_options.max_faces, ao.max_gap, ao.max_fps, ao.start,
+                     ao.end, ao.image_fps, ao.stills, temporal ? "lstm" : "none", tta ? "flip" : "none",
+                     ao.live_policy == ET_LIVE_ALL ? "all" : "latest");
 
     /* Inputs: each expanded now; one that cannot be read is reported in turn. */
     for (int i = optind; i < argc; i++) {
