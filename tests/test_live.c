@@ -303,6 +303,66 @@ TEST(live_stdin_policy_latest_drops_and_reports)
     free(err);
 }
 
+/* A source that breaks off mid-stream. Network protocols read through an
+ * AVIOContext report a timeout or reset as the end of the input, so the
+ * stream ends as done; a source without one (a camera: v4l2; here FFmpeg's
+ * image2 demuxer) reports its failing reads as errors. Its frames vanish
+ * (the directory is renamed) once results were committed: the run fails
+ * naming the source, and SQLite keeps what it analysed, with tracks. */
+TEST(live_source_failing_mid_stream_keeps_its_rows)
+{
+    char dir[600], gone[600], pattern[700], db[600], err_path[600], cmd[4096];
+    snprintf(dir, sizeof dir, "%s", test_path("frames"));
+    snprintf(gone, sizeof gone, "%s.gone", dir);
+    snprintf(pattern, sizeof pattern, "%s/f%%04d.jpg", dir);
+    snprintf(db, sizeof db, "%s", test_path("fail.sqlite"));
+    snprintf(err_path, sizeof err_path, "%s", test_path("stderr.txt"));
+    /* 1000 frames: far more than are analysed before the first commit. */
+    REQUIRE(shell_runf("mkdir -p %s && ffmpeg -nostdin -loglevel error -stream_loop 3 -i examples/expressions.mp4 -an "
+                       "-vf scale=160:-2 -frames:v 1000 -q:v 5 %s",
+                       dir, pattern) == 0);
+    snprintf(cmd, sizeof cmd,
+             "%s analyze --input-format image2 --input-option framerate=25 --live-policy all -o %s %s 2>%s",
+             cli_binary(), db, pattern, err_path);
+    double started = seconds_now();
+    pid_t analyze = spawn(cmd);
+    REQUIRE(analyze > 0);
+    double until = seconds_now() + (cli_sanitized() ? 90 : 30);
+    double committed = 0;
+    while (seconds_now() < until && still_running(analyze) &&
+           (committed = query(db, "SELECT COUNT(*) FROM observations")) <= 0)
+        sleep_ms(20);
+    int renamed = committed > 0 && rename(dir, gone) == 0;
+    int status = wait_exit(analyze, cli_sanitized() ? 90 : 30);
+    char *err = file_read_text(err_path);
+    CHECK_MSG(renamed, "no committed observation before the run ended: %s", err ? err : "");
+    if (!renamed) {
+        free(err);
+        return;
+    }
+    CHECK_MSG(status == 1, "exit %d: %s", status, err ? err : "");
+    char expected[900];
+    snprintf(expected, sizeof expected, "%s: cannot read: Input/output error", pattern);
+    CHECK_MSG(err && strstr(err, expected), "stderr: %s", err ? err : "");
+    free(err);
+
+    /* The failed row, with the error and the counts of what was analysed. */
+    char sql[1200];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM media WHERE status = 'failed' AND error = '%s'", expected);
+    CHECK_EQ_INT(query(db, sql), 1);
+    double frames = query(db, "SELECT frames_analyzed FROM media");
+    double observations = query(db, "SELECT COUNT(*) FROM observations");
+    CHECK_MSG(frames >= 1 && frames < 1000, "%g frames analysed of 1000 before the failure", frames);
+    /* Nothing committed is lost, and every analysed frame's face is there. */
+    CHECK_MSG(observations >= committed && observations >= frames * 0.9 && observations <= frames,
+              "%g observations (%g committed before) in %g frames of one face", observations, committed, frames);
+    CHECK_EQ_INT(query(db, "SELECT MAX(frame) + 1 FROM observations"), frames);
+    CHECK(query(db, "SELECT COUNT(*) FROM tracks") >= 1);
+    CHECK_EQ_INT(query(db, "SELECT SUM(frames) FROM tracks"), observations);
+    fprintf(stderr, "  [%.1f s, %g frames analysed, %g committed when the source vanished]\n",
+            seconds_now() - started, frames, committed);
+}
+
 TEST(live_usage_errors)
 {
     CHECK_EQ_INT(cli_run("analyze --live-policy newest udp://127.0.0.1:9", NULL, NULL), 2);

@@ -3,6 +3,7 @@
  * media.frames_dropped, added to databases made before it existed. */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -133,4 +134,67 @@ TEST(store_sqlite_frames_dropped_added_to_older_databases)
              path);
     CHECK(shell_run(command) == 0);
     CHECK_EQ_INT(count(path, "SELECT frames_dropped FROM media WHERE path = 'b.mp4'"), 0);
+}
+
+/* A live source that fails keeps everything it wrote, also the rows since
+ * the last commit, and gets its tracks under a failed row with the error;
+ * a text sink keeps its lines too. */
+TEST(store_live_failure_keeps_rows_and_tracks)
+{
+    const char *path = test_path("fail.sqlite");
+    const char *csv = test_path("fail.csv");
+    et_sink *sinks[2] = {NULL, NULL};
+    REQUIRE(et_sink_open(&sinks[0], path, NULL, NULL) == ET_OK);
+    REQUIRE(et_sink_open(&sinks[1], csv, NULL, NULL) == ET_OK);
+    struct timespec pause = {0, 80 * 1000000L};
+    for (int k = 0; k < 2; k++) {
+        et_sink *s = sinks[k];
+        et_media_info m;
+        memset(&m, 0, sizeof m);
+        m.path = "udp://127.0.0.1:5000";
+        et_sink_set_commit_interval(s, 0.05);
+        REQUIRE(et_sink_begin_media(s, &m) == ET_OK);
+        et_observation o = face(0);
+        CHECK(et_sink_write_observation(s, &o) == ET_OK);
+        nanosleep(&pause, NULL);
+        m.frames_analyzed = 1;
+        CHECK(et_sink_checkpoint(s, &m) == ET_OK); /* commits frame 0 */
+        o = face(1);
+        CHECK(et_sink_write_observation(s, &o) == ET_OK); /* not committed yet */
+        m.frames_analyzed = 2;
+        m.frames_dropped = 3;
+        m.status = ET_MEDIA_FAILED;
+        m.error = "udp://127.0.0.1:5000: cannot read: Connection reset by peer";
+        et_track_summary t;
+        memset(&t, 0, sizeof t);
+        t.track = 1;
+        t.frames = 2;
+        t.last_t = 0.04;
+        t.emotion = 6;
+        CHECK(et_sink_end_media(s, &m, &t, 1) == ET_OK);
+        /* fail_media on a live source keeps its rows as well. */
+        m.path = "rtsp://127.0.0.1/cam";
+        m.status = ET_MEDIA_DONE;
+        m.error = NULL;
+        REQUIRE(et_sink_begin_media(s, &m) == ET_OK);
+        o = face(0);
+        CHECK(et_sink_write_observation(s, &o) == ET_OK);
+        CHECK(et_sink_fail_media(s, &m, "rtsp://127.0.0.1/cam: interrupted") == ET_OK);
+        CHECK(et_sink_close(s) == ET_OK);
+    }
+    CHECK_EQ_INT(count(path, "SELECT COUNT(*) FROM observations o JOIN media m ON m.id = o.media_id "
+                             "WHERE m.path LIKE 'udp:%'"), 2);
+    CHECK_EQ_INT(count(path, "SELECT frames_analyzed * 100 + frames_dropped FROM media WHERE path LIKE 'udp:%' "
+                             "AND status = 'failed' AND error = 'udp://127.0.0.1:5000: cannot read: Connection "
+                             "reset by peer'"), 203);
+    CHECK_EQ_INT(count(path, "SELECT SUM(t.frames) FROM tracks t JOIN media m ON m.id = t.media_id "
+                             "WHERE m.path LIKE 'udp:%' AND t.track = 1 AND t.emotion = 'neutral'"), 2);
+    CHECK_EQ_INT(count(path, "SELECT COUNT(*) FROM observations o JOIN media m ON m.id = o.media_id "
+                             "WHERE m.path LIKE 'rtsp:%' AND m.status = 'failed' AND m.error LIKE '%interrupted'"), 1);
+    char *text = file_read_text(csv);
+    int lines = 0;
+    for (const char *p = text; p && *p; p++)
+        lines += *p == '\n';
+    CHECK_MSG(lines == 4, "%d lines (header and 3 rows expected):\n%s", lines, text ? text : "");
+    free(text);
 }

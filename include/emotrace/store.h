@@ -11,8 +11,9 @@
  *     et_sink_close(sink);
  *
  * Three formats: SQLite (one transaction per media file, so a crash never
- * leaves half a file, or per interval for live sources; failures are
- * recorded; --resume can skip finished files), CSV (RFC 4180) and JSON Lines, the latter two streamed. After any
+ * leaves half a file, or per interval for live sources, which keep their
+ * rows when they fail; failures are recorded; --resume can skip finished
+ * files), CSV (RFC 4180) and JSON Lines, the latter two streamed. After any
  * output error the sink refuses further work (repeating the first error);
  * only et_sink_close is still useful. */
 #ifndef EMOTRACE_STORE_H
@@ -104,13 +105,16 @@ int et_sink_begin_media(et_sink *sink, const et_media_info *media);
 int et_sink_write_observation(et_sink *sink, const et_observation *obs);
 /* Finishes the current media file with its final record (every field but
  * path is taken from final) and track summaries (only SQLite keeps them).
- * A final status of ET_MEDIA_FAILED acts like et_sink_fail_media. Text
- * sinks flush here. */
+ * A final status of ET_MEDIA_FAILED (with final->error) acts like
+ * et_sink_fail_media, except with a commit interval (live sources): then
+ * the rows already written stay, the tracks are stored and the media row
+ * records the failure. Text sinks flush here. */
 int et_sink_end_media(et_sink *sink, const et_media_info *final, const et_track_summary *tracks,
                       int ntracks);
 /* Records that a media file failed, whether or not it was begun. SQLite
- * keeps a 'failed' row with the error and no observations; text sinks
- * cannot take back lines already written and just flush. */
+ * keeps a 'failed' row with the error and no observations (with a commit
+ * interval: with the observations written, as et_sink_end_media); text
+ * sinks cannot take back lines already written and just flush. */
 int et_sink_fail_media(et_sink *sink, const et_media_info *media, const char *error);
 /* 1 if the store already holds path with this size and mtime and status
  * done, 0 if not (always 0 for text sinks), negative on error. */

@@ -127,9 +127,10 @@ static int detect_batch(et_face_detector *d, batch_buffers *b, int n)
     return ET_OK;
 }
 
-static int write_summaries(et_sink *sink, const et_media_info *info, const et_tracker *tracker)
+/* The tracker's tracks as summaries for the sink (*out to be freed). */
+static int make_summaries(const et_media_info *info, const et_tracker *tracker, et_track_summary **out)
 {
-    et_track_summary *summaries = calloc((size_t)tracker->count + 1, sizeof *summaries);
+    et_track_summary *summaries = *out = calloc((size_t)tracker->count + 1, sizeof *summaries);
     if (!summaries)
         return et_error_set(ET_ERR_NOMEM, "%s: out of memory", info->path);
     for (int i = 0; i < tracker->count; i++) {
@@ -146,7 +147,16 @@ static int write_summaries(et_sink *sink, const et_media_info *info, const et_tr
         }
         s->emotion = et_argmax(mean, ET_EMOTIONS);
     }
-    int rc = et_sink_end_media(sink, info, summaries, tracker->count);
+    return ET_OK;
+}
+
+/* Ends the media in the sink with info's status and the tracks so far. */
+static int write_summaries(et_sink *sink, const et_media_info *info, const et_tracker *tracker)
+{
+    et_track_summary *summaries = NULL;
+    int rc = make_summaries(info, tracker, &summaries);
+    if (rc == ET_OK)
+        rc = et_sink_end_media(sink, info, summaries, tracker->count);
     free(summaries);
     return rc;
 }
@@ -341,7 +351,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
      * analysed as it arrives (a batch would add its length to the delay). */
     if ((o->on_frame && o->on_frame_skipped && o->max_fps > 0) || live)
         max_batch = 1;
-    int ended = 0;
+    int ended = 0, begun = 0;
 
     if (!b) {
         rc = et_error_set(ET_ERR_NOMEM, "%s: out of memory", item->path);
@@ -355,6 +365,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
         et_sink_set_commit_interval(sink, live ? ET_LIVE_COMMIT_SECONDS : 0);
         if ((rc = et_sink_begin_media(sink, info)) != ET_OK)
             goto fail;
+        begun = 1;
     }
     while (!ended) {
         /* Read a batch. */
@@ -442,9 +453,21 @@ fail: {
     snprintf(message, sizeof message, "%s", et_error_message());
     info->status = ET_MEDIA_FAILED;
     info->error = message;
-    /* The sink rolls back whatever this item wrote. */
-    if (sink)
+    /* The sink decides what a failed item keeps: a file nothing (rolled
+     * back), a live source committed per interval all it wrote, with the
+     * tracks so far; so it gets them while it can still take them (after
+     * its own error it takes nothing more). */
+    if (sink && begun && !et_sink_error(sink)) {
+        if (live) {
+            info->frames_dropped = et_media_reader_dropped(&reader);
+            if (!info->duration && stats->frames_decoded)
+                info->duration = last_t;
+        }
+        if (write_summaries(sink, info, &tracker) != ET_OK && !et_sink_error(sink))
+            et_sink_fail_media(sink, info, message); /* no memory for the summaries */
+    } else if (sink) {
         et_sink_fail_media(sink, info, message);
+    }
     et_tracker_free(&tracker);
     if (b)
         buffers_free(b);

@@ -161,7 +161,11 @@ int et_sink_end_media(et_sink *sink, const et_media_info *final, const et_track_
         return et_error_set(ET_ERR_USAGE, "%s: end of a media file that was not begun", sink->name);
     if (!final || ntracks < 0 || (ntracks > 0 && !tracks))
         return et_error_set(ET_ERR_USAGE, "%s: bad arguments ending a media file", sink->name);
-    if (final->status == ET_MEDIA_FAILED)
+    /* A file is one transaction, all or nothing: failed, it keeps nothing.
+     * Media committed per interval (live) has shown its rows to readers
+     * already: failed, it keeps them, gets its tracks, and the failure is
+     * recorded on its media row. */
+    if (final->status == ET_MEDIA_FAILED && sink->commit_interval <= 0)
         return et_sink_fail_media(sink, final, final->error);
     for (int i = 0; i < ntracks; i++) {
         int rc = check_emotion(sink, tracks[i].emotion, "track summary");

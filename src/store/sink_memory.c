@@ -90,6 +90,12 @@ static int memory_end_media(et_sink *sink, const et_media_info *final, const et_
     m->final.path = m->path;
     m->final.error = NULL;
     m->state = KEPT_DONE;
+    /* A failed end (live) is replayed as one, with its error. */
+    if (final->status == ET_MEDIA_FAILED) {
+        if (!(m->error = strdup(final->error ? final->error : "failed")))
+            return et_error_set(ET_ERR_NOMEM, "%s: out of memory", m->path);
+        m->final.error = m->error;
+    }
     return ET_OK;
 }
 

@@ -33,7 +33,8 @@
  *   status           TEXT     'done' or 'failed'
  *   error            TEXT     why the file failed; NULL when done
  *   run_id           INTEGER  runs.id of the run that wrote this row
- *   A failed file has no tracks and no observations. Analysing a path again
+ *   A failed file has no tracks and no observations; a failed live source
+ *   keeps what it stored, with its tracks (see below). Analysing a path again
  *   replaces its rows (media, tracks, observations) in one transaction.
  *
  * tracks: one row per face track in a media file.
@@ -68,7 +69,9 @@
  * there or not at all. A live source (camera, network stream, pipe) has no
  * end: it is committed every commit interval instead (et_sink_checkpoint),
  * its media row saying 'failed' ("still being analysed") until it ends;
- * after a crash its observations so far stay, under that row. */
+ * after a crash its observations so far stay, under that row. When it
+ * fails (the stream breaks off), nothing is rolled back: it keeps all its
+ * observations and gets its tracks, under a 'failed' row with the error. */
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -398,7 +401,7 @@ static int sqlite_end_media(et_sink *sink, const et_media_info *final, const et_
         if (rc != ET_OK)
             return rc;
     }
-    return finish_media(s, final, 1, NULL, what);
+    return finish_media(s, final, final->status == ET_MEDIA_DONE, final->error, what);
 }
 
 static int sqlite_fail_media(et_sink *sink, const et_media_info *media, const char *error, int begun)
@@ -409,8 +412,9 @@ static int sqlite_fail_media(et_sink *sink, const et_media_info *media, const ch
         return rc;
     const char *what = s->doing;
     /* Whatever was written before the failure goes: a failed file has a
-     * media row and nothing else. */
-    if ((rc = delete_media_rows(s, s->media_id, 0, what)) != ET_OK)
+     * media row and nothing else. Media committed per interval (live)
+     * keeps its rows: readers have seen them already. */
+    if (s->base.commit_interval <= 0 && (rc = delete_media_rows(s, s->media_id, 0, what)) != ET_OK)
         return rc;
     return finish_media(s, media, 0, error ? error : media->error, what);
 }
