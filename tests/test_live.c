@@ -363,6 +363,78 @@ TEST(live_source_failing_mid_stream_keeps_its_rows)
             seconds_now() - started, frames, committed);
 }
 
+/* A network stream whose connection is reset mid-way (a sender that
+ * crashes): reported as a read error, not taken for the end of the stream,
+ * and what was analysed before it stays. The server is a child process on
+ * loopback that sends the first part of an MPEG-TS clip, pauses, and
+ * closes with SO_LINGER 0, which sends a TCP reset. */
+TEST(live_tcp_connection_reset_is_a_failure)
+{
+    char ts[600], db[600], err_path[600], cmd[2048];
+    snprintf(ts, sizeof ts, "%s", test_path("clip.ts"));
+    snprintf(db, sizeof db, "%s", test_path("reset.sqlite"));
+    snprintf(err_path, sizeof err_path, "%s", test_path("stderr.txt"));
+    REQUIRE(shell_runf("ffmpeg -nostdin -loglevel error -t 8 -i examples/expressions.mp4 -an -vf scale=320:-2 "
+                       "-c:v libx264 -preset ultrafast -g 25 -f mpegts %s",
+                       ts) == 0);
+    FILE *f = fopen(ts, "rb");
+    REQUIRE(f);
+    static char clip[4 << 20];
+    size_t size = fread(clip, 1, sizeof clip, f);
+    fclose(f);
+    REQUIRE(size > 1000 && size < sizeof clip);
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t n = sizeof a;
+    REQUIRE(listener >= 0 && bind(listener, (struct sockaddr *)&a, sizeof a) == 0 && listen(listener, 1) == 0 &&
+            getsockname(listener, (struct sockaddr *)&a, &n) == 0);
+    pid_t server = fork();
+    if (server == 0) {
+        alarm(120); /* never outlives a broken test */
+        int c = accept(listener, NULL, NULL);
+        size_t part = size * 3 / 4, sent = 0;
+        while (c >= 0 && sent < part) {
+            ssize_t w = send(c, clip + sent, part - sent, MSG_NOSIGNAL);
+            if (w <= 0)
+                _exit(1);
+            sent += (size_t)w;
+        }
+        sleep(cli_sanitized() ? 6 : 2); /* the receiver analyses what it got */
+        struct linger reset = {1, 0};
+        setsockopt(c, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        close(c);
+        _exit(0);
+    }
+    close(listener);
+    REQUIRE(server > 0);
+    char url[64];
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", ntohs(a.sin_port));
+    snprintf(cmd, sizeof cmd, "%s analyze --live-policy all -o %s %s 2>%s", cli_binary(), db, url, err_path);
+    pid_t analyze = spawn(cmd);
+    REQUIRE(analyze > 0);
+    int status = wait_exit(analyze, cli_sanitized() ? 90 : 30);
+    int server_status = wait_exit(server, 10);
+    char *err = file_read_text(err_path);
+    CHECK_MSG(status == 1, "exit %d: %s", status, err ? err : "");
+    CHECK_EQ_INT(server_status, 0);
+    char expected[200];
+    snprintf(expected, sizeof expected, "%s: cannot read: Connection reset by peer", url);
+    CHECK_MSG(err && strstr(err, expected), "stderr: %s", err ? err : "");
+    free(err);
+    char sql[400];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM media WHERE status = 'failed' AND error = '%s'", expected);
+    CHECK_EQ_INT(query(db, sql), 1);
+    /* Three quarters of 8 s at 25 frames/s were sent; the frames decoded
+     * before the reset are stored with their track. */
+    double frames = query(db, "SELECT frames_analyzed FROM media");
+    CHECK_MSG(frames >= 25 && frames < 200, "%g frames analysed of the 150 sent (200 in the clip)", frames);
+    CHECK_EQ_INT(query(db, "SELECT SUM(frames) FROM tracks"), query(db, "SELECT COUNT(*) FROM observations"));
+    fprintf(stderr, "  [%g frames analysed before the reset]\n", frames);
+}
+
 TEST(live_usage_errors)
 {
     CHECK_EQ_INT(cli_run("analyze --live-policy newest udp://127.0.0.1:9", NULL, NULL), 2);

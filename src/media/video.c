@@ -328,8 +328,15 @@ static int feed_decoder(et_video *v)
         if (ret < 0) {
             /* A damaged container can fail a read and resync; a truncated
              * file fails with the input at its end, which is the end; so
-             * does an interrupted read (AVERROR_EXIT). */
-            int at_end = ret == AVERROR_EOF || ret == AVERROR_EXIT || (v->fmt->pb && avio_feof(v->fmt->pb));
+             * does an interrupted read (AVERROR_EXIT). avio also marks its
+             * end when the read itself failed (a connection reset, an I/O
+             * error): that is reported, not taken for the end. */
+            AVIOContext *pb = v->fmt->pb;
+            int io_error = pb && pb->error < 0 && pb->error != AVERROR_EOF && pb->error != AVERROR_EXIT &&
+                           pb->error != AVERROR(EAGAIN);
+            if (io_error)
+                return av_fail(pb->error, v->path, "cannot read");
+            int at_end = ret == AVERROR_EOF || ret == AVERROR_EXIT || (pb && avio_feof(pb));
             if (!at_end && ++v->read_errors <= MAX_READ_ERRORS)
                 continue;
             if (!at_end)
