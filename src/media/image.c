@@ -14,6 +14,7 @@
 
 #include "emotrace/error.h"
 #include "jpeg_markers.h"
+#include "pnm.h"
 
 static int read_file(const char *path, uint8_t **data, size_t *size)
 {
@@ -56,7 +57,7 @@ end:
     return ret;
 }
 
-enum image_kind { KIND_NONE, KIND_JPEG, KIND_PNG, KIND_GIF, KIND_BMP, KIND_OTHER };
+enum image_kind { KIND_NONE, KIND_JPEG, KIND_PNG, KIND_GIF, KIND_BMP, KIND_PNM, KIND_OTHER };
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -92,15 +93,20 @@ static enum image_kind image_kind(const uint8_t *p, size_t n)
     /* Binary PGM/PPM (the kinds stb reads): "P5" or "P6" and whitespace. */
     if (n >= 3 && p[0] == 'P' && (p[1] == '5' || p[1] == '6') &&
         (p[2] == ' ' || p[2] == '\n' || p[2] == '\r' || p[2] == '\t'))
-        return KIND_OTHER;
+        return KIND_PNM;
     return KIND_NONE;
 }
 
 /* Size from the header of the common formats. We read it ourselves because
  * stb_image refuses big images with only "unknown image type". */
 static int header_size(enum image_kind kind, const uint8_t *p, size_t n, const et_jpeg_markers *jm,
-                       long long *w, long long *h)
+                       const et_pnm_header *pnm, long long *w, long long *h)
 {
+    if (kind == KIND_PNM && pnm->channels) {
+        *w = pnm->width;
+        *h = pnm->height;
+        return 1;
+    }
     if (kind == KIND_JPEG && jm->width) {
         *w = jm->width;
         *h = jm->height;
@@ -171,16 +177,53 @@ static int check_plausible(const char *path, long long w, long long h, size_t si
                         size);
 }
 
+/* stb_image neither checks a PGM/PPM's maxval nor notices missing samples
+ * (it gives black pixels for them). */
+static int check_pnm(const char *path, const et_pnm_header *pnm, size_t size)
+{
+    if (pnm->maxval < 1 || pnm->maxval > 65535)
+        return et_error_set(ET_ERR_FORMAT, "%s: corrupt PGM/PPM (maximum value %lld, must be 1 to 65535)", path,
+                            pnm->maxval);
+    long long needed = pnm->width * pnm->height * pnm->channels * (pnm->maxval > 255 ? 2 : 1);
+    if ((long long)(size - pnm->data_offset) < needed)
+        return et_error_set(ET_ERR_FORMAT, "%s: truncated PGM/PPM (%zu of %lld bytes of samples)", path,
+                            size - pnm->data_offset, needed);
+    return ET_OK;
+}
+
+/* Every other format: stb_image, after the checks it does not make. */
+static int decode_with_stb(const char *path, enum image_kind kind, const uint8_t *data, size_t size,
+                           const et_jpeg_markers *jm, uint8_t **pixels, int *w, int *h)
+{
+    uint32_t chunk_length = 0;
+    size_t chunk = kind == KIND_PNG ? png_overlong_chunk(data, size, &chunk_length) : 0;
+    if (chunk)
+        return et_error_set(ET_ERR_FORMAT, "%s: truncated or corrupt PNG (the chunk at byte %zu claims %u bytes; "
+                                           "the file ends %zu bytes later)", path, chunk, chunk_length, size - chunk - 8);
+    int dw, dh, channels, ret;
+    if (!stbi_info_from_memory(data, (int)size, w, h, &channels))
+        return et_error_set(ET_ERR_FORMAT, "%s: not a readable image (%s)", path, stbi_failure_reason());
+    if ((ret = check_size(path, *w, *h)) < 0 || (ret = check_plausible(path, *w, *h, size)) < 0)
+        return ret;
+    if (jm->truncated)
+        return et_error_set(ET_ERR_FORMAT, "%s: truncated JPEG (no end-of-image marker)", path);
+    if (!(*pixels = stbi_load_from_memory(data, (int)size, &dw, &dh, &channels, 3)))
+        return et_error_set(ET_ERR_FORMAT, "%s: cannot decode image: %s", path, stbi_failure_reason());
+    if (dw != *w || dh != *h)
+        return et_error_set(ET_ERR_FORMAT, "%s: decoded %dx%d but header says %dx%d", path, dw, dh, *w, *h);
+    return ET_OK;
+}
+
 int et_image_load(const char *path, et_frame *out)
 {
     /* EXIF orientation -> clockwise turn, then a left-right mirror. Mirroring
      * after turning by -r equals the EXIF order (mirror, then turn by r). */
     static const int turn[9] = {0, 0, 0, 180, 180, 90, 90, 270, 270};
     static const int mirror[9] = {0, 0, 1, 0, 1, 1, 0, 1, 0};
-    uint8_t *data = NULL, *pixels = NULL;
+    uint8_t *data = NULL, *pixels = NULL, *rgb = NULL;
     et_frame decoded;
     size_t size = 0;
-    int w, h, dw, dh, channels;
+    int w, h;
 
     int ret = read_file(path, &data, &size);
     if (ret < 0)
@@ -193,36 +236,29 @@ int et_image_load(const char *path, et_frame *out)
         ret = et_error_set(ET_ERR_FORMAT, "%s: corrupt JPEG (a Huffman table with more than 256 codes)", path);
         goto end;
     }
+    et_pnm_header pnm = {0};
+    if (kind == KIND_PNM && !et_pnm_header_parse(data, size, &pnm)) {
+        ret = et_error_set(ET_ERR_FORMAT, "%s: corrupt PGM/PPM header", path);
+        goto end;
+    }
     long long hw, hh;
-    if (header_size(kind, data, size, &jm, &hw, &hh) && (ret = check_size(path, hw, hh)) < 0)
+    if (header_size(kind, data, size, &jm, &pnm, &hw, &hh) && (ret = check_size(path, hw, hh)) < 0)
         goto end;
-    uint32_t chunk_length = 0;
-    size_t chunk = kind == KIND_PNG ? png_overlong_chunk(data, size, &chunk_length) : 0;
-    if (chunk) {
-        ret = et_error_set(ET_ERR_FORMAT, "%s: truncated or corrupt PNG (the chunk at byte %zu claims %u bytes; "
-                                          "the file ends %zu bytes later)", path, chunk, chunk_length, size - chunk - 8);
-        goto end;
-    }
-    if (!stbi_info_from_memory(data, (int)size, &w, &h, &channels)) {
-        ret = et_error_set(ET_ERR_FORMAT, "%s: not a readable image (%s)", path, stbi_failure_reason());
-        goto end;
-    }
-    if ((ret = check_size(path, w, h)) < 0 || (ret = check_plausible(path, w, h, size)) < 0)
-        goto end;
-    if (jm.truncated) {
-        ret = et_error_set(ET_ERR_FORMAT, "%s: truncated JPEG (no end-of-image marker)", path);
+    if (kind == KIND_PNM) {
+        if ((ret = check_pnm(path, &pnm, size)) < 0)
+            goto end;
+        w = (int)pnm.width;
+        h = (int)pnm.height;
+        if (!(rgb = malloc((size_t)w * h * 3))) {
+            ret = et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+            goto end;
+        }
+        et_pnm_decode(&pnm, data, rgb);
+    } else if ((ret = decode_with_stb(path, kind, data, size, &jm, &pixels, &w, &h)) < 0) {
         goto end;
     }
-    if (!(pixels = stbi_load_from_memory(data, (int)size, &dw, &dh, &channels, 3))) {
-        ret = et_error_set(ET_ERR_FORMAT, "%s: cannot decode image: %s", path, stbi_failure_reason());
-        goto end;
-    }
-    if (dw != w || dh != h) {
-        ret = et_error_set(ET_ERR_FORMAT, "%s: decoded %dx%d but header says %dx%d", path, dw, dh, w, h);
-        goto end;
-    }
-    /* Borrow stb's pixels as a frame without taking ownership. */
-    decoded = (et_frame){.width = w, .height = h, .stride = w * 3, .rgb = pixels};
+    /* Borrow the pixels as a frame without taking ownership. */
+    decoded = (et_frame){.width = w, .height = h, .stride = w * 3, .rgb = rgb ? rgb : pixels};
     if ((ret = et_frame_rotate(out, &decoded, turn[jm.orientation])) < 0) {
         et_error_wrap(ret, "%s: ", path);
         goto end;
@@ -233,6 +269,7 @@ int et_image_load(const char *path, et_frame *out)
     out->index = 0;
 end:
     stbi_image_free(pixels);
+    free(rgb);
     free(data);
     return ret;
 }
