@@ -25,8 +25,10 @@ typedef struct {
  * The box scale was chosen by end-to-end accuracy (detect, align, CNN) on
  * the 1,716 labelled faces-in-the-wild photos (tools/choose_crop_scale.sh,
  * numbers in weights/README.md): 0.9 / 1.0 / 1.1 / 1.2 / 1.3 / 1.4 / 1.5
- * gave 45.7 / 48.7 / 48.3 / 47.8 / 47.8 / 47.9 / 45.4%. 1.1 rather than the
- * peak 1.0: within noise of it (8 photos) and away from the drop below. */
+ * gave 45.7 / 48.7 / 48.3 / 47.8 / 47.8 / 47.9 / 45.4% with the run-1 CNN,
+ * 44.2 / 47.1 / 48.0 / 48.2 / 46.5 / 44.2 / 42.3% with the shipped run-2 CNN.
+ * 1.1: within noise of the peak (8 and 3 photos) and away from the drop
+ * below. */
 #define ET_FACE_ALIGN_SIZE 48
 #define ET_FACE_ALIGN_BOX_SCALE 1.1f
 void et_face_align_defaults(et_face_align_options *o);
