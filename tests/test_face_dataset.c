@@ -58,12 +58,28 @@ TEST(ferplus_votes_become_soft_targets)
     fclose(f);
     et_face_dataset ds;
     REQUIRE(et_fer2013_load(&ds, csv, "Training", 0) == ET_OK);
-    REQUIRE(et_ferplus_attach(&ds, votes) == ET_OK);
+    REQUIRE(et_ferplus_attach(&ds, votes, 1.0f) == ET_OK);
     REQUIRE(ds.soft != NULL);
     CHECK_NEAR(ds.soft[0 * 7 + 3], 0.8, 1e-6);
     CHECK_NEAR(ds.soft[0 * 7 + 6], 0.2, 1e-6);
     CHECK_NEAR(ds.soft[1 * 7 + 3], 1.0, 1e-6);
     CHECK_NEAR(ds.soft[2 * 7 + 5], 0.5, 1e-6);
     CHECK_NEAR(ds.soft[2 * 7 + 0], 0.5, 1e-6);
+    et_face_dataset_free(&ds);
+
+    /* Mixed with the FER2013 label: row c is labelled angry (0) in FER2013. */
+    REQUIRE(et_fer2013_load(&ds, csv, "Training", 0) == ET_OK);
+    REQUIRE(et_ferplus_attach(&ds, votes, 0.25f) == ET_OK);
+    CHECK_NEAR(ds.soft[0 * 7 + 3], 0.25 * 0.8 + 0.75, 1e-6);
+    CHECK_NEAR(ds.soft[0 * 7 + 6], 0.25 * 0.2, 1e-6);
+    CHECK_NEAR(ds.soft[1 * 7 + 3], 1.0, 1e-6); /* no usable vote */
+    CHECK_NEAR(ds.soft[2 * 7 + 5], 0.25 * 0.5, 1e-6);
+    CHECK_NEAR(ds.soft[2 * 7 + 0], 0.25 * 0.5 + 0.75, 1e-6);
+    for (int r = 0; r < 3; r++) {
+        double sum = 0;
+        for (int k = 0; k < 7; k++)
+            sum += ds.soft[r * 7 + k];
+        CHECK_NEAR(sum, 1.0, 1e-6);
+    }
     et_face_dataset_free(&ds);
 }

@@ -32,9 +32,10 @@ typedef int (*et_face_crop_fn)(void *ctx, const char *path, uint8_t *crop);
 int et_image_folder_load_faces(et_face_dataset *ds, const char *dir, et_face_crop_fn crop, void *crop_ctx,
                                int *skipped);
 /* Attaches FER+ votes (fer2013new.csv, row-aligned with fer2013.csv) as soft
- * targets mapped to the FER2013 classes; rows without a usable vote keep
- * their one-hot FER2013 label. */
-int et_ferplus_attach(et_face_dataset *ds, const char *path);
+ * targets mapped to the FER2013 classes: weight x the vote shares plus
+ * (1 - weight) x the one-hot FER2013 label (weight 1: the votes alone).
+ * Rows without a usable vote keep their one-hot FER2013 label. */
+int et_ferplus_attach(et_face_dataset *ds, const char *path, float weight);
 void et_face_dataset_free(et_face_dataset *ds);
 /* Makes room for one more sample (capacity tracks the allocation). */
 int et_face_dataset_grow(et_face_dataset *ds, int *capacity);

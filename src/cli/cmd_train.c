@@ -24,6 +24,7 @@ static const char usage[] =
     "  --train-usage NAME    Usage rows to train on (default Training)\n"
     "  --val-usage NAME      Usage rows to validate on (default PublicTest)\n"
     "  --ferplus FILE        FER+ votes (fer2013new.csv) as soft targets\n"
+    "  --ferplus-weight W    target = W x votes + (1 - W) x FER2013 label (default 1)\n"
     "  --out FILE            best weights (default emotion-cnn.safetensors)\n"
     "  --checkpoint FILE     checkpoint written every epoch (default OUT.ckpt)\n"
     "  --resume              continue from --checkpoint\n"
@@ -100,7 +101,7 @@ int cmd_train(int argc, char **argv)
         {"no-augment", no_argument, 0, 'N'},       {"seed", required_argument, 0, 'S'},
         {"threads", required_argument, 0, 't'},    {"limit", required_argument, 0, 'L'},
         {"max-steps", required_argument, 0, 'M'},  {"quiet", no_argument, 0, 'q'},
-        {"checkpoint-minutes", required_argument, 0, 'C'},
+        {"checkpoint-minutes", required_argument, 0, 'C'}, {"ferplus-weight", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     et_cnn_train_options o;
     et_cnn_train_defaults(&o);
@@ -108,6 +109,7 @@ int cmd_train(int argc, char **argv)
     const char *ferplus = NULL, *arch_path = NULL, *out = "emotion-cnn.safetensors";
     char *checkpoint = NULL;
     int threads = 0, limit = 0, c, seed = 1;
+    float ferplus_weight = 1.0f;
     double x;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -117,6 +119,11 @@ int cmd_train(int argc, char **argv)
         case 'T': train_usage = optarg; break;
         case 'U': val_usage = optarg; break;
         case 'F': ferplus = optarg; break;
+        case 'P':
+            if (cli_parse_double("train", "--ferplus-weight", optarg, 0, 1, &x))
+                goto usage_error;
+            ferplus_weight = (float)x;
+            break;
         case 'o': out = optarg; break;
         case 'c': free(checkpoint); checkpoint = strdup(optarg); break;
         case 'r': o.resume = 1; break;
@@ -197,7 +204,7 @@ int cmd_train(int argc, char **argv)
     }
     if (load_dataset(&train, data, train_usage, limit) != ET_OK ||
         load_dataset(&val, val_data ? val_data : data, val_usage, 0) != ET_OK ||
-        (ferplus && et_ferplus_attach(&train, ferplus) != ET_OK)) {
+        (ferplus && et_ferplus_attach(&train, ferplus, ferplus_weight) != ET_OK)) {
         fprintf(stderr, "emotrace: train: %s\n", et_error_message());
         goto done;
     }

@@ -12,7 +12,7 @@
 /* FER+ vote columns 0..6 (after Usage and name) in FER2013 label order. */
 static const int ferplus_to_fer[7] = {6, 3, 5, 4, 0, 1, 2};
 
-int et_ferplus_attach(et_face_dataset *ds, const char *path)
+int et_ferplus_attach(et_face_dataset *ds, const char *path, float weight)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -69,12 +69,11 @@ int et_ferplus_attach(et_face_dataset *ds, const char *path)
     }
     for (int i = 0; i < ds->count; i++) {
         float *t = ds->soft + (size_t)i * ET_EMOTIONS;
-        if (have[ds->rows[i]]) {
-            memcpy(t, votes + (size_t)ds->rows[i] * ET_EMOTIONS, ET_EMOTIONS * sizeof(float));
-        } else {
-            memset(t, 0, ET_EMOTIONS * sizeof(float));
+        const float *v = votes + (size_t)ds->rows[i] * ET_EMOTIONS;
+        for (int k = 0; k < ET_EMOTIONS; k++)
+            t[k] = (have[ds->rows[i]] ? weight * v[k] : 0.0f) + (k == ds->labels[i] ? 1.0f - weight : 0.0f);
+        if (!have[ds->rows[i]])
             t[ds->labels[i]] = 1.0f;
-        }
     }
 done:
     free(votes);
