@@ -42,25 +42,31 @@ static et_observation face(int64_t frame)
     return o;
 }
 
+/* Begins a live source (commits every 0.05 s) and writes its frame 0. */
+static int begin_live_with_one_face(et_sink *s, et_media_info *m)
+{
+    memset(m, 0, sizeof *m);
+    m->path = "udp://127.0.0.1:5000";
+    et_sink_set_commit_interval(s, 0.05);
+    et_observation o = face(0);
+    int rc = et_sink_begin_media(s, m);
+    return rc == ET_OK ? et_sink_write_observation(s, &o) : rc;
+}
+
 TEST(store_sqlite_live_commits_at_checkpoints_per_interval)
 {
     const char *path = test_path("live.sqlite");
     et_sink *s = NULL;
     REQUIRE(et_sink_open(&s, path, NULL, NULL) == ET_OK);
     et_media_info m;
-    memset(&m, 0, sizeof m);
-    m.path = "udp://127.0.0.1:5000";
-    et_sink_set_commit_interval(s, 0.05);
-    REQUIRE(et_sink_begin_media(s, &m) == ET_OK);
-    et_observation o = face(0);
-    CHECK(et_sink_write_observation(s, &o) == ET_OK);
+    REQUIRE(begin_live_with_one_face(s, &m) == ET_OK);
     m.frames_analyzed = 1;
     /* Too soon after the start: nothing is committed yet. */
     CHECK(et_sink_checkpoint(s, &m) == ET_OK);
     CHECK_EQ_INT(count(path, "SELECT COUNT(*) FROM media"), 0);
     struct timespec pause = {0, 80 * 1000000L};
     nanosleep(&pause, NULL);
-    o = face(1);
+    et_observation o = face(1);
     CHECK(et_sink_write_observation(s, &o) == ET_OK);
     m.frames_analyzed = 2;
     m.frames_dropped = 5;
@@ -150,16 +156,11 @@ TEST(store_live_failure_keeps_rows_and_tracks)
     for (int k = 0; k < 2; k++) {
         et_sink *s = sinks[k];
         et_media_info m;
-        memset(&m, 0, sizeof m);
-        m.path = "udp://127.0.0.1:5000";
-        et_sink_set_commit_interval(s, 0.05);
-        REQUIRE(et_sink_begin_media(s, &m) == ET_OK);
-        et_observation o = face(0);
-        CHECK(et_sink_write_observation(s, &o) == ET_OK);
+        REQUIRE(begin_live_with_one_face(s, &m) == ET_OK);
         nanosleep(&pause, NULL);
         m.frames_analyzed = 1;
         CHECK(et_sink_checkpoint(s, &m) == ET_OK); /* commits frame 0 */
-        o = face(1);
+        et_observation o = face(1);
         CHECK(et_sink_write_observation(s, &o) == ET_OK); /* not committed yet */
         m.frames_analyzed = 2;
         m.frames_dropped = 3;
