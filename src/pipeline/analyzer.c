@@ -127,10 +127,10 @@ static int detect_batch(et_face_detector *d, batch_buffers *b, int n)
     return ET_OK;
 }
 
-/* The tracker's tracks as summaries for the sink (*out to be freed). */
-static int make_summaries(const et_media_info *info, const et_tracker *tracker, et_track_summary **out)
+/* Ends the media in the sink with info's status and the tracks so far. */
+static int write_summaries(et_sink *sink, const et_media_info *info, const et_tracker *tracker)
 {
-    et_track_summary *summaries = *out = calloc((size_t)tracker->count + 1, sizeof *summaries);
+    et_track_summary *summaries = calloc((size_t)tracker->count + 1, sizeof *summaries);
     if (!summaries)
         return et_error_set(ET_ERR_NOMEM, "%s: out of memory", info->path);
     for (int i = 0; i < tracker->count; i++) {
@@ -147,16 +147,7 @@ static int make_summaries(const et_media_info *info, const et_tracker *tracker, 
         }
         s->emotion = et_argmax(mean, ET_EMOTIONS);
     }
-    return ET_OK;
-}
-
-/* Ends the media in the sink with info's status and the tracks so far. */
-static int write_summaries(et_sink *sink, const et_media_info *info, const et_tracker *tracker)
-{
-    et_track_summary *summaries = NULL;
-    int rc = make_summaries(info, tracker, &summaries);
-    if (rc == ET_OK)
-        rc = et_sink_end_media(sink, info, summaries, tracker->count);
+    int rc = et_sink_end_media(sink, info, summaries, tracker->count);
     free(summaries);
     return rc;
 }

@@ -70,10 +70,9 @@ int et_ferplus_attach(et_face_dataset *ds, const char *path, float weight)
     for (int i = 0; i < ds->count; i++) {
         float *t = ds->soft + (size_t)i * ET_EMOTIONS;
         const float *v = votes + (size_t)ds->rows[i] * ET_EMOTIONS;
+        const float w = have[ds->rows[i]] ? weight : 0.0f; /* no usable vote: the label alone */
         for (int k = 0; k < ET_EMOTIONS; k++)
-            t[k] = (have[ds->rows[i]] ? weight * v[k] : 0.0f) + (k == ds->labels[i] ? 1.0f - weight : 0.0f);
-        if (!have[ds->rows[i]])
-            t[ds->labels[i]] = 1.0f;
+            t[k] = w * v[k] + (k == ds->labels[i] ? 1.0f - w : 0.0f);
     }
 done:
     free(votes);
