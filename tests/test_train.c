@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emotrace/checkpoint.h"
 #include "emotrace/cnn_trainer.h"
 #include "emotrace/error.h"
 #include "emotrace/face_dataset.h"
 #include "emotrace/nn.h"
+#include "emotrace/safetensors.h"
 #include "test.h"
 
 #define FIXTURE "tests/fixtures/fer2013-publictest-sample.csv.gz"
@@ -133,6 +135,94 @@ TEST(train_resume_matches_uninterrupted)
     o.lr = 0.5f;
     CHECK(et_cnn_train(&o, &part, &part, &r) != ET_OK);
     CHECK(strstr(et_error_message(), "other settings") != NULL);
+    et_face_dataset_free(&ds);
+}
+
+/* Loads a checkpoint of small_arch with its weight average. */
+static int load_checkpoint(const char *path, et_net **net, et_optimizer *opt)
+{
+    et_checkpoint_info info;
+    if (et_net_create(net, small_arch, 1) != ET_OK || et_optimizer_init(opt, *net, ET_OPTIMIZER_SGD) != ET_OK ||
+        et_optimizer_average_enable(opt) != ET_OK)
+        return ET_ERR;
+    return et_checkpoint_load(path, *net, opt, &info);
+}
+
+/* --average-from: the checkpoint carries the mean of the end-of-epoch
+ * weights, which equals the mean of the weights two shorter runs ended with
+ * (constant learning rate, so a shorter run is a prefix of a longer one),
+ * and survives an interruption and --resume. */
+TEST(train_weight_average_known_answer_and_resume)
+{
+    et_face_dataset ds;
+    REQUIRE(et_fer2013_load(&ds, FIXTURE, NULL, 0) == ET_OK);
+    et_face_dataset part;
+    subset(&ds, 96, &part);
+    char ckpt[3][512], out[512];
+    for (int i = 0; i < 3; i++)
+        snprintf(ckpt[i], sizeof ckpt[i], "%s/average%d.ckpt", test_tmpdir(), i);
+    snprintf(out, sizeof out, "%s/average-best.safetensors", test_tmpdir());
+    et_cnn_train_options o;
+    small_options(&o);
+    o.min_lr = o.lr;
+    o.swa_start = 2;
+    et_cnn_train_result r;
+    o.epochs = 2;
+    o.checkpoint_path = ckpt[0];
+    REQUIRE(et_cnn_train(&o, &part, &part, &r) == ET_OK);
+    o.epochs = 3;
+    o.checkpoint_path = ckpt[1];
+    o.out_path = out;
+    REQUIRE(et_cnn_train(&o, &part, &part, &r) == ET_OK);
+    int best_is_average = r.best_is_average;
+    /* The same run interrupted in epoch 3 (6 steps per epoch), after the
+     * first snapshot, then resumed. */
+    o.checkpoint_path = ckpt[2];
+    o.out_path = NULL;
+    o.max_steps = 15;
+    REQUIRE(et_cnn_train(&o, &part, &part, &r) == ET_OK);
+    o.max_steps = 0;
+    o.resume = 1;
+    REQUIRE(et_cnn_train(&o, &part, &part, &r) == ET_OK);
+    CHECK(weights_close(ckpt[1], ckpt[2], 1e-5));
+
+    et_net *net[3] = {0};
+    et_optimizer opt[3] = {0};
+    for (int i = 0; i < 3; i++)
+        REQUIRE(load_checkpoint(ckpt[i], &net[i], &opt[i]) == ET_OK);
+    CHECK_EQ_INT((int)opt[0].averaged, 1);
+    CHECK_EQ_INT((int)opt[1].averaged, 2);
+    CHECK_EQ_INT((int)opt[2].averaged, 2);
+    double worst = 0.0, worst_resumed = 0.0;
+    /* The epoch-2 and epoch-3 weights, in optimizer order. */
+    int k = 0;
+    for (int l = 0; l < net[1]->layer_count; l++)
+        for (int p = 0; p < net[1]->layers[l].param_count; p++) {
+            if (!net[1]->layers[l].params[p].trainable)
+                continue;
+            const float *w2 = net[0]->layers[l].params[p].value.data, *w3 = net[1]->layers[l].params[p].value.data;
+            for (size_t i = 0; i < opt[1].sizes[k]; i++) {
+                double d = fabs(opt[1].average[k][i] - 0.5 * ((double)w2[i] + w3[i]));
+                double dr = fabs(opt[2].average[k][i] - opt[1].average[k][i]);
+                worst = d > worst ? d : worst;
+                worst_resumed = dr > worst_resumed ? dr : worst_resumed;
+            }
+            k++;
+        }
+    CHECK_MSG(worst < 1e-6, "average vs mean of the epoch-2 and epoch-3 weights: %.3g", worst);
+    CHECK_MSG(worst_resumed < 1e-5, "average of the resumed run differs by %.3g", worst_resumed);
+    for (int i = 0; i < 3; i++) {
+        et_optimizer_free(&opt[i]);
+        et_net_free(net[i]);
+    }
+    /* A weights file was written, and says what it is. */
+    et_safetensors st;
+    REQUIRE(et_safetensors_read(&st, out) == ET_OK);
+    const char *epoch = et_safetensors_meta(&st, "epoch");
+    CHECK(epoch != NULL);
+    if (epoch)
+        CHECK_EQ_INT(strstr(epoch, "weight average") != NULL, best_is_average);
+    et_safetensors_free(&st);
     et_face_dataset_free(&ds);
 }
 

@@ -100,3 +100,88 @@ TEST(learning_rate_schedules)
     CHECK_NEAR(et_lr_step(0.1f, 0, 10, 0.5f), 0.1, 1e-7);
     CHECK_NEAR(et_lr_step(0.1f, 25, 10, 0.5f), 0.025, 1e-7);
 }
+
+/* A net with one trainable layer and one batch norm, for the two tests below. */
+static const char *dense_bn_arch =
+    "{\"format\":\"emotrace-net-1\",\"name\":\"t\",\"input\":[2,1,1],\"layers\":["
+    "{\"name\":\"fc\",\"type\":\"dense\",\"out\":3},{\"name\":\"bn\",\"type\":\"batchnorm\"}],"
+    "\"outputs\":[\"bn\"]}";
+
+static void fill_trainable(et_net *net, float value)
+{
+    for (int l = 0; l < net->layer_count; l++)
+        for (int p = 0; p < net->layers[l].param_count; p++) {
+            et_param *param = &net->layers[l].params[p];
+            if (param->trainable)
+                for (size_t i = 0; i < et_tensor_count(&param->value); i++)
+                    param->value.data[i] = value + (float)i;
+        }
+}
+
+TEST(weight_average_is_mean_of_snapshots)
+{
+    et_net *net = NULL;
+    REQUIRE(et_net_create(&net, dense_bn_arch, 1) == 0);
+    et_optimizer opt;
+    REQUIRE(et_optimizer_init(&opt, net, ET_OPTIMIZER_SGD) == 0);
+    CHECK(et_optimizer_average_add(&opt, net) != 0); /* not enabled */
+    REQUIRE(et_optimizer_average_enable(&opt) == 0);
+    CHECK(et_optimizer_average_apply(&opt, net) != 0); /* no snapshot yet */
+    float snapshots[3] = {1.0f, 2.0f, 6.0f};
+    for (int k = 0; k < 3; k++) {
+        fill_trainable(net, snapshots[k]);
+        REQUIRE(et_optimizer_average_add(&opt, net) == 0);
+    }
+    CHECK_EQ_INT((int)opt.averaged, 3);
+    /* Batch-norm statistics are not averaged: they stay as they are. */
+    et_param *running_mean = &net->layers[1].params[2];
+    REQUIRE(strcmp(running_mean->name, "running_mean") == 0);
+    running_mean->value.data[0] = 7.0f;
+    fill_trainable(net, -100.0f);
+    REQUIRE(et_optimizer_average_apply(&opt, net) == 0);
+    for (int l = 0; l < net->layer_count; l++)
+        for (int p = 0; p < net->layers[l].param_count; p++) {
+            et_param *param = &net->layers[l].params[p];
+            if (param->trainable)
+                for (size_t i = 0; i < et_tensor_count(&param->value); i++)
+                    CHECK_NEAR(param->value.data[i], 3.0 + (double)i, 1e-6);
+        }
+    CHECK_NEAR(running_mean->value.data[0], 7.0, 0);
+    et_optimizer_free(&opt);
+    et_net_free(net);
+}
+
+TEST(batchnorm_momentum_one_over_k_gives_mean)
+{
+    et_net *net = NULL;
+    REQUIRE(et_net_create(&net, dense_bn_arch, 1) == 0);
+    et_layer *bn = &net->layers[1];
+    const et_tensor *mean = &bn->params[2].value, *var = &bn->params[3].value;
+    /* Three training passes of 4 rows, momentum 1/k for pass k: the running
+     * statistics become the plain mean of the three batch statistics. */
+    double want_mean[3] = {0}, want_var[3] = {0};
+    et_rng rng;
+    et_rng_seed(&rng, 5);
+    for (int pass = 1; pass <= 3; pass++) {
+        REQUIRE(et_net_prepare(net, 4, 1) == 0);
+        for (int i = 0; i < 8; i++)
+            net->input.data[i] = (float)et_rng_normal(&rng) * (float)pass + (float)pass;
+        et_net_set_batchnorm_momentum(net, 1.0f / (float)pass);
+        REQUIRE(et_net_forward(net, 1) == 0);
+        const float *z = net->layers[0].out.data; /* the dense output, [4 rows, 3] */
+        for (int c = 0; c < 3; c++) {
+            double m = 0, v = 0;
+            for (int r = 0; r < 4; r++)
+                m += z[r * 3 + c] / 4.0;
+            for (int r = 0; r < 4; r++)
+                v += (z[r * 3 + c] - m) * (z[r * 3 + c] - m) / 3.0; /* unbiased */
+            want_mean[c] += m / 3.0;
+            want_var[c] += v / 3.0;
+        }
+    }
+    for (int c = 0; c < 3; c++) {
+        CHECK_NEAR(mean->data[c], want_mean[c], 1e-5);
+        CHECK_NEAR(var->data[c], want_var[c], 1e-5 * (1.0 + want_var[c]));
+    }
+    et_net_free(net);
+}

@@ -21,6 +21,11 @@ typedef struct {
     et_optimizer_kind optimizer;
     float lr, min_lr, weight_decay, momentum, smoothing;
     int warmup_epochs;
+    /* Stochastic weight averaging: from the end of this epoch (1-based) on,
+     * the mean of the end-of-epoch weights, its batch-norm statistics
+     * recomputed on training images, is validated too and kept when best.
+     * 0: off. */
+    int swa_start;
     uint64_t seed;
     int augment;               /* 0 disables augmentation (tests) */
     int quiet;
@@ -38,7 +43,9 @@ typedef struct {
     int epochs_done;
     double last_loss, last_train_accuracy;
     et_metrics last_val, best_val;
+    et_metrics last_average_val; /* of the weight average (swa_start) */
     int best_epoch;
+    int best_is_average;         /* the best weights are the weight average */
     double images_per_second;
 } et_cnn_train_result;
 

@@ -157,6 +157,10 @@ size_t et_net_state_size(const et_net *net);
 int et_net_state_get(et_net *net, int b, float *dst);
 int et_net_state_set(et_net *net, int b, const float *src);
 
+/* Sets how far each training-mode pass moves every batch norm's running
+ * statistics towards the batch's (running = (1 - m) running + m batch).
+ * 1/k for the k-th pass makes them the plain mean over the passes. */
+void et_net_set_batchnorm_momentum(et_net *net, float momentum);
 /* Finds a layer by name; -1 if missing. */
 int et_net_find(const et_net *net, const char *name);
 /* The output tensor of output i. */

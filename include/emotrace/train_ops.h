@@ -28,12 +28,23 @@ typedef struct {
     int count;          /* trainable params, in et_net_visit_params order */
     float **m, **v;     /* momentum / first moment, second moment (AdamW) */
     size_t *sizes;
+    float **average;    /* running mean of the weights (et_optimizer_average_enable) */
+    long averaged;      /* snapshots in that mean */
 } et_optimizer;
 
 int et_optimizer_init(et_optimizer *opt, et_net *net, et_optimizer_kind kind);
 /* Applies one update with learning rate lr using the accumulated gradients. */
 int et_optimizer_step(et_optimizer *opt, et_net *net, float lr);
 void et_optimizer_free(et_optimizer *opt);
+
+/* Stochastic weight averaging: the optimizer also keeps the mean of the
+ * trainable weights over chosen snapshots (checkpoints save it with the rest
+ * of its state). average_add takes a snapshot of net; average_apply writes
+ * the mean into net's trainable parameters (net: the same architecture; its
+ * batch-norm statistics then need recomputing). */
+int et_optimizer_average_enable(et_optimizer *opt);
+int et_optimizer_average_add(et_optimizer *opt, et_net *net);
+int et_optimizer_average_apply(const et_optimizer *opt, et_net *net);
 
 /* SGD step for one tensor: g += wd*w (when decay); buf = mu*buf + g;
  * w -= lr * (nesterov ? g + mu*buf : buf). */

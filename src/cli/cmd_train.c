@@ -38,6 +38,9 @@ static const char usage[] =
     "  --weight-decay X      (default 0.0005)\n"
     "  --smoothing X         label smoothing (default 0.1)\n"
     "  --warmup N            warm-up epochs (default 1)\n"
+    "  --average-from E      also validate the mean of the weights at the end of\n"
+    "                        epochs E.. (stochastic weight averaging; batch-norm\n"
+    "                        statistics recomputed), kept when it is best\n"
     "  --no-augment          train on the images as they are\n"
     "  --seed N              (default 1)\n"
     "  --threads N           OpenBLAS threads (default: all cores)\n"
@@ -102,6 +105,7 @@ int cmd_train(int argc, char **argv)
         {"threads", required_argument, 0, 't'},    {"limit", required_argument, 0, 'L'},
         {"max-steps", required_argument, 0, 'M'},  {"quiet", no_argument, 0, 'q'},
         {"checkpoint-minutes", required_argument, 0, 'C'}, {"ferplus-weight", required_argument, 0, 'P'},
+        {"average-from", required_argument, 0, 'A'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     et_cnn_train_options o;
     et_cnn_train_defaults(&o);
@@ -141,6 +145,7 @@ int cmd_train(int argc, char **argv)
         case 'w': if (cli_parse_double("train", "--weight-decay", optarg, 0, 1, &x)) goto usage_error; o.weight_decay = (float)x; break;
         case 's': if (cli_parse_double("train", "--smoothing", optarg, 0, 0.99, &x)) goto usage_error; o.smoothing = (float)x; break;
         case 'W': if (cli_parse_int("train", "--warmup", optarg, 0, 1000, &o.warmup_epochs)) goto usage_error; break;
+        case 'A': if (cli_parse_int("train", "--average-from", optarg, 1, 100000, &o.swa_start)) goto usage_error; break;
         case 'N': o.augment = 0; break;
         case 'S': if (cli_parse_int("train", "--seed", optarg, 0, 2147483647, &seed)) goto usage_error; break;
         case 't': if (cli_parse_int("train", "--threads", optarg, 1, 256, &threads)) goto usage_error; break;
@@ -215,9 +220,9 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "emotrace: train: %s\n", et_error_message());
         goto done;
     }
-    printf("best_epoch: %d\nbest_accuracy: %.4f\nbest_macro_f1: %.4f\nlast_loss: %.4f\nimages_per_second: %.1f\n",
-           result.best_epoch, result.best_val.accuracy, result.best_val.macro_f1, result.last_loss,
-           result.images_per_second);
+    printf("best_epoch: %d%s\nbest_accuracy: %.4f\nbest_macro_f1: %.4f\nlast_loss: %.4f\nimages_per_second: %.1f\n",
+           result.best_epoch, result.best_is_average ? " (weight average)" : "", result.best_val.accuracy,
+           result.best_val.macro_f1, result.last_loss, result.images_per_second);
     status = EXIT_OK;
 done:
     free(arch);

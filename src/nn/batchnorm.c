@@ -470,3 +470,10 @@ static int batchnorm_backward(et_layer *layer, et_net *net)
 
 const et_layer_type et_layer_batchnorm = {"batchnorm", batchnorm_setup, batchnorm_forward, batchnorm_backward,
                                           batchnorm_destroy};
+
+void et_net_set_batchnorm_momentum(et_net *net, float momentum)
+{
+    for (int l = 0; l < net->layer_count; l++)
+        if (net->layers[l].type == &et_layer_batchnorm)
+            ((batchnorm_state *)net->layers[l].state)->momentum = momentum;
+}

@@ -158,9 +158,12 @@ void et_optimizer_free(et_optimizer *opt)
             et_floats_free(opt->m[i]);
         if (opt->v)
             et_floats_free(opt->v[i]);
+        if (opt->average)
+            et_floats_free(opt->average[i]);
     }
     free(opt->m);
     free(opt->v);
+    free(opt->average);
     free(opt->sizes);
     memset(opt, 0, sizeof *opt);
 }

@@ -33,9 +33,10 @@ static int collect(et_layer *layer, et_param *param, void *ctx)
     c->count++;
     if (!param->trainable)
         return ET_OK;
-    const char *suffix[2] = {"m", "v"};
-    float *state[2] = {c->opt->m[c->opt_index], c->opt->v[c->opt_index]};
-    for (int k = 0; k < 2; k++) {
+    const char *suffix[3] = {"m", "v", "average"};
+    float *state[3] = {c->opt->m[c->opt_index], c->opt->v[c->opt_index],
+                       c->opt->averaged ? c->opt->average[c->opt_index] : NULL};
+    for (int k = 0; k < 3; k++) {
         if (!state[k])
             continue;
         snprintf(c->names[c->count], NAME_MAX_LEN, "optimizer.%s.%s.%s", layer->name, param->name, suffix[k]);
@@ -53,7 +54,7 @@ int et_checkpoint_save(const char *path, const et_net *net, const et_optimizer *
     int params = 0;
     for (int l = 0; l < net->layer_count; l++)
         params += net->layers[l].param_count;
-    int capacity = params * 3 + 1;
+    int capacity = params * 4 + 1;
     collect_ctx ctx = {calloc((size_t)capacity, sizeof(et_st_write_tensor)),
                        calloc((size_t)capacity, NAME_MAX_LEN), 0, opt, 0};
     if (!ctx.tensors || !ctx.names) {
@@ -62,7 +63,7 @@ int et_checkpoint_save(const char *path, const et_net *net, const et_optimizer *
         return et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
     }
     et_net_visit_params((et_net *)net, collect, &ctx);
-    char epoch[32], step[32], rng[80], best[32], best_epoch[32], opt_step[32], position[96];
+    char epoch[32], step[32], rng[80], best[32], best_epoch[32], opt_step[32], position[96], averaged[32];
     snprintf(epoch, sizeof epoch, "%d", info->epoch);
     snprintf(position, sizeof position, "%d %.17g %ld %ld", info->position, info->partial_loss,
              info->partial_correct, info->partial_seen);
@@ -72,7 +73,8 @@ int et_checkpoint_save(const char *path, const et_net *net, const et_optimizer *
              info->rng.s[1], info->rng.s[2], info->rng.s[3]);
     snprintf(best, sizeof best, "%.17g", info->best_accuracy);
     snprintf(best_epoch, sizeof best_epoch, "%d", info->best_epoch);
-    const char *metadata[] = {"architecture", net->arch, "checkpoint_epoch", epoch, "checkpoint_step", step,
+    snprintf(averaged, sizeof averaged, "%ld", opt->averaged);
+    const char *metadata[] = {"weight_average_count", averaged, "architecture", net->arch, "checkpoint_epoch", epoch, "checkpoint_step", step,
                               "optimizer_step", opt_step, "epoch_position", position, "rng", rng, "best_accuracy", best,
                               "best_epoch", best_epoch, "settings", info->settings, NULL};
     int rc = et_safetensors_write(path, ctx.tensors, ctx.count, metadata);
@@ -96,9 +98,10 @@ static int restore(et_layer *layer, et_param *param, void *ctx)
     int rc = et_safetensors_load_f32(c->st, name, param->value.data, count);
     if (rc != ET_OK || !param->trainable)
         return rc;
-    const char *suffix[2] = {"m", "v"};
-    float *state[2] = {c->opt->m[c->opt_index], c->opt->v[c->opt_index]};
-    for (int k = 0; k < 2 && rc == ET_OK; k++) {
+    const char *suffix[3] = {"m", "v", "average"};
+    float *state[3] = {c->opt->m[c->opt_index], c->opt->v[c->opt_index],
+                       c->opt->averaged ? c->opt->average[c->opt_index] : NULL};
+    for (int k = 0; k < 3 && rc == ET_OK; k++) {
         if (!state[k])
             continue;
         snprintf(name, sizeof name, "optimizer.%s.%s.%s", layer->name, param->name, suffix[k]);
@@ -150,6 +153,13 @@ int et_checkpoint_load(const char *path, et_net *net, et_optimizer *opt, et_chec
         info->rng.s[i] = strtoull(word, NULL, 16);
     }
     opt->step = atol(opt_step);
+    /* A run that averages weights saves the mean once it has a snapshot. */
+    const char *averaged = et_safetensors_meta(&st, "weight_average_count");
+    opt->averaged = averaged ? atol(averaged) : 0;
+    if (opt->averaged < 0 || (opt->averaged > 0 && !opt->average)) {
+        et_safetensors_free(&st);
+        return et_error_set(ET_ERR_FORMAT, "%s: checkpoint holds a weight average this run does not keep", path);
+    }
     restore_ctx ctx = {&st, opt, 0};
     rc = et_net_visit_params(net, restore, &ctx);
     et_safetensors_free(&st);

@@ -77,17 +77,73 @@ int et_cnn_evaluate(et_net *net, const et_face_dataset *ds, et_metrics *metrics,
 
 static void settings_text(const et_cnn_train_options *o, char *out, size_t size)
 {
-    snprintf(out, size, "epochs=%d batch=%d optimizer=%s lr=%g min_lr=%g weight_decay=%g momentum=%g smoothing=%g warmup=%d seed=%llu augment=%d",
-             o->epochs, o->batch, o->optimizer == ET_OPTIMIZER_SGD ? "sgd" : "adamw", o->lr, o->min_lr,
-             o->weight_decay, o->momentum, o->smoothing, o->warmup_epochs, (unsigned long long)o->seed, o->augment);
+    int n = snprintf(out, size, "epochs=%d batch=%d optimizer=%s lr=%g min_lr=%g weight_decay=%g momentum=%g smoothing=%g warmup=%d seed=%llu augment=%d",
+                     o->epochs, o->batch, o->optimizer == ET_OPTIMIZER_SGD ? "sgd" : "adamw", o->lr, o->min_lr,
+                     o->weight_decay, o->momentum, o->smoothing, o->warmup_epochs, (unsigned long long)o->seed,
+                     o->augment);
+    /* Only when set, so that checkpoints of earlier runs still resume. */
+    if (o->swa_start > 0 && n >= 0 && (size_t)n < size)
+        snprintf(out + n, size - (size_t)n, " swa_start=%d", o->swa_start);
 }
 
-static int save_best(const char *path, et_net *net, const et_cnn_train_options *o, const et_metrics *m, int epoch)
+/* Training images, unaugmented, that recompute the batch-norm statistics of
+ * averaged weights (the mean of several nets' weights has none of its own). */
+#define BN_RECOMPUTE_SAMPLES 8192
+
+/* Sets every batch norm's running statistics to the mean of its batch
+ * statistics over a fixed sample of the training set (same sample, same
+ * dropout, every time: a resumed run gets the same numbers). */
+static int recompute_batchnorm(et_net *net, const et_face_dataset *train, int batch, uint64_t seed)
 {
-    char accuracy[32], macro_f1[32], epoch_text[32], settings[512];
+    int count = train->count < BN_RECOMPUTE_SAMPLES ? train->count : BN_RECOMPUTE_SAMPLES;
+    if (count > batch)
+        count -= count % batch; /* whole batches: each weighs the same in the mean */
+    et_rng pick;
+    et_rng_seed(&pick, mix(seed, 0xb47c4e0dULL));
+    et_rng_seed(&net->rng, mix(seed, 0xd40b0a7ULL));
+    int rc = ET_OK, passes = 0;
+    for (int start = 0; start < count && rc == ET_OK; start += batch) {
+        int n = count - start < batch ? count - start : batch;
+        if ((rc = et_net_prepare(net, n, 1)) != ET_OK)
+            break;
+        for (int i = 0; i < n; i++) {
+            int idx = (int)et_rng_below(&pick, (uint32_t)train->count);
+            et_emotion_normalize(train->pixels + (size_t)idx * FACE_PIXELS, net->input.data + (size_t)i * FACE_PIXELS);
+        }
+        et_net_set_batchnorm_momentum(net, 1.0f / (float)++passes);
+        rc = et_net_forward(net, 1);
+    }
+    et_net_set_batchnorm_momentum(net, 0.1f);
+    return rc;
+}
+
+/* Takes the end-of-epoch snapshot into the weight average and validates the
+ * average (in avg_net). */
+static int validate_average(et_optimizer *opt, et_net *net, et_net *avg_net, const et_face_dataset *train,
+                            const et_face_dataset *val, const et_cnn_train_options *o, et_metrics *metrics)
+{
+    int rc = et_optimizer_average_add(opt, net);
+    if (rc == ET_OK)
+        rc = et_net_copy_params(avg_net, net);
+    if (rc == ET_OK)
+        rc = et_optimizer_average_apply(opt, avg_net);
+    if (rc == ET_OK)
+        rc = recompute_batchnorm(avg_net, train, o->batch, o->seed);
+    if (rc == ET_OK)
+        rc = et_cnn_evaluate(avg_net, val, metrics, NULL);
+    return rc;
+}
+
+static int save_best(const char *path, et_net *net, const et_cnn_train_options *o, const et_metrics *m, int epoch,
+                     long averaged)
+{
+    char accuracy[32], macro_f1[32], epoch_text[48], settings[512];
     snprintf(accuracy, sizeof accuracy, "%.4f", m->accuracy);
     snprintf(macro_f1, sizeof macro_f1, "%.4f", m->macro_f1);
-    snprintf(epoch_text, sizeof epoch_text, "%d", epoch);
+    if (averaged > 0) /* the mean of the weights at the end of these epochs */
+        snprintf(epoch_text, sizeof epoch_text, "%ld-%d (weight average)", epoch - averaged + 1, epoch);
+    else
+        snprintf(epoch_text, sizeof epoch_text, "%d", epoch);
     settings_text(o, settings, sizeof settings);
     const char *metadata[] = {"trained_by", "emotrace " ET_VERSION, "command", o->command_line ? o->command_line : "",
                               "settings", settings, "epoch", epoch_text, "validation_accuracy", accuracy,
@@ -100,7 +156,7 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
                  et_cnn_train_result *result)
 {
     memset(result, 0, sizeof *result);
-    et_net *net = NULL;
+    et_net *net = NULL, *avg_net = NULL;
     et_optimizer opt = {0};
     et_tensor dlogits = {0};
     uint8_t *augmented = malloc(FACE_PIXELS);
@@ -131,6 +187,10 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
         goto done;
     opt.momentum = o->momentum;
     opt.weight_decay = o->weight_decay;
+    if (o->swa_start > 0 &&
+        ((rc = et_optimizer_average_enable(&opt)) != ET_OK ||
+         (rc = et_net_create(&avg_net, o->arch_json ? o->arch_json : et_emotion_cnn_default_arch(), o->seed)) != ET_OK))
+        goto done;
 
     et_checkpoint_info info = {0};
     settings_text(o, info.settings, sizeof info.settings);
@@ -284,8 +344,23 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
             info.best_epoch = epoch + 1;
             result->best_val = val_metrics;
             result->best_epoch = epoch + 1;
-            if (o->out_path && (rc = save_best(o->out_path, net, o, &val_metrics, epoch + 1)) != ET_OK)
+            result->best_is_average = 0;
+            if (o->out_path && (rc = save_best(o->out_path, net, o, &val_metrics, epoch + 1, 0)) != ET_OK)
                 goto done;
+        }
+        if (avg_net && epoch + 1 >= o->swa_start) {
+            et_metrics *avg = &result->last_average_val;
+            if ((rc = validate_average(&opt, net, avg_net, train, val, o, avg)) != ET_OK)
+                goto done;
+            if (avg->accuracy > info.best_accuracy) {
+                info.best_accuracy = avg->accuracy;
+                info.best_epoch = epoch + 1;
+                result->best_val = *avg;
+                result->best_epoch = epoch + 1;
+                result->best_is_average = 1;
+                if (o->out_path && (rc = save_best(o->out_path, avg_net, o, avg, epoch + 1, opt.averaged)) != ET_OK)
+                    goto done;
+            }
         }
         if (o->checkpoint_path && (rc = et_checkpoint_save(o->checkpoint_path, net, &opt, &info)) != ET_OK)
             goto done;
@@ -293,10 +368,14 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
         if (!o->quiet) {
             double elapsed = now_seconds() - run_start;
             double eta = elapsed / epochs_run * (o->epochs - epoch - 1);
-            fprintf(stderr, "epoch %d/%d loss %.4f train_acc %.4f val_acc %.4f val_macro_f1 %.4f best %.4f@%d "
+            char average[96] = "";
+            if (avg_net && epoch + 1 >= o->swa_start)
+                snprintf(average, sizeof average, " avg_val_acc %.4f avg_val_macro_f1 %.4f (%ld epochs)",
+                         result->last_average_val.accuracy, result->last_average_val.macro_f1, opt.averaged);
+            fprintf(stderr, "epoch %d/%d loss %.4f train_acc %.4f val_acc %.4f val_macro_f1 %.4f%s best %.4f@%d "
                             "lr %.5f %.0f img/s epoch %.0fs eta %.0fm\n",
                     epoch + 1, o->epochs, result->last_loss, result->last_train_accuracy, val_metrics.accuracy,
-                    val_metrics.macro_f1, info.best_accuracy, info.best_epoch,
+                    val_metrics.macro_f1, average, info.best_accuracy, info.best_epoch,
                     et_lr_cosine(o->lr, o->min_lr, info.step, total_steps, warmup), result->images_per_second,
                     now_seconds() - epoch_start, eta / 60.0);
         }
@@ -308,6 +387,7 @@ done:
     free(targets);
     et_tensor_free(&dlogits);
     et_optimizer_free(&opt);
+    et_net_free(avg_net);
     et_net_free(net);
     return rc;
 }
