@@ -118,11 +118,11 @@ TEST(eval_report_lists_every_class)
 }
 
 /* Regression guard for the shipped CNN: its accuracy on the committed 599
- * PublicTest rows (tests/fixtures/fer2013-publictest-sample.csv.gz). Run 2,
- * epoch 42 measured 0.7028 here (0.6966 on all 3,589 PublicTest rows); the
+ * PublicTest rows (tests/fixtures/fer2013-publictest-sample.csv.gz). Run 3
+ * (weight average) measured 0.7012 here (0.7047 on all 3,589 PublicTest rows); the
  * floor leaves room for a few predictions changing with float rounding on
  * other machines. Raise it with every better CNN shipped. */
-#define SHIPPED_FIXTURE_ACCURACY 0.7028
+#define SHIPPED_FIXTURE_ACCURACY 0.7012
 TEST(eval_shipped_cnn_accuracy_on_fixture)
 {
     et_json *j = run_json("eval --data tests/fixtures/fer2013-publictest-sample.csv.gz --json --threads 1");
@@ -134,9 +134,9 @@ TEST(eval_shipped_cnn_accuracy_on_fixture)
     et_json_free(j);
 }
 
-/* With flip test-time augmentation (--tta) the same CNN measured 0.7112
- * on the fixture (0.7063 on all of PublicTest). */
-#define SHIPPED_FIXTURE_ACCURACY_TTA 0.7112
+/* With flip test-time augmentation (--tta) the same CNN measured 0.7179
+ * on the fixture (0.7122 on all of PublicTest). */
+#define SHIPPED_FIXTURE_ACCURACY_TTA 0.7179
 TEST(eval_shipped_cnn_tta_accuracy_on_fixture)
 {
     et_json *j = run_json("eval --data tests/fixtures/fer2013-publictest-sample.csv.gz --tta --json --threads 1");
