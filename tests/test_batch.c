@@ -102,8 +102,10 @@ static void check_only_complete_media(const char *db, const char *ref, int *coun
     free(paths);
 }
 
-/* SIGKILL at ten moments spread over a run of 20 files: what is in the
- * database is whole, and --resume completes it to the uninterrupted rows. */
+/* SIGKILL at ten moments spread over a run of 20 files (the last one as
+ * soon as a file is stored, so that one kill lands mid-run however loaded
+ * the machine is): what is in the database is whole, and --resume completes
+ * it to the uninterrupted rows. */
 TEST(batch_sigkill_then_resume_equals_uninterrupted)
 {
     const char *d = test_tmpdir();
@@ -127,8 +129,13 @@ TEST(batch_sigkill_then_resume_equals_uninterrupted)
         remove_db(db);
         pid_t pid = spawn_analyze(d, db, 0);
         REQUIRE(pid > 0);
-        struct timespec ts = {(time_t)at, (long)((at - (time_t)at) * 1e9)};
-        nanosleep(&ts, NULL);
+        if (k == KILLS - 1) {
+            for (int i = 0; i < 5000 && db_count(db, "SELECT count(*) FROM media WHERE status = 'done'") < 1; i++)
+                usleep(2000);
+        } else {
+            struct timespec ts = {(time_t)at, (long)((at - (time_t)at) * 1e9)};
+            nanosleep(&ts, NULL);
+        }
         kill(pid, SIGKILL);
         wait_status(pid);
         int kept = 0;
@@ -141,7 +148,7 @@ TEST(batch_sigkill_then_resume_equals_uninterrupted)
                   kept);
         free(got);
     }
-    /* The kill points fell inside the run, not all before or after it. */
+    /* At least the last kill fell inside the run. */
     CHECK(partial >= 1);
     free(want);
 }

@@ -1,16 +1,19 @@
-/* The training loop: loss falls, a tiny batch is overfitted, and a resumed
- * run ends with the same weights as an uninterrupted one. */
+/* The training loop: loss falls, a tiny batch is overfitted, a resumed
+ * run ends with the same weights as an uninterrupted one (also with CutMix
+ * and weight averaging), and distillation targets. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "emotrace/checkpoint.h"
+#include "emotrace/emotion_classifier.h"
 #include "emotrace/cnn_trainer.h"
 #include "emotrace/error.h"
 #include "emotrace/face_dataset.h"
 #include "emotrace/nn.h"
 #include "emotrace/safetensors.h"
+#include "emotrace/teacher.h"
 #include "test.h"
 
 #define FIXTURE "tests/fixtures/fer2013-publictest-sample.csv.gz"
@@ -102,39 +105,50 @@ static int weights_close(const char *a_path, const char *b_path, double tol)
     return same;
 }
 
+/* Trains part for 3 epochs uninterrupted and, into another checkpoint,
+ * interrupted in the middle of the second epoch (6 steps per epoch) then
+ * resumed from that step; both checkpoints must hold the same weights. */
+static void check_resume(const et_face_dataset *part, float cutmix, const char *tag)
+{
+    char full_ckpt[512], resumed_ckpt[512];
+    snprintf(full_ckpt, sizeof full_ckpt, "%s/full-%s.ckpt", test_tmpdir(), tag);
+    snprintf(resumed_ckpt, sizeof resumed_ckpt, "%s/resumed-%s.ckpt", test_tmpdir(), tag);
+    et_cnn_train_options o;
+    small_options(&o);
+    o.epochs = 3;
+    o.cutmix = cutmix;
+    o.checkpoint_path = full_ckpt;
+    et_cnn_train_result r;
+    CHECK(et_cnn_train(&o, part, part, &r) == ET_OK);
+    o.checkpoint_path = resumed_ckpt;
+    o.max_steps = 9;
+    CHECK(et_cnn_train(&o, part, part, &r) == ET_OK);
+    CHECK_EQ_INT(r.epochs_done, 1);
+    o.max_steps = 0;
+    o.resume = 1;
+    CHECK(et_cnn_train(&o, part, part, &r) == ET_OK);
+    CHECK_EQ_INT(r.epochs_done, 3);
+    CHECK_MSG(weights_close(full_ckpt, resumed_ckpt, 1e-5), "%s: resumed weights differ", tag);
+    /* A checkpoint from other settings is refused with a clear message. */
+    o.lr = 0.5f;
+    CHECK(et_cnn_train(&o, part, part, &r) != ET_OK);
+    CHECK(strstr(et_error_message(), "other settings") != NULL);
+}
+
 TEST(train_resume_matches_uninterrupted)
 {
     et_face_dataset ds;
     REQUIRE(et_fer2013_load(&ds, FIXTURE, NULL, 0) == ET_OK);
     et_face_dataset part;
     subset(&ds, 96, &part);
-    char full[512], full_ckpt[512], resumed[512], resumed_ckpt[512];
-    snprintf(full, sizeof full, "%s/full.safetensors", test_tmpdir());
-    snprintf(full_ckpt, sizeof full_ckpt, "%s/full.ckpt", test_tmpdir());
-    snprintf(resumed, sizeof resumed, "%s/resumed.safetensors", test_tmpdir());
-    snprintf(resumed_ckpt, sizeof resumed_ckpt, "%s/resumed.ckpt", test_tmpdir());
-    et_cnn_train_options o;
-    small_options(&o);
-    o.epochs = 3;
-    o.checkpoint_path = full_ckpt;
-    et_cnn_train_result r;
-    CHECK(et_cnn_train(&o, &part, &part, &r) == ET_OK);
-    /* Interrupted in the middle of the second epoch (6 steps per epoch),
-     * then resumed from that step. */
-    o.checkpoint_path = resumed_ckpt;
-    o.max_steps = 9;
-    CHECK(et_cnn_train(&o, &part, &part, &r) == ET_OK);
-    CHECK_EQ_INT(r.epochs_done, 1);
-    o.max_steps = 0;
-    o.resume = 1;
-    CHECK(et_cnn_train(&o, &part, &part, &r) == ET_OK);
-    CHECK_EQ_INT(r.epochs_done, 3);
-    /* The checkpoints hold the final weights of each run. */
-    CHECK(weights_close(full_ckpt, resumed_ckpt, 1e-5));
-    /* A checkpoint from other settings is refused with a clear message. */
-    o.lr = 0.5f;
-    CHECK(et_cnn_train(&o, &part, &part, &r) != ET_OK);
-    CHECK(strstr(et_error_message(), "other settings") != NULL);
+    check_resume(&part, 0.0f, "plain");
+    /* CutMix draws its boxes from (seed, epoch, position) too. */
+    check_resume(&part, 0.5f, "cutmix");
+    /* ... and it is applied: the weights differ from the run without it. */
+    char plain[512], cutmix[512];
+    snprintf(plain, sizeof plain, "%s/full-plain.ckpt", test_tmpdir());
+    snprintf(cutmix, sizeof cutmix, "%s/full-cutmix.ckpt", test_tmpdir());
+    CHECK(!weights_close(plain, cutmix, 1e-3));
     et_face_dataset_free(&ds);
 }
 
@@ -283,4 +297,54 @@ TEST(train_cli_interrupt_and_resume)
     snprintf(path, sizeof path, "%s.ckpt", out);
     CHECK(et_net_load(&net, path) == ET_OK);
     et_net_free(net);
+}
+
+/* Distillation targets: the teachers' mean probabilities are what the
+ * classifier gives with --tta (two copies of one file average to exactly
+ * that), and the targets mix them with the current target by the weight. */
+TEST(teacher_targets_mix_classifier_probabilities)
+{
+    enum { N = 48 };
+    const char *weights = "weights/emotion-cnn.safetensors";
+    et_face_dataset ds;
+    REQUIRE(et_fer2013_load(&ds, FIXTURE, NULL, 0) == ET_OK);
+    et_face_dataset part;
+    subset(&ds, N, &part);
+    et_emotion_classifier c;
+    REQUIRE(et_emotion_classifier_load(&c, weights) == ET_OK);
+    c.flip_tta = 1;
+    float expected[N * ET_EMOTIONS], p[N * ET_EMOTIONS];
+    REQUIRE(et_emotion_classifier_run(&c, part.pixels, N, expected, NULL) == ET_OK);
+    et_emotion_classifier_free(&c);
+    const char *paths[] = {weights, weights};
+    REQUIRE(et_teacher_probabilities(&part, paths, 2, 1, p) == ET_OK);
+    double worst = 0;
+    for (int i = 0; i < N * ET_EMOTIONS; i++)
+        worst = fmax(worst, fabs(p[i] - expected[i]));
+    CHECK_MSG(worst < 1e-6, "teacher mean differs from the classifier by %g", worst);
+    et_metrics m;
+    et_teacher_metrics(&part, p, &m);
+    CHECK(m.total == N && m.accuracy > 0.5);
+
+    REQUIRE(et_teacher_attach(&part, p, 0.25f) == ET_OK);
+    for (int i = 0; i < N; i++) {
+        double sum = 0;
+        for (int k = 0; k < ET_EMOTIONS; k++) {
+            float want = 0.25f * p[i * ET_EMOTIONS + k] + (k == part.labels[i] ? 0.75f : 0.0f);
+            CHECK(fabsf(part.soft[i * ET_EMOTIONS + k] - want) < 1e-6f);
+            sum += part.soft[i * ET_EMOTIONS + k];
+        }
+        CHECK(fabs(sum - 1.0) < 1e-5);
+    }
+    /* A second call mixes into the targets already there. */
+    float before = part.soft[0];
+    REQUIRE(et_teacher_attach(&part, p, 0.5f) == ET_OK);
+    CHECK(fabsf(part.soft[0] - (0.5f * p[0] + 0.5f * before)) < 1e-6f);
+    free(part.soft);
+
+    /* A file that is not a CNN is an error that names it. */
+    const char *bad[] = {weights, FIXTURE};
+    CHECK(et_teacher_probabilities(&part, bad, 2, 1, p) != ET_OK);
+    CHECK(strstr(et_error_message(), FIXTURE) != NULL);
+    et_face_dataset_free(&ds);
 }

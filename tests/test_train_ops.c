@@ -1,8 +1,10 @@
 /* The loss (finite-difference gradient and hand-computed values), the
- * optimizers' update rules and the learning-rate schedules. */
+ * optimizers' update rules, the learning-rate schedules, weight averaging and
+ * CutMix. */
 #include <math.h>
 #include <string.h>
 
+#include "emotrace/augment.h"
 #include "emotrace/train_ops.h"
 #include "test.h"
 
@@ -184,4 +186,88 @@ TEST(batchnorm_momentum_one_over_k_gives_mean)
         CHECK_NEAR(var->data[c], want_var[c], 1e-5 * (1.0 + want_var[c]));
     }
     et_net_free(net);
+}
+
+/* CutMix on images of constant value i and one-hot targets on class i: each
+ * mixed image shows one rectangle of exactly one other image, and its
+ * target weights are the shares of the pixels each image shows. */
+TEST(cutmix_targets_are_pixel_shares)
+{
+    enum { N = 6, SIZE = 12, PIXELS = SIZE * SIZE, CLASSES = 7, ROUNDS = 200 };
+    float images[N * PIXELS], targets[N * CLASSES], original_images[N * PIXELS], original_targets[N * CLASSES];
+    et_rng rng;
+    et_rng_seed(&rng, 5);
+    int mixed = 0;
+    double pasted_sum = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int i = 0; i < N; i++) {
+            for (int p = 0; p < PIXELS; p++)
+                images[i * PIXELS + p] = (float)i;
+            for (int k = 0; k < CLASSES; k++)
+                targets[i * CLASSES + k] = k == i ? 1.0f : 0.0f;
+        }
+        memcpy(original_images, images, sizeof images);
+        memcpy(original_targets, targets, sizeof targets);
+        et_cutmix_batch(images, targets, N, SIZE, CLASSES, 0.5f, original_images, original_targets, &rng);
+        for (int i = 0; i < N; i++) {
+            int count[N] = {0}, x0 = SIZE, y0 = SIZE, x1 = -1, y1 = -1, other = -1;
+            for (int y = 0; y < SIZE; y++)
+                for (int x = 0; x < SIZE; x++) {
+                    int v = (int)images[i * PIXELS + y * SIZE + x];
+                    REQUIRE(v >= 0 && v < N);
+                    count[v]++;
+                    if (v != i) {
+                        CHECK(other < 0 || other == v);
+                        other = v;
+                        x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
+                        y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
+                    }
+                }
+            double sum = 0;
+            for (int k = 0; k < CLASSES; k++) {
+                double share = k < N ? (double)count[k] / PIXELS : 0.0;
+                CHECK_MSG(fabs(targets[i * CLASSES + k] - share) < 1e-6, "round %d image %d class %d: %g vs %g",
+                          round, i, k, targets[i * CLASSES + k], share);
+                sum += targets[i * CLASSES + k];
+            }
+            CHECK(fabs(sum - 1.0) < 1e-6);
+            if (other >= 0) {
+                CHECK_EQ_INT((x1 - x0 + 1) * (y1 - y0 + 1), count[other]); /* one rectangle */
+                mixed++;
+                pasted_sum += (double)count[other] / PIXELS;
+            }
+        }
+    }
+    /* About half the images mixed (a few boxes clip to nothing); the box
+     * area is uniform before clipping, so the mean share is below 0.5. */
+    double rate = (double)mixed / (N * ROUNDS);
+    CHECK_MSG(rate > 0.40 && rate < 0.55, "mixed rate %.3f", rate);
+    CHECK_MSG(pasted_sum / mixed > 0.15 && pasted_sum / mixed < 0.5, "mean pasted share %.3f", pasted_sum / mixed);
+}
+
+/* The random stream does not depend on the probability (a resumed run with
+ * the same settings draws the same numbers), and probability 0 changes
+ * nothing. */
+TEST(cutmix_probability_zero_is_identity)
+{
+    enum { N = 4, SIZE = 8, PIXELS = SIZE * SIZE, CLASSES = 7 };
+    float images[N * PIXELS], targets[N * CLASSES], before[N * PIXELS], before_targets[N * CLASSES];
+    for (int i = 0; i < N * PIXELS; i++)
+        images[i] = (float)i;
+    for (int i = 0; i < N * CLASSES; i++)
+        targets[i] = (float)(i % CLASSES == i / CLASSES);
+    memcpy(before, images, sizeof images);
+    memcpy(before_targets, targets, sizeof targets);
+    et_rng a, b;
+    et_rng_seed(&a, 9);
+    et_rng_seed(&b, 9);
+    et_cutmix_batch(images, targets, N, SIZE, CLASSES, 0.0f, before, before_targets, &a);
+    CHECK(memcmp(images, before, sizeof images) == 0);
+    CHECK(memcmp(targets, before_targets, sizeof targets) == 0);
+    float other[N * PIXELS], other_targets[N * CLASSES];
+    memcpy(other, before, sizeof other);
+    memcpy(other_targets, before_targets, sizeof other_targets);
+    et_cutmix_batch(other, other_targets, N, SIZE, CLASSES, 1.0f, before, before_targets, &b);
+    CHECK(memcmp(other, before, sizeof other) != 0);
+    CHECK(et_rng_next(&a) == et_rng_next(&b));
 }

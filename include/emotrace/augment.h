@@ -1,6 +1,7 @@
 /* Training-time augmentation of 48x48 gray face crops: random affine warp
  * (rotation, scale, shift, mirror), brightness/contrast/gamma and random
- * erasing. Deterministic for a given generator state. */
+ * erasing per image, CutMix across a batch. Deterministic for a given
+ * generator state. */
 #ifndef EMOTRACE_AUGMENT_H
 #define EMOTRACE_AUGMENT_H
 
@@ -22,5 +23,14 @@ typedef struct {
 void et_augment_defaults(et_augment_options *o);
 /* Writes an augmented copy of the size x size image src into dst. */
 void et_augment_face(const uint8_t *src, uint8_t *dst, int size, const et_augment_options *o, et_rng *rng);
+
+/* CutMix over a batch of n size x size images (n x classes targets): with
+ * the given probability, image i gets a square box (area uniform in [0, 1),
+ * centre uniform, clipped to the image) from another image j of the batch,
+ * and its target becomes (1 - a) x target_i + a x target_j, a the share of
+ * the image the box covers. original_images/original_targets are unmodified
+ * copies of the batch (the sources of the boxes). */
+void et_cutmix_batch(float *images, float *targets, int n, int size, int classes, float probability,
+                     const float *original_images, const float *original_targets, et_rng *rng);
 
 #endif

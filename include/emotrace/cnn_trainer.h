@@ -26,6 +26,8 @@ typedef struct {
      * recomputed on training images, is validated too and kept when best.
      * 0: off. */
     int swa_start;
+    /* CutMix probability per image (et_cutmix_batch); 0: off. */
+    float cutmix;
     uint64_t seed;
     int augment;               /* 0 disables augmentation (tests) */
     int quiet;

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "emotrace/cnn_trainer.h"
 #include "emotrace/error.h"
+#include "emotrace/teacher.h"
 
 static const char usage[] =
     "usage: emotrace train --data FILE.csv[.gz]|DIR [OPTIONS]\n"
@@ -25,6 +26,10 @@ static const char usage[] =
     "  --val-usage NAME      Usage rows to validate on (default PublicTest)\n"
     "  --ferplus FILE        FER+ votes (fer2013new.csv) as soft targets\n"
     "  --ferplus-weight W    target = W x votes + (1 - W) x FER2013 label (default 1)\n"
+    "  --teacher FILE        distillation: the mean probabilities of these CNNs\n"
+    "                        (each crop also mirrored; repeat, up to 8) on each\n"
+    "                        training image become part of its target\n"
+    "  --teacher-weight W    target = W x teachers + (1 - W) x label (default 0.5)\n"
     "  --out FILE            best weights (default emotion-cnn.safetensors)\n"
     "  --checkpoint FILE     checkpoint written every epoch (default OUT.ckpt)\n"
     "  --resume              continue from --checkpoint\n"
@@ -41,6 +46,9 @@ static const char usage[] =
     "  --average-from E      also validate the mean of the weights at the end of\n"
     "                        epochs E.. (stochastic weight averaging; batch-norm\n"
     "                        statistics recomputed), kept when it is best\n"
+    "  --cutmix P            CutMix: with probability P an image gets a box of\n"
+    "                        another image of its batch, targets mixed by area\n"
+    "                        (default 0: off)\n"
     "  --no-augment          train on the images as they are\n"
     "  --seed N              (default 1)\n"
     "  --threads N           OpenBLAS threads (default: all cores)\n"
@@ -49,6 +57,32 @@ static const char usage[] =
     "  --checkpoint-minutes M  also checkpoint inside an epoch every M minutes\n"
     "                        (default 10; SIGINT/SIGTERM checkpoint and stop)\n"
     "  --quiet               no progress lines\n";
+
+#define MAX_TEACHERS 8
+
+/* Distillation targets for train; the teachers' own accuracy on val is
+ * printed (what the student is measured against). */
+static int attach_teachers(et_face_dataset *train, const et_face_dataset *val, const char *const *teachers,
+                           int count, float weight, int quiet)
+{
+    size_t most = (size_t)(train->count > val->count ? train->count : val->count);
+    float *p = malloc(most * ET_EMOTIONS * sizeof(float));
+    if (!p)
+        return et_error_set(ET_ERR_NOMEM, "train: out of memory");
+    int rc = et_teacher_probabilities(val, teachers, count, 1, p);
+    if (rc == ET_OK && !quiet) {
+        et_metrics m;
+        et_teacher_metrics(val, p, &m);
+        fprintf(stderr, "teachers (%d, each crop also mirrored): validation accuracy %.4f, macro-F1 %.4f\n", count,
+                m.accuracy, m.macro_f1);
+    }
+    if (rc == ET_OK)
+        rc = et_teacher_probabilities(train, teachers, count, 1, p);
+    if (rc == ET_OK)
+        rc = et_teacher_attach(train, p, weight);
+    free(p);
+    return rc;
+}
 
 static volatile int stop_requested;
 
@@ -105,7 +139,8 @@ int cmd_train(int argc, char **argv)
         {"threads", required_argument, 0, 't'},    {"limit", required_argument, 0, 'L'},
         {"max-steps", required_argument, 0, 'M'},  {"quiet", no_argument, 0, 'q'},
         {"checkpoint-minutes", required_argument, 0, 'C'}, {"ferplus-weight", required_argument, 0, 'P'},
-        {"average-from", required_argument, 0, 'A'},
+        {"teacher", required_argument, 0, 'H'},    {"teacher-weight", required_argument, 0, 'G'},
+        {"average-from", required_argument, 0, 'A'}, {"cutmix", required_argument, 0, 'X'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     et_cnn_train_options o;
     et_cnn_train_defaults(&o);
@@ -113,7 +148,9 @@ int cmd_train(int argc, char **argv)
     const char *ferplus = NULL, *arch_path = NULL, *out = "emotion-cnn.safetensors";
     char *checkpoint = NULL;
     int threads = 0, limit = 0, c, seed = 1;
-    float ferplus_weight = 1.0f;
+    float ferplus_weight = 1.0f, teacher_weight = 0.5f;
+    const char *teachers[MAX_TEACHERS];
+    int teacher_count = 0;
     double x;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
@@ -127,6 +164,18 @@ int cmd_train(int argc, char **argv)
             if (cli_parse_double("train", "--ferplus-weight", optarg, 0, 1, &x))
                 goto usage_error;
             ferplus_weight = (float)x;
+            break;
+        case 'H':
+            if (teacher_count == MAX_TEACHERS) {
+                cli_usage_error("train", "at most 8 --teacher files");
+                goto usage_error;
+            }
+            teachers[teacher_count++] = optarg;
+            break;
+        case 'G':
+            if (cli_parse_double("train", "--teacher-weight", optarg, 0, 1, &x))
+                goto usage_error;
+            teacher_weight = (float)x;
             break;
         case 'o': out = optarg; break;
         case 'c': free(checkpoint); checkpoint = strdup(optarg); break;
@@ -146,6 +195,7 @@ int cmd_train(int argc, char **argv)
         case 's': if (cli_parse_double("train", "--smoothing", optarg, 0, 0.99, &x)) goto usage_error; o.smoothing = (float)x; break;
         case 'W': if (cli_parse_int("train", "--warmup", optarg, 0, 1000, &o.warmup_epochs)) goto usage_error; break;
         case 'A': if (cli_parse_int("train", "--average-from", optarg, 1, 100000, &o.swa_start)) goto usage_error; break;
+        case 'X': if (cli_parse_double("train", "--cutmix", optarg, 0, 1, &x)) goto usage_error; o.cutmix = (float)x; break;
         case 'N': o.augment = 0; break;
         case 'S': if (cli_parse_int("train", "--seed", optarg, 0, 2147483647, &seed)) goto usage_error; break;
         case 't': if (cli_parse_int("train", "--threads", optarg, 1, 256, &threads)) goto usage_error; break;
@@ -210,6 +260,10 @@ int cmd_train(int argc, char **argv)
     if (load_dataset(&train, data, train_usage, limit) != ET_OK ||
         load_dataset(&val, val_data ? val_data : data, val_usage, 0) != ET_OK ||
         (ferplus && et_ferplus_attach(&train, ferplus, ferplus_weight) != ET_OK)) {
+        fprintf(stderr, "emotrace: train: %s\n", et_error_message());
+        goto done;
+    }
+    if (teacher_count > 0 && attach_teachers(&train, &val, teachers, teacher_count, teacher_weight, o.quiet) != ET_OK) {
         fprintf(stderr, "emotrace: train: %s\n", et_error_message());
         goto done;
     }

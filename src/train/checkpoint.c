@@ -74,9 +74,10 @@ int et_checkpoint_save(const char *path, const et_net *net, const et_optimizer *
     snprintf(best, sizeof best, "%.17g", info->best_accuracy);
     snprintf(best_epoch, sizeof best_epoch, "%d", info->best_epoch);
     snprintf(averaged, sizeof averaged, "%ld", opt->averaged);
-    const char *metadata[] = {"weight_average_count", averaged, "architecture", net->arch, "checkpoint_epoch", epoch, "checkpoint_step", step,
-                              "optimizer_step", opt_step, "epoch_position", position, "rng", rng, "best_accuracy", best,
-                              "best_epoch", best_epoch, "settings", info->settings, NULL};
+    const char *metadata[] = {"architecture", net->arch, "checkpoint_epoch", epoch, "checkpoint_step", step,
+                              "optimizer_step", opt_step, "epoch_position", position, "rng", rng,
+                              "best_accuracy", best, "best_epoch", best_epoch, "settings", info->settings,
+                              "weight_average_count", averaged, NULL};
     int rc = et_safetensors_write(path, ctx.tensors, ctx.count, metadata);
     free(ctx.tensors);
     free(ctx.names);

@@ -83,7 +83,9 @@ static void settings_text(const et_cnn_train_options *o, char *out, size_t size)
                      o->augment);
     /* Only when set, so that checkpoints of earlier runs still resume. */
     if (o->swa_start > 0 && n >= 0 && (size_t)n < size)
-        snprintf(out + n, size - (size_t)n, " swa_start=%d", o->swa_start);
+        n += snprintf(out + n, size - (size_t)n, " swa_start=%d", o->swa_start);
+    if (o->cutmix > 0 && n >= 0 && (size_t)n < size)
+        snprintf(out + n, size - (size_t)n, " cutmix=%g", o->cutmix);
 }
 
 /* Training images, unaugmented, that recompute the batch-norm statistics of
@@ -92,7 +94,8 @@ static void settings_text(const et_cnn_train_options *o, char *out, size_t size)
 
 /* Sets every batch norm's running statistics to the mean of its batch
  * statistics over a fixed sample of the training set (same sample, same
- * dropout, every time: a resumed run gets the same numbers). */
+ * dropout, every time: a resumed run gets the same numbers). The momentum
+ * stays at 1/k afterwards: net is only used for inference. */
 static int recompute_batchnorm(et_net *net, const et_face_dataset *train, int batch, uint64_t seed)
 {
     int count = train->count < BN_RECOMPUTE_SAMPLES ? train->count : BN_RECOMPUTE_SAMPLES;
@@ -113,7 +116,6 @@ static int recompute_batchnorm(et_net *net, const et_face_dataset *train, int ba
         et_net_set_batchnorm_momentum(net, 1.0f / (float)++passes);
         rc = et_net_forward(net, 1);
     }
-    et_net_set_batchnorm_momentum(net, 0.1f);
     return rc;
 }
 
@@ -152,6 +154,18 @@ static int save_best(const char *path, et_net *net, const et_cnn_train_options *
     return et_net_save(net, path, metadata);
 }
 
+/* Records new best weights (net, validated as m) and writes them to --out. */
+static int keep_best(const et_cnn_train_options *o, et_checkpoint_info *info, et_cnn_train_result *result,
+                     et_net *net, const et_metrics *m, int epoch, long averaged)
+{
+    info->best_accuracy = m->accuracy;
+    info->best_epoch = epoch;
+    result->best_val = *m;
+    result->best_epoch = epoch;
+    result->best_is_average = averaged > 0;
+    return o->out_path ? save_best(o->out_path, net, o, m, epoch, averaged) : ET_OK;
+}
+
 int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, const et_face_dataset *val,
                  et_cnn_train_result *result)
 {
@@ -163,8 +177,11 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
     int *order = malloc((size_t)train->count * sizeof(int));
     int *labels = malloc((size_t)o->batch * sizeof(int));
     float *targets = malloc((size_t)o->batch * ET_EMOTIONS * sizeof(float));
+    /* The unmixed batch, source of the CutMix boxes. */
+    float *batch_images = o->cutmix > 0 ? malloc((size_t)o->batch * FACE_PIXELS * sizeof(float)) : NULL;
+    float *batch_targets = o->cutmix > 0 ? malloc((size_t)o->batch * ET_EMOTIONS * sizeof(float)) : NULL;
     int rc = ET_OK;
-    if (!augmented || !order || !labels || !targets) {
+    if (!augmented || !order || !labels || !targets || (o->cutmix > 0 && (!batch_images || !batch_targets))) {
         rc = et_error_set(ET_ERR_NOMEM, "train: out of memory");
         goto done;
     }
@@ -292,6 +309,14 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
             }
             if (!train->soft)
                 et_targets_one_hot(labels, n, ET_EMOTIONS, targets);
+            if (o->cutmix > 0) {
+                memcpy(batch_images, net->input.data, (size_t)n * FACE_PIXELS * sizeof(float));
+                memcpy(batch_targets, targets, (size_t)n * ET_EMOTIONS * sizeof(float));
+                et_rng mix_rng;
+                et_rng_seed(&mix_rng, mix(mix(mix(o->seed, (uint64_t)epoch), (uint64_t)start), 0xc0731bULL));
+                et_cutmix_batch(net->input.data, targets, n, ET_FACE_SIZE, ET_EMOTIONS, o->cutmix, batch_images,
+                                batch_targets, &mix_rng);
+            }
             if ((rc = et_net_forward(net, 1)) != ET_OK)
                 goto done;
             et_layer *out = &net->layers[net->outputs[0]];
@@ -339,28 +364,17 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
         result->epochs_done = epoch + 1;
         result->last_val = val_metrics;
         result->images_per_second = train_seconds > 0 ? seen / train_seconds : 0.0;
-        if (val_metrics.accuracy > info.best_accuracy) {
-            info.best_accuracy = val_metrics.accuracy;
-            info.best_epoch = epoch + 1;
-            result->best_val = val_metrics;
-            result->best_epoch = epoch + 1;
-            result->best_is_average = 0;
-            if (o->out_path && (rc = save_best(o->out_path, net, o, &val_metrics, epoch + 1, 0)) != ET_OK)
-                goto done;
-        }
-        if (avg_net && epoch + 1 >= o->swa_start) {
+        if (val_metrics.accuracy > info.best_accuracy &&
+            (rc = keep_best(o, &info, result, net, &val_metrics, epoch + 1, 0)) != ET_OK)
+            goto done;
+        int averaging = avg_net && epoch + 1 >= o->swa_start;
+        if (averaging) {
             et_metrics *avg = &result->last_average_val;
             if ((rc = validate_average(&opt, net, avg_net, train, val, o, avg)) != ET_OK)
                 goto done;
-            if (avg->accuracy > info.best_accuracy) {
-                info.best_accuracy = avg->accuracy;
-                info.best_epoch = epoch + 1;
-                result->best_val = *avg;
-                result->best_epoch = epoch + 1;
-                result->best_is_average = 1;
-                if (o->out_path && (rc = save_best(o->out_path, avg_net, o, avg, epoch + 1, opt.averaged)) != ET_OK)
-                    goto done;
-            }
+            if (avg->accuracy > info.best_accuracy &&
+                (rc = keep_best(o, &info, result, avg_net, avg, epoch + 1, opt.averaged)) != ET_OK)
+                goto done;
         }
         if (o->checkpoint_path && (rc = et_checkpoint_save(o->checkpoint_path, net, &opt, &info)) != ET_OK)
             goto done;
@@ -369,7 +383,7 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
             double elapsed = now_seconds() - run_start;
             double eta = elapsed / epochs_run * (o->epochs - epoch - 1);
             char average[96] = "";
-            if (avg_net && epoch + 1 >= o->swa_start)
+            if (averaging)
                 snprintf(average, sizeof average, " avg_val_acc %.4f avg_val_macro_f1 %.4f (%ld epochs)",
                          result->last_average_val.accuracy, result->last_average_val.macro_f1, opt.averaged);
             fprintf(stderr, "epoch %d/%d loss %.4f train_acc %.4f val_acc %.4f val_macro_f1 %.4f%s best %.4f@%d "
@@ -385,6 +399,8 @@ done:
     free(order);
     free(labels);
     free(targets);
+    free(batch_images);
+    free(batch_targets);
     et_tensor_free(&dlogits);
     et_optimizer_free(&opt);
     et_net_free(avg_net);
