@@ -4,6 +4,7 @@
 
 #include "emotrace/error.h"
 #include "emotrace/nn.h"
+#include "emotrace/rng.h"
 #include "test.h"
 
 #define TOL 1e-5
@@ -421,4 +422,60 @@ TEST(net_architecture_numbers_out_of_range_rejected)
                             1) == ET_OK,
               "a sane net: %s", et_error_message());
     et_net_free(net);
+}
+
+/* A residual block whose batch norm starts at scale 0 adds nothing, so a
+ * trained net grown by such a block (et_net_copy_params by layer name)
+ * computes exactly what it did, in training and in inference. */
+#define GROW_STEM                                                                                          \
+    "{\"name\":\"conv\",\"type\":\"conv2d\",\"out\":2,\"kernel\":3,\"pad\":1,\"bias\":false},"             \
+    "{\"name\":\"bn\",\"type\":\"batchnorm\"},{\"name\":\"relu\",\"type\":\"relu\"},"
+
+TEST(net_grown_by_zero_scale_residual_block_keeps_outputs)
+{
+    const char *small = ARCH("[1,4,4]", GROW_STEM "{\"name\":\"fc\",\"type\":\"dense\",\"out\":3}", "[\"fc\"]");
+    const char *grown =
+        ARCH("[1,4,4]",
+             GROW_STEM "{\"name\":\"conv2\",\"type\":\"conv2d\",\"out\":2,\"kernel\":3,\"pad\":1,\"bias\":false},"
+                       "{\"name\":\"bn2\",\"type\":\"batchnorm\",\"scale_init\":0},{\"name\":\"relu2\",\"type\":\"relu\"},"
+                       "{\"name\":\"sum\",\"type\":\"add\",\"in\":[\"relu\",\"relu2\"]},"
+                       "{\"name\":\"fc\",\"type\":\"dense\",\"out\":3}",
+             "[\"fc\"]");
+    et_net *a = build(small, 4, 1), *b = build(grown, 4, 1);
+    REQUIRE(a && b);
+    CHECK(param_of(b, "bn2", "weight")->value.data[1] == 0.0f);
+    CHECK(param_of(b, "bn", "weight")->value.data[1] == 1.0f);
+    CHECK(param_of(b, "bn2", "running_var")->value.data[0] == 1.0f);
+    /* Trained-looking values in the shared layers. */
+    et_param *bn_mean = param_of(a, "bn", "running_mean"), *bn_bias = param_of(a, "bn", "bias");
+    bn_mean->value.data[0] = 0.3f;
+    bn_bias->value.data[1] = -0.2f;
+    CHECK_MSG(et_net_copy_params(b, a) == ET_OK, "copy: %s", et_error_message());
+    CHECK(param_of(b, "bn", "running_mean")->value.data[0] == 0.3f);
+    et_rng rng;
+    et_rng_seed(&rng, 5);
+    for (int train = 1; train >= 0; train--) {
+        for (size_t i = 0; i < et_tensor_count(&a->input); i++)
+            a->input.data[i] = b->input.data[i] = (float)et_rng_normal(&rng);
+        REQUIRE(et_net_forward(a, train) == ET_OK && et_net_forward(b, train) == ET_OK);
+        const et_tensor *ya = et_net_output(a, 0), *yb = et_net_output(b, 0);
+        for (size_t i = 0; i < et_tensor_count(ya); i++)
+            CHECK_MSG(fabsf(ya->data[i] - yb->data[i]) <= 1e-6f * (1 + fabsf(ya->data[i])),
+                      "train %d output %zu: grown %.9g, original %.9g", train, i, yb->data[i], ya->data[i]);
+    }
+    /* The other way a layer is missing: an error that names it. */
+    CHECK(et_net_copy_params(a, b) != ET_OK);
+    CHECK_MSG(strstr(et_error_message(), "'conv2'") != NULL, "message: %s", et_error_message());
+    et_net_free(a);
+    et_net_free(b);
+    /* Same name, other kind of layer. */
+    char other[512];
+    snprintf(other, sizeof other, "%s", ARCH("[1,4,4]", GROW_STEM "{\"name\":\"fc\",\"type\":\"relu\"}", "[\"fc\"]"));
+    a = build(small, 1, 1);
+    b = build(other, 1, 1);
+    REQUIRE(a && b);
+    CHECK(et_net_copy_params(b, a) != ET_OK);
+    CHECK_MSG(strstr(et_error_message(), "'fc'") != NULL, "message: %s", et_error_message());
+    et_net_free(a);
+    et_net_free(b);
 }

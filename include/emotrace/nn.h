@@ -115,7 +115,9 @@ int et_net_save(const et_net *net, const char *path, const char *const *extra_me
 /* The stored shape of a parameter: [n, c, h, w] less trailing ones. Returns ndim. */
 int et_param_shape(const et_tensor *t, int64_t shape[4]);
 
-/* Copies parameter values from src to dst (same architecture). */
+/* Copies parameter values from src to dst, layer by layer by name: every
+ * src layer with parameters must be in dst with the same type and sizes; dst
+ * layers src does not have keep their values (growing a trained net). */
 int et_net_copy_params(et_net *dst, const et_net *src);
 
 /* Sizes net->input for rows samples (seq_len time steps of batch sequences)

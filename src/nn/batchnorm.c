@@ -28,11 +28,19 @@ static int batchnorm_setup(et_layer *layer, const et_json *config)
     layer->out_shape = layer->in_shape[0];
     s->mean = calloc((size_t)c, sizeof(float));
     s->invstd = calloc((size_t)c, sizeof(float));
-    if (!s->mean || !s->invstd || !et_layer_add_param(layer, "weight", c, 1, 1, 1, 1, 0) ||
+    et_param *scale = NULL, *var = NULL;
+    if (!s->mean || !s->invstd || !(scale = et_layer_add_param(layer, "weight", c, 1, 1, 1, 1, 0)) ||
         !et_layer_add_param(layer, "bias", c, 1, 1, 1, 1, 0) ||
         !et_layer_add_param(layer, "running_mean", c, 1, 1, 1, 0, 0) ||
-        !et_layer_add_param(layer, "running_var", c, 1, 1, 1, 0, 0))
+        !(var = et_layer_add_param(layer, "running_var", c, 1, 1, 1, 0, 0)))
         return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
+    /* "scale_init": 0 makes a residual branch start as nothing, so a block
+     * added to a trained net leaves its function unchanged (Goyal et al. 2017). */
+    float scale_init = (float)et_json_get_number(config, "scale_init", 1.0);
+    for (int i = 0; i < c; i++) {
+        scale->value.data[i] = scale_init;
+        var->value.data[i] = 1.0f;
+    }
     return ET_OK;
 }
 

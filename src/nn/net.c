@@ -166,25 +166,21 @@ static int layer_inputs_from_config(et_net *net, et_layer *layer, int index, con
 
 static int init_params(et_net *net)
 {
-    /* He-normal for weights (fan-in from the weight shape), zero biases,
-     * unit scale for normalisation, as the layers leave them zeroed. */
+    /* He-normal for weights (fan-in from the weight shape); the other
+     * params keep what their layer's setup put there (zero by default). */
     for (int l = 0; l < net->layer_count; l++) {
         et_layer *layer = &net->layers[l];
         for (int p = 0; p < layer->param_count; p++) {
             et_param *param = &layer->params[p];
             et_tensor *t = &param->value;
             size_t count = et_tensor_count(t);
-            /* Also "weight_ih"/"weight_hh" of layers with several weight matrices. */
-            if (!strncmp(param->name, "weight", 6) && param->decay) {
+            if (param->decay) {
                 size_t fan_in = (size_t)t->c * t->h * t->w;
                 if (fan_in == 0)
                     fan_in = 1;
                 double std = sqrt(2.0 / (double)fan_in);
                 for (size_t i = 0; i < count; i++)
                     t->data[i] = (float)(std * et_rng_normal(&net->rng));
-            } else if (!strcmp(param->name, "weight") || !strcmp(param->name, "running_var")) {
-                for (size_t i = 0; i < count; i++)
-                    t->data[i] = 1.0f;
             }
         }
     }
@@ -512,17 +508,21 @@ size_t et_net_param_count(const et_net *net)
 
 int et_net_copy_params(et_net *dst, const et_net *src)
 {
-    if (dst->layer_count != src->layer_count)
-        return et_error_set(ET_ERR_USAGE, "copy params: architectures differ");
     for (int l = 0; l < src->layer_count; l++) {
-        if (dst->layers[l].param_count != src->layers[l].param_count)
-            return et_error_set(ET_ERR_USAGE, "copy params: layer '%s' differs", src->layers[l].name);
-        for (int p = 0; p < src->layers[l].param_count; p++) {
-            const et_tensor *a = &src->layers[l].params[p].value;
-            et_tensor *b = &dst->layers[l].params[p].value;
+        const et_layer *from = &src->layers[l];
+        if (from->param_count == 0)
+            continue;
+        int d = et_net_find(dst, from->name);
+        et_layer *to = d >= 0 ? &dst->layers[d] : NULL;
+        if (!to || to->type != from->type || to->param_count != from->param_count)
+            return et_error_set(ET_ERR_USAGE, "copy params: layer '%s' is %s in the target net", from->name,
+                                to ? "another kind of layer" : "missing");
+        for (int p = 0; p < from->param_count; p++) {
+            const et_tensor *a = &from->params[p].value;
+            et_tensor *b = &to->params[p].value;
             if (et_tensor_count(a) != et_tensor_count(b))
-                return et_error_set(ET_ERR_USAGE, "copy params: '%s.%s' differs in size",
-                                    src->layers[l].name, src->layers[l].params[p].name);
+                return et_error_set(ET_ERR_USAGE, "copy params: '%s.%s' differs in size", from->name,
+                                    from->params[p].name);
             memcpy(b->data, a->data, et_tensor_count(a) * sizeof(float));
         }
     }

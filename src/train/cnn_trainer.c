@@ -193,6 +193,11 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
         rc = et_net_load(&init, o->init_weights);
         if (rc == ET_OK)
             rc = et_net_copy_params(net, init);
+        /* Layers --arch adds to the --init net start from their initialisation. */
+        for (int l = 0; rc == ET_OK && !o->quiet && l < net->layer_count; l++)
+            if (net->layers[l].param_count > 0 && et_net_find(init, net->layers[l].name) < 0)
+                fprintf(stderr, "layer '%s' is not in %s: it starts from its initialisation\n",
+                        net->layers[l].name, o->init_weights);
         et_net_free(init);
         if (rc != ET_OK) {
             rc = et_error_wrap(rc, "%s: ", o->init_weights);
