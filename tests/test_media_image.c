@@ -7,6 +7,8 @@
 #include "emotrace/error.h"
 #include "emotrace/frame.h"
 #include "emotrace/image.h"
+#include "emotrace/media_input.h"
+#include "emotrace/video.h"
 #include "cli_run.h"
 #include "test.h"
 
@@ -268,6 +270,48 @@ TEST(image_probe_by_content)
     const char *missing = test_path("missing.png");
     CHECK(et_image_probe(missing) < 0);
     CHECK_MSG(message_names(missing), "message: %s", et_error_message());
+}
+
+/* An animated GIF is read as a video, every frame at its time (stb_image
+ * gives the first frame only); a one-image GIF stays an image, also in a
+ * directory, and a GIF cut short stays an image for the loader to judge. */
+TEST(image_animated_gif_is_a_video)
+{
+    const char *dir = test_path("gifs"), *anim = test_path("gifs/anim.gif"), *still = test_path("gifs/still.gif");
+    const char *cut = test_path("cut.gif");
+    REQUIRE(shell_runf("mkdir -p '%s' && " FFMPEG " -f lavfi -i testsrc=size=32x24:rate=5:duration=0.6 '%s' && "
+                       FFMPEG " -f lavfi -i testsrc=size=32x24:rate=5:duration=0.2 '%s' && head -c 200 '%s' > '%s'",
+                       dir, anim, still, anim, cut) == 0);
+    CHECK_EQ_INT(et_image_probe(anim), 0);
+    CHECK_EQ_INT(et_image_probe(still), 1);
+    CHECK_EQ_INT(et_image_probe(cut), 1);
+    et_video *v = NULL;
+    REQUIRE(et_video_open(&v, anim, NULL) == ET_OK);
+    et_frame f = {0};
+    int n = 0, ret;
+    while ((ret = et_video_read(v, &f)) > 0) {
+        CHECK_NEAR(f.t, 0.2 * n, 1e-6);
+        CHECK(f.width == 32 && f.height == 24);
+        n++;
+    }
+    CHECK_EQ_INT(ret, 0);
+    CHECK_EQ_INT(n, 3);
+    et_frame_free(&f);
+    et_video_close(&v);
+    et_media_list list = {0};
+    et_media_input_options o = {0};
+    REQUIRE(et_media_list_add_path(&list, dir, &o) == ET_OK);
+    REQUIRE(list.count == 2);
+    int videos = 0, sequences = 0;
+    for (size_t i = 0; i < list.count; i++) {
+        if (list.items[i].kind == ET_MEDIA_VIDEO && strstr(list.items[i].path, "anim.gif"))
+            videos++;
+        if (list.items[i].kind == ET_MEDIA_IMAGE_SEQUENCE && list.items[i].image_count == 1 &&
+            strstr(list.items[i].images[0], "still.gif"))
+            sequences++;
+    }
+    CHECK(videos == 1 && sequences == 1);
+    et_media_list_free(&list);
 }
 
 static void write_bytes(const char *path, const void *bytes, size_t size)

@@ -13,7 +13,8 @@
  * Truncated or corrupt files and oversized headers are errors naming path. */
 int et_image_load(const char *path, et_frame *out);
 /* Decides by content (magic bytes; the .tga extension as TGA has none)
- * whether path is a still image for et_image_load rather than a video.
+ * whether path is a still image for et_image_load rather than a video. An
+ * animated GIF (two images or more) is a video, for FFmpeg to read.
  * Returns 1 for an image, 0 otherwise, negative if path cannot be read. */
 int et_image_probe(const char *path);
 

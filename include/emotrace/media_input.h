@@ -61,7 +61,8 @@ int et_media_list_add_unreadable(et_media_list *list, const char *path);
 void et_media_list_shard(et_media_list *list, int k, int n);
 void et_media_list_free(et_media_list *list);
 
-/* 1 for names with a usual video file extension (mp4, mkv, mov, ...). */
+/* 1 for names with a usual video file extension (mp4, mkv, mov, ...; gif,
+ * for animated ones: a still GIF is an image by its content). */
 int et_is_video_name(const char *path);
 
 #endif

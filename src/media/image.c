@@ -280,6 +280,52 @@ static int has_extension(const char *path, const char *ext)
     return n > e && !strcasecmp(path + n - e, ext);
 }
 
+/* Skips a GIF's data sub-blocks (each a length byte and that many bytes, up
+ * to a zero length). Returns 0 at the end of the file. */
+static int gif_skip_sub_blocks(FILE *f)
+{
+    for (;;) {
+        int n = fgetc(f);
+        if (n == EOF)
+            return 0;
+        if (n == 0)
+            return 1;
+        if (fseek(f, n, SEEK_CUR) != 0)
+            return 0;
+    }
+}
+
+/* 1 when the GIF at f holds a second image: an animation, which FFmpeg
+ * reads frame by frame with its delays (stb_image gives the first frame
+ * only). 0 for one image, or a GIF too broken to tell (the image loader
+ * then says what is wrong). Walks the blocks up to the second image
+ * descriptor; each step reads at least a byte, so it ends. */
+static int gif_is_animated(FILE *f)
+{
+    uint8_t header[13];
+    if (fseek(f, 0, SEEK_SET) != 0 || fread(header, 1, sizeof header, f) != sizeof header)
+        return 0;
+    if ((header[10] & 0x80) && fseek(f, 3L << ((header[10] & 7) + 1), SEEK_CUR) != 0)
+        return 0; /* global colour table */
+    for (int images = 0;;) {
+        int block = fgetc(f);
+        if (block == 0x2C) { /* image descriptor */
+            uint8_t d[9];
+            if (++images == 2)
+                return 1;
+            if (fread(d, 1, sizeof d, f) != sizeof d ||
+                ((d[8] & 0x80) && fseek(f, 3L << ((d[8] & 7) + 1), SEEK_CUR) != 0) || fgetc(f) == EOF ||
+                !gif_skip_sub_blocks(f))
+                return 0;
+        } else if (block == 0x21) { /* extension: label, then sub-blocks */
+            if (fgetc(f) == EOF || !gif_skip_sub_blocks(f))
+                return 0;
+        } else { /* trailer, end of file or garbage */
+            return 0;
+        }
+    }
+}
+
 int et_image_probe(const char *path)
 {
     uint8_t p[32] = {0};
@@ -289,12 +335,14 @@ int et_image_probe(const char *path)
     size_t n = fread(p, 1, sizeof p, f);
     int failed = ferror(f);
     int err = errno;
+    enum image_kind kind = failed ? KIND_NONE : image_kind(p, n);
+    int animated = kind == KIND_GIF && gif_is_animated(f);
     fclose(f);
     if (failed)
         return et_error_set(ET_ERR_IO, "%s: read failed: %s", path, strerror(err));
 
-    if (image_kind(p, n) != KIND_NONE)
-        return 1;
+    if (kind != KIND_NONE)
+        return !animated;
     /* TGA has no magic number. */
     return has_extension(path, ".tga") ? 1 : 0;
 }

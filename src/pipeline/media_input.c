@@ -14,7 +14,8 @@
 int et_is_video_name(const char *path)
 {
     static const char *const extensions[] = {"mp4", "m4v", "mkv", "webm", "mov", "avi", "wmv", "flv", "mpg",
-                                             "mpeg", "ts", "mts", "m2ts", "3gp", "ogv", "vob", "mxf", "y4m", "nut"};
+                                             "mpeg", "ts", "mts", "m2ts", "3gp", "ogv", "vob", "mxf", "y4m", "nut",
+                                             "gif"};
     const char *dot = strrchr(path, '.');
     const char *slash = strrchr(path, '/');
     if (!dot || (slash && dot < slash))
