@@ -469,8 +469,7 @@ TEST(net_grown_by_zero_scale_residual_block_keeps_outputs)
     et_net_free(a);
     et_net_free(b);
     /* Same name, other kind of layer. */
-    char other[512];
-    snprintf(other, sizeof other, "%s", ARCH("[1,4,4]", GROW_STEM "{\"name\":\"fc\",\"type\":\"relu\"}", "[\"fc\"]"));
+    const char *other = ARCH("[1,4,4]", GROW_STEM "{\"name\":\"fc\",\"type\":\"relu\"}", "[\"fc\"]");
     a = build(small, 1, 1);
     b = build(other, 1, 1);
     REQUIRE(a && b);
