@@ -31,6 +31,9 @@ typedef struct {
     const et_media_info *media; /* the item: path, fps, duration, size */
 } et_frame_result;
 
+/* The default label_margin (README and weights/README.md give the measurement). */
+#define ET_LABEL_MARGIN 0.15f
+
 typedef struct {
     et_face_detector *detector;
     et_emotion_classifier *classifier;
@@ -40,6 +43,9 @@ typedef struct {
     double start, end;         /* time range in seconds; end 0: to the end */
     double max_gap;            /* seconds a track survives without a detection */
     double image_fps;          /* frame rate of image sequences */
+    /* A track's reported emotion changes only when another one leads it by
+     * this much probability (et_emotion_label_hold); 0: the argmax. */
+    float label_margin;
     int stills;                /* images are independent: no temporal model */
     int decoder_threads;
     /* Frames analysed together (one detector and one CNN pass): 0 for the

@@ -18,9 +18,18 @@ typedef struct {
     float max_contrast;     /* factor in [1-max, 1+max] */
     float max_gamma;        /* exponent in [1/(1+max), 1+max] */
     float erase_probability;
+    /* What video does to a face (0 in the defaults, so the default draws
+     * stay as they were): blur along a random direction of 2-5 pixels, a
+     * face recorded at 12-30 pixels and scaled up, sensor noise of sigma
+     * 2-10 grey levels. */
+    float motion_blur_probability;
+    float low_resolution_probability;
+    float noise_probability;
 } et_augment_options;
 
 void et_augment_defaults(et_augment_options *o);
+/* Turns on the video degradations (train --video-augment). */
+void et_augment_video_defaults(et_augment_options *o);
 /* Writes an augmented copy of the size x size image src into dst. */
 void et_augment_face(const uint8_t *src, uint8_t *dst, int size, const et_augment_options *o, et_rng *rng);
 

@@ -28,6 +28,15 @@ typedef struct {
     int swa_start;
     /* CutMix probability per image (et_cutmix_batch); 0: off. */
     float cutmix;
+    /* Loss weight of class c proportional to count_c^-class_balance (0: off,
+     * 0.5: square-root balancing, 1: every class weighs the same), scaled
+     * so that the mean weight over the training images is 1. */
+    float class_balance;
+    int video_augment;         /* also blur, low resolution, noise (et_augment_video_defaults) */
+    /* Also write every epoch's weights (and the weight average) beside
+     * out_path, as OUT.epochN.safetensors / OUT.epochN-avg.safetensors, so
+     * that epochs can be selected on more than the validation accuracy. */
+    int keep_epochs;
     uint64_t seed;
     int augment;               /* 0 disables augmentation (tests) */
     int quiet;
@@ -38,6 +47,10 @@ typedef struct {
 } et_cnn_train_options;
 
 void et_cnn_train_defaults(et_cnn_train_options *o);
+/* The loss weight of each class for class_balance = power: count_c^-power,
+ * scaled so that the mean weight over the training images is 1 (the
+ * learning rate keeps its meaning); a class without images weighs 0. */
+void et_cnn_class_weights(const et_face_dataset *train, float power, float *weights);
 /* The default architecture (a VGG-style CNN; see the source). */
 const char *et_emotion_cnn_default_arch(void);
 

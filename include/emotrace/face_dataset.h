@@ -36,6 +36,9 @@ int et_image_folder_load_faces(et_face_dataset *ds, const char *dir, et_face_cro
  * (1 - weight) x the one-hot FER2013 label (weight 1: the votes alone).
  * Rows without a usable vote keep their one-hot FER2013 label. */
 int et_ferplus_attach(et_face_dataset *ds, const char *path, float weight);
+/* Appends repeat copies of every sample of more to ds (rows -1: no CSV row;
+ * one-hot soft targets where ds has soft targets and more has none). */
+int et_face_dataset_append(et_face_dataset *ds, const et_face_dataset *more, int repeat);
 void et_face_dataset_free(et_face_dataset *ds);
 /* Makes room for one more sample (capacity tracks the allocation). */
 int et_face_dataset_grow(et_face_dataset *ds, int *capacity);

@@ -17,6 +17,10 @@ typedef struct {
     float *features; /* frames x feature_size (et_temporal_features layout) */
     int *labels;     /* frames: true emotion */
     float *times;    /* frames: seconds since the track's first frame */
+    /* frames x 7 target distributions where there is no true label (real
+     * tracks: labels then hold their argmax), or NULL: the labels are the
+     * targets. Not saved: only synthetic sets are cached. */
+    float *targets;
 } et_track_set;
 
 /* Plans, renders and classifies tracks first .. first+count-1 of s.
@@ -29,6 +33,10 @@ int et_track_set_save(const et_track_set *set, const char *path, const char *con
  * hold; a mismatch is ET_ERR_FORMAT naming the key (e.g. another CNN). */
 int et_track_set_load(et_track_set *set, const char *path, const char *const *expect);
 void et_track_set_free(et_track_set *set);
+/* Appends repeat copies of every track of more to set (same feature size);
+ * where only one of them has targets, the other's labels become one-hot
+ * targets. */
+int et_track_set_append(et_track_set *set, const et_track_set *more, int repeat);
 
 /* How to make a set from FER2013 rows, and where to keep it. */
 typedef struct {

@@ -10,6 +10,8 @@
 #include "cli.h"
 #include "emotrace/cnn_trainer.h"
 #include "emotrace/error.h"
+#include "emotrace/face_detector.h"
+#include "emotrace/photo_face.h"
 #include "emotrace/teacher.h"
 
 static const char usage[] =
@@ -49,6 +51,16 @@ static const char usage[] =
     "  --cutmix P            CutMix: with probability P an image gets a box of\n"
     "                        another image of its batch, targets mixed by area\n"
     "                        (default 0: off)\n"
+    "  --photos DIR          also train on the labelled photos of DIR (labels.csv:\n"
+    "                        image,emotion), each face found and aligned as\n"
+    "                        analyze does; photos without a face are skipped\n"
+    "  --photos-repeat K     each photo K times per epoch (default 1)\n"
+    "  --class-balance P     loss weight of a class ~ count^-P (0 off, default;\n"
+    "                        0.5 square-root balancing; 1 all classes equal)\n"
+    "  --video-augment       also degrade images as video does: motion blur, a\n"
+    "                        face of 12-30 pixels scaled up, sensor noise\n"
+    "  --keep-epochs         also write each epoch's weights (and the weight\n"
+    "                        average) as OUT.epochN[-avg].safetensors\n"
     "  --no-augment          train on the images as they are\n"
     "  --seed N              (default 1)\n"
     "  --threads N           OpenBLAS threads (default: all cores)\n"
@@ -81,6 +93,29 @@ static int attach_teachers(et_face_dataset *train, const et_face_dataset *val, c
     if (rc == ET_OK)
         rc = et_teacher_attach(train, p, weight);
     free(p);
+    return rc;
+}
+
+/* Appends the faces of the labelled photos in dir, aligned as analyze
+ * aligns them, repeat times. */
+static int append_photos(et_face_dataset *train, const char *dir, int repeat, int quiet)
+{
+    et_face_detector_options detector_options;
+    et_face_detector_defaults(&detector_options);
+    et_photo_face photo = {0};
+    et_face_align_defaults(&photo.align);
+    et_face_dataset photos = {0};
+    int skipped = 0;
+    int rc = et_face_detector_open(&photo.detector, NULL, &detector_options);
+    if (rc == ET_OK)
+        rc = et_image_folder_load_faces(&photos, dir, et_photo_face_crop, &photo, &skipped);
+    if (rc == ET_OK)
+        rc = et_face_dataset_append(train, &photos, repeat);
+    if (rc == ET_OK && !quiet)
+        fprintf(stderr, "%s: %d photos with a face (x%d), %d without\n", dir, photos.count, repeat, skipped);
+    et_face_detector_free(photo.detector);
+    et_photo_face_free(&photo);
+    et_face_dataset_free(&photos);
     return rc;
 }
 
@@ -141,13 +176,17 @@ int cmd_train(int argc, char **argv)
         {"checkpoint-minutes", required_argument, 0, 'C'}, {"ferplus-weight", required_argument, 0, 'P'},
         {"teacher", required_argument, 0, 'H'},    {"teacher-weight", required_argument, 0, 'G'},
         {"average-from", required_argument, 0, 'A'}, {"cutmix", required_argument, 0, 'X'},
+        {"photos", required_argument, 0, 'p'},    {"photos-repeat", required_argument, 0, 'R'},
+        {"class-balance", required_argument, 0, 'B'}, {"video-augment", no_argument, 0, 'v'},
+        {"keep-epochs", no_argument, 0, 'K'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     et_cnn_train_options o;
     et_cnn_train_defaults(&o);
     const char *data = NULL, *val_data = NULL, *train_usage = "Training", *val_usage = "PublicTest";
     const char *ferplus = NULL, *arch_path = NULL, *out = "emotion-cnn.safetensors";
     char *checkpoint = NULL;
-    int threads = 0, limit = 0, c, seed = 1;
+    int threads = 0, limit = 0, c, seed = 1, photos_repeat = 1;
+    const char *photos = NULL;
     float ferplus_weight = 1.0f, teacher_weight = 0.5f;
     const char *teachers[MAX_TEACHERS];
     int teacher_count = 0;
@@ -197,6 +236,14 @@ int cmd_train(int argc, char **argv)
         case 'A': if (cli_parse_int("train", "--average-from", optarg, 1, 100000, &o.swa_start)) goto usage_error; break;
         case 'X': if (cli_parse_double("train", "--cutmix", optarg, 0, 1, &x)) goto usage_error; o.cutmix = (float)x; break;
         case 'N': o.augment = 0; break;
+        case 'p': photos = optarg; break;
+        case 'R': if (cli_parse_int("train", "--photos-repeat", optarg, 1, 1000, &photos_repeat)) goto usage_error; break;
+        case 'B':
+            if (cli_parse_double("train", "--class-balance", optarg, 0, 1, &x)) goto usage_error;
+            o.class_balance = (float)x;
+            break;
+        case 'v': o.video_augment = 1; break;
+        case 'K': o.keep_epochs = 1; break;
         case 'S': if (cli_parse_int("train", "--seed", optarg, 0, 2147483647, &seed)) goto usage_error; break;
         case 't': if (cli_parse_int("train", "--threads", optarg, 1, 256, &threads)) goto usage_error; break;
         case 'L': if (cli_parse_int("train", "--limit", optarg, 1, 100000000, &limit)) goto usage_error; break;
@@ -259,7 +306,8 @@ int cmd_train(int argc, char **argv)
     }
     if (load_dataset(&train, data, train_usage, limit) != ET_OK ||
         load_dataset(&val, val_data ? val_data : data, val_usage, 0) != ET_OK ||
-        (ferplus && et_ferplus_attach(&train, ferplus, ferplus_weight) != ET_OK)) {
+        (ferplus && et_ferplus_attach(&train, ferplus, ferplus_weight) != ET_OK) ||
+        (photos && append_photos(&train, photos, photos_repeat, o.quiet) != ET_OK)) {
         fprintf(stderr, "emotrace: train: %s\n", et_error_message());
         goto done;
     }

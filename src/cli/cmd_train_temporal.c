@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "emotrace/error.h"
+#include "emotrace/real_tracks.h"
 #include "emotrace/sha256.h"
 #include "emotrace/temporal_trainer.h"
 #include "emotrace/weights_path.h"
@@ -33,6 +34,12 @@ static const char usage[] =
     "  --val-seed N          validation tracks (default 1, as eval --temporal)\n"
     "  --cache DIR           keep the rendered, classified tracks here and reuse\n"
     "                        them while the CNN and settings are the same\n"
+    "  --real-videos DIR     also train on the real face tracks of the videos in\n"
+    "                        DIR (no labels: the target is the CNN's output\n"
+    "                        smoothed over a centred window, which the causal\n"
+    "                        model has to anticipate)\n"
+    "  --real-repeat K       each real track K times per epoch (default 1)\n"
+    "  --real-sigma S        the window's Gaussian sigma in seconds (default 0.5)\n"
     "  --epochs N            (default 20)\n"
     "  --batch N             tracks per step (default 32)\n"
     "  --lr X                peak AdamW learning rate (default 0.002; cosine decay)\n"
@@ -55,6 +62,48 @@ static char *cache_path(const char *dir, const char *usage_name, int seed, int t
     return path;
 }
 
+/* The real tracks of every video in dir, appended repeat times to train. */
+static int add_real_tracks(et_track_set *train, const char *dir, int repeat, double sigma, et_emotion_classifier *cnn,
+                           const char *cnn_sha, const char *cache, int quiet)
+{
+    /* Reused while the CNN, the folder and the window are the same. */
+    char sigma_text[32], *path = NULL;
+    snprintf(sigma_text, sizeof sigma_text, "%g", sigma);
+    const char *meta[] = {"cnn_sha256", cnn_sha, "real_videos", dir, "real_sigma", sigma_text, NULL};
+    if (cache && (path = malloc(strlen(cache) + 32)) != NULL)
+        sprintf(path, "%s/tracks-real.safetensors", cache);
+    et_real_tracks_options o;
+    et_real_tracks_defaults(&o);
+    o.sigma = sigma;
+    o.progress = !quiet;
+    et_face_detector_options detector_options;
+    et_face_detector_defaults(&detector_options);
+    et_media_input_options input_options = {0};
+    et_media_list list = {0};
+    et_track_set real = {0};
+    o.analyzer.classifier = cnn;
+    int rc = ET_OK, cached = path && et_track_set_load(&real, path, meta) == ET_OK && real.targets;
+    if (!cached) {
+        et_track_set_free(&real);
+        rc = et_face_detector_open(&o.analyzer.detector, NULL, &detector_options);
+        if (rc == ET_OK)
+            rc = et_media_list_add_path(&list, dir, &input_options);
+        if (rc == ET_OK)
+            rc = et_real_tracks_build(&real, &list, &o);
+        if (rc == ET_OK && path)
+            rc = et_track_set_save(&real, path, meta);
+    }
+    if (rc == ET_OK && !quiet)
+        fprintf(stderr, "%s: %d real tracks (%d frames), x%d\n", dir, real.tracks, real.frames, repeat);
+    if (rc == ET_OK)
+        rc = et_track_set_append(train, &real, repeat);
+    et_track_set_free(&real);
+    et_media_list_free(&list);
+    et_face_detector_free(o.analyzer.detector);
+    free(path);
+    return rc;
+}
+
 int cmd_train_temporal(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -67,12 +116,15 @@ int cmd_train_temporal(int argc, char **argv)
         {"weight-decay", required_argument, 0, 'w'}, {"hidden", required_argument, 0, 'H'},
         {"projection", required_argument, 0, 'P'}, {"threads", required_argument, 0, 't'},
         {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
+        {"real-videos", required_argument, 0, 'R'}, {"real-repeat", required_argument, 0, 'r'},
+        {"real-sigma", required_argument, 0, 's'},
         {0, 0, 0, 0}};
     et_temporal_train_options o;
     et_temporal_train_defaults(&o);
     const char *data = NULL, *cnn_path = NULL, *out = "emotion-lstm.safetensors", *cache = NULL;
-    int tracks = 400, val_tracks = 200, seed = 1, val_seed = 1, threads = 0, c;
-    double x;
+    int tracks = 400, val_tracks = 200, seed = 1, val_seed = 1, threads = 0, c, real_repeat = 1;
+    const char *real_videos = NULL;
+    double x, real_sigma = 0.5;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (c) {
@@ -93,6 +145,9 @@ int cmd_train_temporal(int argc, char **argv)
         case 'P': if (cli_parse_int("train", "--projection", optarg, 1, 4096, &o.projection)) return EXIT_USAGE; break;
         case 't': if (cli_parse_int("train", "--threads", optarg, 1, 256, &threads)) return EXIT_USAGE; break;
         case 'q': o.quiet = 1; break;
+        case 'R': real_videos = optarg; break;
+        case 'r': if (cli_parse_int("train", "--real-repeat", optarg, 1, 1000, &real_repeat)) return EXIT_USAGE; break;
+        case 's': if (cli_parse_double("train", "--real-sigma", optarg, 0.01, 60, &real_sigma)) return EXIT_USAGE; break;
         case 'h': printf("%s", usage); return EXIT_OK;
         default: return cli_usage_error("train", "unknown option");
         }
@@ -138,16 +193,21 @@ int cmd_train_temporal(int argc, char **argv)
     train_recipe.cache = train_cache;
     val_recipe.cache = val_cache;
     if (et_track_set_make(&train, &train_recipe, &cnn, cnn_sha) != ET_OK ||
-        et_track_set_make(&val, &val_recipe, &cnn, cnn_sha) != ET_OK) {
+        et_track_set_make(&val, &val_recipe, &cnn, cnn_sha) != ET_OK ||
+        (real_videos && add_real_tracks(&train, real_videos, real_repeat, real_sigma, &cnn, cnn_sha, cache, o.quiet) != ET_OK)) {
         fprintf(stderr, "emotrace: train: %s\n", et_error_message());
         goto done;
     }
-    char settings[512], generator[512], counts[128], cnn_base[256];
+    char settings[640], generator[512], counts[128], cnn_base[256], real[320] = "";
     snprintf(settings, sizeof settings,
              "epochs=%d batch=%d optimizer=adamw lr=%g min_lr=%g weight_decay=%g smoothing=%g warmup=%d "
              "projection=%d hidden=%d input_dropout=%g embedding_dropout=%g consistency=%g seed=%d",
              o.epochs, o.batch, o.lr, o.min_lr, o.weight_decay, o.smoothing, o.warmup_epochs, o.projection, o.hidden,
              o.input_dropout, o.embedding_dropout, o.consistency, seed);
+    if (real_videos)
+        snprintf(real, sizeof real, " real_videos=%s real_repeat=%d real_sigma=%g", real_videos, real_repeat,
+                 real_sigma);
+    strncat(settings, real, sizeof settings - strlen(settings) - 1);
     et_track_synth_describe(&train_recipe.synth, generator, sizeof generator);
     snprintf(counts, sizeof counts, "train %d tracks (seed %d, %d frames), validation %d tracks (seed %d, %d frames)",
              train.tracks, seed, train.frames, val.tracks, val_seed, val.frames);

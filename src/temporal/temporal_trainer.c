@@ -260,10 +260,12 @@ static double masked_loss(const float *logits, const et_track_set *set, const in
                 memset(d, 0, ET_EMOTIONS * sizeof(float));
                 continue;
             }
-            int label = set->labels[set->start[ids[b]] + t];
+            int frame = set->start[ids[b]] + t, label = set->labels[frame];
+            const float *soft = set->targets ? set->targets + (size_t)frame * ET_EMOTIONS : NULL;
             et_emotion_softmax(logits + row * ET_EMOTIONS, p);
             for (int k = 0; k < ET_EMOTIONS; k++) {
-                float target = smoothing / ET_EMOTIONS + (k == label ? 1.0f - smoothing : 0.0f);
+                float truth = soft ? soft[k] : k == label ? 1.0f : 0.0f;
+                float target = smoothing / ET_EMOTIONS + (1.0f - smoothing) * truth;
                 loss -= target * log(fmax(p[k], 1e-12));
                 d[k] = (p[k] - target) / (float)valid;
             }

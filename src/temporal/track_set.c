@@ -18,7 +18,69 @@ void et_track_set_free(et_track_set *set)
     free(set->features);
     free(set->labels);
     free(set->times);
+    free(set->targets);
     memset(set, 0, sizeof *set);
+}
+
+static void one_hot_targets(float *targets, const int *labels, int frames)
+{
+    for (int i = 0; i < frames; i++)
+        for (int k = 0; k < ET_EMOTIONS; k++)
+            targets[(size_t)i * ET_EMOTIONS + k] = k == labels[i] ? 1.0f : 0.0f;
+}
+
+int et_track_set_append(et_track_set *set, const et_track_set *more, int repeat)
+{
+    if (set->tracks > 0 && set->feature_size != more->feature_size)
+        return et_error_set(ET_ERR_USAGE, "tracks: features of %d and %d floats cannot be mixed", set->feature_size,
+                            more->feature_size);
+    if (set->tracks == 0) {
+        set->embedding_size = more->embedding_size;
+        set->feature_size = more->feature_size;
+    }
+    size_t frames = (size_t)set->frames + (size_t)more->frames * (size_t)repeat;
+    size_t tracks = (size_t)set->tracks + (size_t)more->tracks * (size_t)repeat;
+    if (frames >= (1u << 24))
+        return et_error_set(ET_ERR_USAGE, "tracks: %zu frames are too many for one set", frames);
+    int with_targets = set->targets || more->targets;
+    float *features = realloc(set->features, frames * (size_t)set->feature_size * sizeof(float));
+    if (features)
+        set->features = features;
+    int *labels = realloc(set->labels, frames * sizeof(int));
+    if (labels)
+        set->labels = labels;
+    float *times = realloc(set->times, frames * sizeof(float));
+    if (times)
+        set->times = times;
+    int *start = realloc(set->start, (tracks + 1) * sizeof(int));
+    if (start)
+        set->start = start;
+    float *targets = with_targets ? realloc(set->targets, frames * ET_EMOTIONS * sizeof(float)) : NULL;
+    if (targets) {
+        if (!set->targets)
+            one_hot_targets(targets, set->labels, set->frames);
+        set->targets = targets;
+    }
+    if (!features || !labels || !times || !start || (with_targets && !targets))
+        return et_error_set(ET_ERR_NOMEM, "tracks: out of memory for %zu frames", frames);
+    if (set->tracks == 0)
+        set->start[0] = 0;
+    for (int r = 0; r < repeat; r++) {
+        size_t at = (size_t)set->frames;
+        memcpy(set->features + at * set->feature_size, more->features,
+               (size_t)more->frames * set->feature_size * sizeof(float));
+        memcpy(set->labels + at, more->labels, (size_t)more->frames * sizeof(int));
+        memcpy(set->times + at, more->times, (size_t)more->frames * sizeof(float));
+        if (more->targets && with_targets)
+            memcpy(set->targets + at * ET_EMOTIONS, more->targets, (size_t)more->frames * ET_EMOTIONS * sizeof(float));
+        else if (with_targets)
+            one_hot_targets(set->targets + at * ET_EMOTIONS, more->labels, more->frames);
+        for (int t = 1; t <= more->tracks; t++)
+            set->start[set->tracks + t] = (int)at + more->start[t];
+        set->frames += more->frames;
+        set->tracks += more->tracks;
+    }
+    return ET_OK;
 }
 
 /* Grows the per-frame arrays to hold at least frames. */
@@ -113,11 +175,12 @@ int et_track_set_save(const et_track_set *set, const char *path, const char *con
         labels[i] = (float)set->labels[i];
     for (int t = 0; t <= set->tracks; t++)
         start[t] = (float)set->start[t];
-    et_st_write_tensor tensors[4] = {
+    et_st_write_tensor tensors[5] = {
         {"features", set->features, 2, {set->frames, set->feature_size}},
         {"labels", labels, 1, {set->frames}},
         {"times", set->times, 1, {set->frames}},
         {"track_start", start, 1, {set->tracks + 1}},
+        {"targets", set->targets, 2, {set->frames, ET_EMOTIONS}},
     };
     char embedding[32];
     snprintf(embedding, sizeof embedding, "%d", set->embedding_size);
@@ -136,7 +199,7 @@ int et_track_set_save(const et_track_set *set, const char *path, const char *con
         for (int i = 0; i < 2 * n; i++)
             meta[4 + i] = metadata[i];
         meta[4 + 2 * n] = NULL;
-        rc = et_safetensors_write(path, tensors, 4, meta);
+        rc = et_safetensors_write(path, tensors, set->targets ? 5 : 4, meta);
     }
     free(meta);
     free(ints);
@@ -214,6 +277,13 @@ int et_track_set_load(et_track_set *set, const char *path, const char *const *ex
                 (t == starts - 1 && tmp[t] != (float)frames) || (float)set->start[t] != tmp[t])
                 rc = et_error_set(ET_ERR_FORMAT, "%s: track offsets are inconsistent at track %d", path, t);
         }
+    if (rc == ET_OK && et_safetensors_find(&st, "targets") &&
+        (rc = check_shape(&st, path, "targets", 2, frames, ET_EMOTIONS, NULL)) == ET_OK) {
+        if (!(set->targets = malloc((size_t)frames * ET_EMOTIONS * sizeof(float))))
+            rc = et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
+        else
+            rc = et_safetensors_load_f32(&st, "targets", set->targets, (size_t)frames * ET_EMOTIONS);
+    }
     free(tmp);
     et_safetensors_free(&st);
     if (rc != ET_OK)

@@ -3,6 +3,9 @@
 #include <math.h>
 #include <string.h>
 
+/* The largest image the video degradations work on (they use stack buffers). */
+#define ET_AUGMENT_MAX_SIZE 64
+
 void et_augment_defaults(et_augment_options *o)
 {
     o->max_rotation_deg = 10.0f;
@@ -14,6 +17,16 @@ void et_augment_defaults(et_augment_options *o)
     o->max_contrast = 0.3f;
     o->max_gamma = 0.3f;
     o->erase_probability = 0.5f;
+    o->motion_blur_probability = 0.0f;
+    o->low_resolution_probability = 0.0f;
+    o->noise_probability = 0.0f;
+}
+
+void et_augment_video_defaults(et_augment_options *o)
+{
+    o->motion_blur_probability = 0.25f;
+    o->low_resolution_probability = 0.25f;
+    o->noise_probability = 0.25f;
 }
 
 static float uniform(et_rng *rng, float lo, float hi)
@@ -35,6 +48,81 @@ static float sample(const uint8_t *src, int size, float x, float y)
     float top = src[y0 * size + x0] * (1 - fx) + src[y0 * size + x1] * fx;
     float bottom = src[y1 * size + x0] * (1 - fx) + src[y1 * size + x1] * fx;
     return top * (1 - fy) + bottom * fy;
+}
+
+/* Mean of `length` samples along (dx, dy) through each pixel: the smear of a
+ * head moving during the exposure. */
+static void motion_blur(uint8_t *img, int size, float dx, float dy, int length)
+{
+    float tmp[ET_AUGMENT_MAX_SIZE * ET_AUGMENT_MAX_SIZE];
+    for (int i = 0; i < size * size; i++)
+        tmp[i] = img[i];
+    for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++) {
+            float sum = 0.0f;
+            for (int k = 0; k < length; k++) {
+                float t = (float)k - 0.5f * (float)(length - 1);
+                int sx = (int)lroundf((float)x + t * dx), sy = (int)lroundf((float)y + t * dy);
+                sx = sx < 0 ? 0 : sx >= size ? size - 1 : sx;
+                sy = sy < 0 ? 0 : sy >= size ? size - 1 : sy;
+                sum += tmp[sy * size + sx];
+            }
+            img[y * size + x] = (uint8_t)(sum / (float)length + 0.5f);
+        }
+}
+
+/* Box-averages the image down to small x small and samples it back up
+ * bilinearly: the detail a face of `small` pixels in the frame has. */
+static void low_resolution(uint8_t *img, int size, int small)
+{
+    uint8_t low[ET_AUGMENT_MAX_SIZE * ET_AUGMENT_MAX_SIZE];
+    for (int y = 0; y < small; y++)
+        for (int x = 0; x < small; x++) {
+            int x0 = x * size / small, x1 = (x + 1) * size / small;
+            int y0 = y * size / small, y1 = (y + 1) * size / small;
+            float sum = 0.0f;
+            for (int v = y0; v < y1; v++)
+                for (int u = x0; u < x1; u++)
+                    sum += img[v * size + u];
+            low[y * small + x] = (uint8_t)(sum / (float)((x1 - x0) * (y1 - y0)) + 0.5f);
+        }
+    float ratio = (float)small / (float)size;
+    for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++) {
+            float v = sample(low, small, ((float)x + 0.5f) * ratio - 0.5f, ((float)y + 0.5f) * ratio - 0.5f);
+            img[y * size + x] = (uint8_t)(v + 0.5f);
+        }
+}
+
+/* Adds Gaussian noise (Box-Muller) of the given sigma. */
+static void add_noise(uint8_t *img, int size, float sigma, et_rng *rng)
+{
+    for (int i = 0; i < size * size; i++) {
+        double u1 = et_rng_uniform(rng), u2 = et_rng_uniform(rng);
+        float g = (float)(sqrt(-2.0 * log(u1 + 1e-12)) * cos(6.283185307179586 * u2));
+        float v = (float)img[i] + sigma * g;
+        img[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5f);
+    }
+}
+
+/* The video degradations, drawn after every default draw so that runs
+ * without them see the same augmentations as before. */
+static void degrade_like_video(uint8_t *img, int size, const et_augment_options *o, et_rng *rng)
+{
+    if (size > ET_AUGMENT_MAX_SIZE)
+        return;
+    if (o->motion_blur_probability > 0 && et_rng_uniform(rng) < o->motion_blur_probability) {
+        float angle = uniform(rng, 0.0f, 3.14159265f);
+        int length = 2 + (int)et_rng_below(rng, 4);
+        motion_blur(img, size, cosf(angle), sinf(angle), length);
+    }
+    if (o->low_resolution_probability > 0 && et_rng_uniform(rng) < o->low_resolution_probability) {
+        int small = 12 + (int)et_rng_below(rng, 19);
+        if (small < size)
+            low_resolution(img, size, small);
+    }
+    if (o->noise_probability > 0 && et_rng_uniform(rng) < o->noise_probability)
+        add_noise(img, size, uniform(rng, 2.0f, 10.0f), rng);
 }
 
 void et_augment_face(const uint8_t *src, uint8_t *dst, int size, const et_augment_options *o, et_rng *rng)
@@ -82,4 +170,5 @@ void et_augment_face(const uint8_t *src, uint8_t *dst, int size, const et_augmen
             for (int x = x0 < 0 ? 0 : x0; x < x0 + w && x < size; x++)
                 dst[y * size + x] = erase_value;
     }
+    degrade_like_video(dst, size, o, rng);
 }

@@ -85,7 +85,37 @@ static void settings_text(const et_cnn_train_options *o, char *out, size_t size)
     if (o->swa_start > 0 && n >= 0 && (size_t)n < size)
         n += snprintf(out + n, size - (size_t)n, " swa_start=%d", o->swa_start);
     if (o->cutmix > 0 && n >= 0 && (size_t)n < size)
-        snprintf(out + n, size - (size_t)n, " cutmix=%g", o->cutmix);
+        n += snprintf(out + n, size - (size_t)n, " cutmix=%g", o->cutmix);
+    if (o->class_balance > 0 && n >= 0 && (size_t)n < size)
+        n += snprintf(out + n, size - (size_t)n, " class_balance=%g", o->class_balance);
+    if (o->video_augment && n >= 0 && (size_t)n < size)
+        snprintf(out + n, size - (size_t)n, " video_augment=1");
+}
+
+void et_cnn_class_weights(const et_face_dataset *train, float power, float *weights)
+{
+    long count[ET_EMOTIONS] = {0};
+    for (int i = 0; i < train->count; i++)
+        count[train->labels[i]]++;
+    double total = 0.0;
+    for (int c = 0; c < ET_EMOTIONS; c++) {
+        weights[c] = count[c] > 0 ? (float)pow((double)count[c], -power) : 0.0f;
+        total += weights[c] * (double)count[c];
+    }
+    for (int c = 0; c < ET_EMOTIONS; c++)
+        weights[c] = total > 0 ? (float)(weights[c] * train->count / total) : 1.0f;
+}
+
+/* Scales each row's gradient by the class weights of its target mix. */
+static void weight_rows(float *dlogits, const float *targets, int n, const float *weights)
+{
+    for (int i = 0; i < n; i++) {
+        float w = 0.0f;
+        for (int c = 0; c < ET_EMOTIONS; c++)
+            w += targets[(size_t)i * ET_EMOTIONS + c] * weights[c];
+        for (int c = 0; c < ET_EMOTIONS; c++)
+            dlogits[(size_t)i * ET_EMOTIONS + c] *= w;
+    }
 }
 
 /* Training images, unaugmented, that recompute the batch-norm statistics of
@@ -152,6 +182,23 @@ static int save_best(const char *path, et_net *net, const et_cnn_train_options *
                               "validation_macro_f1", macro_f1, "labels",
                               "angry,disgust,fear,happy,sad,surprise,neutral", NULL};
     return et_net_save(net, path, metadata);
+}
+
+/* Writes this epoch's weights beside --out (keep_epochs). */
+static int save_epoch(const et_cnn_train_options *o, et_net *net, const et_metrics *m, int epoch, long averaged)
+{
+    if (!o->keep_epochs || !o->out_path)
+        return ET_OK;
+    size_t len = strlen(o->out_path);
+    const char *suffix = ".safetensors";
+    if (len >= strlen(suffix) && !strcmp(o->out_path + len - strlen(suffix), suffix))
+        len -= strlen(suffix);
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%.*s.epoch%d%s.safetensors", (int)len, o->out_path, epoch,
+                     averaged > 0 ? "-avg" : "");
+    if (n < 0 || (size_t)n >= sizeof path)
+        return et_error_set(ET_ERR_USAGE, "%s: path too long for the epoch files", o->out_path);
+    return save_best(path, net, o, m, epoch, averaged);
 }
 
 /* Records new best weights (net, validated as m) and writes them to --out. */
@@ -245,6 +292,10 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
 
     et_augment_options aug;
     et_augment_defaults(&aug);
+    if (o->video_augment)
+        et_augment_video_defaults(&aug);
+    float weights[ET_EMOTIONS];
+    et_cnn_class_weights(train, o->class_balance, weights);
     long steps_per_epoch = (train->count + o->batch - 1) / o->batch;
     long total_steps = steps_per_epoch * o->epochs, warmup = steps_per_epoch * o->warmup_epochs;
     double run_start = now_seconds(), last_checkpoint = now_seconds();
@@ -336,6 +387,8 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
             if ((rc = et_tensor_resize(&out->dout, dlogits.n, dlogits.c, dlogits.h, dlogits.w)) != ET_OK)
                 goto done;
             memcpy(out->dout.data, dlogits.data, et_tensor_count(&dlogits) * sizeof(float));
+            if (o->class_balance > 0)
+                weight_rows(out->dout.data, targets, n, weights);
             for (int i = 0; i < n; i++)
                 correct += et_argmax(out->out.data + (size_t)i * ET_EMOTIONS, ET_EMOTIONS) == labels[i];
             seen += n;
@@ -369,6 +422,8 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
         result->epochs_done = epoch + 1;
         result->last_val = val_metrics;
         result->images_per_second = train_seconds > 0 ? seen / train_seconds : 0.0;
+        if ((rc = save_epoch(o, net, &val_metrics, epoch + 1, 0)) != ET_OK)
+            goto done;
         if (val_metrics.accuracy > info.best_accuracy &&
             (rc = keep_best(o, &info, result, net, &val_metrics, epoch + 1, 0)) != ET_OK)
             goto done;
@@ -376,6 +431,8 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
         if (averaging) {
             et_metrics *avg = &result->last_average_val;
             if ((rc = validate_average(&opt, net, avg_net, train, val, o, avg)) != ET_OK)
+                goto done;
+            if ((rc = save_epoch(o, avg_net, avg, epoch + 1, opt.averaged)) != ET_OK)
                 goto done;
             if (avg->accuracy > info.best_accuracy &&
                 (rc = keep_best(o, &info, result, avg_net, avg, epoch + 1, opt.averaged)) != ET_OK)

@@ -69,8 +69,10 @@ int et_ferplus_attach(et_face_dataset *ds, const char *path, float weight)
     }
     for (int i = 0; i < ds->count; i++) {
         float *t = ds->soft + (size_t)i * ET_EMOTIONS;
-        const float *v = votes + (size_t)ds->rows[i] * ET_EMOTIONS;
-        const float w = have[ds->rows[i]] ? weight : 0.0f; /* no usable vote: the label alone */
+        int row = ds->rows[i] >= 0 ? ds->rows[i] : 0;
+        const float *v = votes + (size_t)row * ET_EMOTIONS;
+        /* no usable vote, or no CSV row at all: the label alone */
+        const float w = ds->rows[i] >= 0 && have[row] ? weight : 0.0f;
         for (int k = 0; k < ET_EMOTIONS; k++)
             t[k] = w * v[k] + (k == ds->labels[i] ? 1.0f - w : 0.0f);
     }

@@ -5,6 +5,17 @@
 const char *const et_emotion_names[ET_EMOTIONS] = {"angry", "disgust", "fear", "happy",
                                                    "sad", "surprise", "neutral"};
 
+int et_emotion_label_hold(int current, const float *probabilities, float margin)
+{
+    int best = 0;
+    for (int k = 1; k < ET_EMOTIONS; k++)
+        if (probabilities[k] > probabilities[best])
+            best = k;
+    if (current < 0 || current >= ET_EMOTIONS)
+        return best;
+    return probabilities[best] >= probabilities[current] + margin ? best : current;
+}
+
 int et_emotion_from_name(const char *name)
 {
     static const struct {
