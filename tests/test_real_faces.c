@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli_run.h"
+#include "emotrace/analyzer.h"
 #include "emotrace/augment.h"
 #include "emotrace/checkpoint.h"
 #include "emotrace/cnn_trainer.h"
@@ -19,14 +20,28 @@
 
 #define FACE_PIXELS (ET_FACE_SIZE * ET_FACE_SIZE)
 
-TEST(label_hold_switches_only_past_margin)
+TEST(label_update_margin_and_dwell_known_answers)
 {
-    const float p[ET_EMOTIONS] = {0.30f, 0.0f, 0.0f, 0.40f, 0.0f, 0.0f, 0.30f};
-    CHECK_EQ_INT(et_emotion_label_hold(0, p, 0.15f), 0); /* happy leads angry by 0.10: angry holds */
-    CHECK_EQ_INT(et_emotion_label_hold(0, p, 0.10f), 3); /* a lead of exactly the margin switches */
-    CHECK_EQ_INT(et_emotion_label_hold(0, p, 0.0f), 3);  /* margin 0: the argmax */
-    CHECK_EQ_INT(et_emotion_label_hold(3, p, 0.5f), 3);  /* the leader itself stays */
-    CHECK_EQ_INT(et_emotion_label_hold(-1, p, 0.5f), 3); /* no label yet: the argmax */
+    const float happy_by_10[ET_EMOTIONS] = {0.30f, 0.0f, 0.0f, 0.40f, 0.0f, 0.0f, 0.30f};
+    const float angry_first[ET_EMOTIONS] = {0.50f, 0.0f, 0.0f, 0.20f, 0.0f, 0.0f, 0.30f};
+    const float happy_by_30[ET_EMOTIONS] = {0.20f, 0.0f, 0.0f, 0.50f, 0.0f, 0.0f, 0.30f};
+    et_label_state s;
+    et_label_state_init(&s);
+    CHECK_EQ_INT(et_label_update(&s, angry_first, 0.0, 0.15f, 0.5), 0); /* first: the argmax */
+    CHECK_EQ_INT(et_label_update(&s, happy_by_10, 0.1, 0.15f, 0.5), 0); /* leads by 0.10 < 0.15: holds */
+    CHECK_EQ_INT(et_label_update(&s, happy_by_10, 0.5, 0.15f, 0.5), 0); /* led for 0.4 s < 0.5 s */
+    CHECK_EQ_INT(et_label_update(&s, happy_by_10, 0.6, 0.15f, 0.5), 3); /* led for 0.5 s: switches */
+    /* Taking turns never lasts the dwell: the label stays. */
+    et_label_state_init(&s);
+    CHECK_EQ_INT(et_label_update(&s, angry_first, 0.0, 0.15f, 0.5), 0);
+    for (int i = 1; i < 40; i++)
+        CHECK_EQ_INT(et_label_update(&s, i % 2 ? happy_by_10 : angry_first, 0.04 * i, 0.15f, 0.5), 0);
+    /* A lead of the margin or more switches at once. */
+    CHECK_EQ_INT(et_label_update(&s, happy_by_30, 1.6, 0.15f, 0.5), 3);
+    /* margin 0: every row's argmax. */
+    et_label_state_init(&s);
+    CHECK_EQ_INT(et_label_update(&s, angry_first, 0.0, 0.0f, 0.5), 0);
+    CHECK_EQ_INT(et_label_update(&s, happy_by_10, 0.04, 0.0f, 0.5), 3);
 }
 
 /* Options with every default augmentation off, so one degradation shows alone. */
@@ -244,7 +259,7 @@ TEST(real_tracks_from_example_video)
 }
 
 /* Reads "emotion" and the 7 probabilities of each CSV row of one track. */
-static int parse_rows(char *csv, float (*p)[ET_EMOTIONS], int *label, int max)
+static int parse_rows(char *csv, float (*p)[ET_EMOTIONS], double *t, int *label, int max)
 {
     int n = 0;
     char *save = NULL;
@@ -259,50 +274,48 @@ static int parse_rows(char *csv, float (*p)[ET_EMOTIONS], int *label, int max)
             continue;
         for (int k = 0; k < ET_EMOTIONS; k++)
             p[n][k] = (float)atof(field[9 + k]);
+        t[n] = atof(field[2]);
         label[n] = et_emotion_from_name(field[16]);
         n++;
     }
     return n;
 }
 
-TEST(analyze_label_margin_holds_the_reported_emotion)
+TEST(analyze_label_rule_holds_the_reported_emotion)
 {
     enum { MAX = 2000 };
     float (*p)[ET_EMOTIONS] = malloc(MAX * sizeof *p);
+    double *t = malloc(MAX * sizeof(double));
     int *label = malloc(MAX * sizeof(int));
-    REQUIRE(p && label);
+    REQUIRE(p && t && label);
     const char *end = cli_sanitized() ? "4" : "18";
     int changes[2] = {0, 0};
     for (int pass = 0; pass < 2; pass++) {
-        float margin = pass ? 0.15f : 0.0f;
         char args[256], *out = NULL;
-        snprintf(args, sizeof args, "analyze -q --no-temporal --end %s --label-margin %g -o - examples/expressions.mp4",
-                 end, margin);
+        snprintf(args, sizeof args, "analyze -q --no-temporal --end %s %s -o - examples/expressions.mp4", end,
+                 pass ? "" : "--label-margin 0");
         REQUIRE(cli_run(args, &out, NULL) == 0 && out);
-        int n = parse_rows(out, p, label, MAX);
+        int n = parse_rows(out, p, t, label, MAX);
         free(out);
         CHECK(n > 20);
+        /* The documented rule, row by row, from the printed probabilities
+         * (4 decimals: rows within rounding of the margin are not judged). */
+        et_label_state s;
+        et_label_state_init(&s);
         for (int i = 0; i < n; i++) {
-            /* The documented rule, row by row: the first row is the argmax;
-             * later, the label moves to the argmax only when it leads the
-             * previous label by the margin (printed with 4 decimals). */
-            int best = et_argmax(p[i], ET_EMOTIONS);
-            if (i == 0 || margin == 0.0f) {
+            int best = et_argmax(p[i], ET_EMOTIONS), before = s.label;
+            int expect = et_label_update(&s, p[i], t[i], pass ? ET_LABEL_MARGIN : 0.0f, ET_LABEL_DWELL);
+            if (!pass)
                 CHECK_EQ_INT(label[i], best);
-                continue;
-            }
-            int before = label[i - 1];
-            int expect = p[i][best] >= p[i][before] + margin - 1e-4f ? best : before;
-            if (fabsf(p[i][best] - p[i][before] - margin) > 2e-4f)
-                CHECK_MSG(label[i] == expect, "row %d: label %d, expected %d", i, label[i], expect);
-            changes[pass] += label[i] != before;
+            else if (i == 0 || fabsf(p[i][best] - p[i][before] - ET_LABEL_MARGIN) > 2e-4f)
+                CHECK_MSG(label[i] == expect, "row %d (t %.3f): label %d, expected %d", i, t[i], label[i], expect);
+            s.label = label[i]; /* go on from what was reported */
+            changes[pass] += i > 0 && label[i] != label[i - 1];
         }
-        if (pass == 0)
-            for (int i = 1; i < n; i++)
-                changes[0] += label[i] != label[i - 1];
     }
-    CHECK_MSG(changes[1] < changes[0], "label changes: %d with the margin, %d without", changes[1], changes[0]);
+    CHECK_MSG(changes[1] < changes[0], "label changes: %d with the rule, %d without", changes[1], changes[0]);
     free(p);
+    free(t);
     free(label);
 }
 

@@ -31,8 +31,10 @@ typedef struct {
     const et_media_info *media; /* the item: path, fps, duration, size */
 } et_frame_result;
 
-/* The default label_margin (README and weights/README.md give the measurement). */
+/* The default label rule (et_label_update; README and weights/README.md
+ * give the measurement). */
 #define ET_LABEL_MARGIN 0.15f
+#define ET_LABEL_DWELL 0.5
 
 typedef struct {
     et_face_detector *detector;
@@ -43,9 +45,11 @@ typedef struct {
     double start, end;         /* time range in seconds; end 0: to the end */
     double max_gap;            /* seconds a track survives without a detection */
     double image_fps;          /* frame rate of image sequences */
-    /* A track's reported emotion changes only when another one leads it by
-     * this much probability (et_emotion_label_hold); 0: the argmax. */
+    /* A track's reported emotion changes when another one leads it by
+     * label_margin probability, or has led it for label_dwell seconds
+     * (et_label_update); margin 0: the argmax. */
     float label_margin;
+    double label_dwell;
     int stills;                /* images are independent: no temporal model */
     int decoder_threads;
     /* Frames analysed together (one detector and one CNN pass): 0 for the

@@ -11,10 +11,20 @@ extern const char *const et_emotion_names[ET_EMOTIONS];
  * "anger", "surprised" and similar forms accepted), or -1. */
 int et_emotion_from_name(const char *name);
 
-/* The label a face track reports, kept stable: the track's current label
- * holds until another emotion is the most probable by at least margin over
- * it (hysteresis), so two near-equal emotions do not make the label flicker
- * between them. margin 0: the argmax. */
-int et_emotion_label_hold(int current, const float *probabilities, float margin);
+/* The label a face track reports, kept stable. The first observation
+ * reports the most probable emotion. After that the label moves to the most
+ * probable emotion when it leads the current label by at least margin, or
+ * when it has been the most probable for dwell seconds without a break: two
+ * near-equal emotions taking turns do not make the label flicker, and a
+ * real change shows after dwell seconds at most. margin 0: the argmax. */
+typedef struct {
+    int label;           /* reported; -1 before the first observation */
+    int leader;          /* most probable emotion of the latest observation */
+    double leader_since; /* when it became the most probable */
+} et_label_state;
+
+void et_label_state_init(et_label_state *s);
+/* Updates s with an observation at time t (seconds) and returns the label. */
+int et_label_update(et_label_state *s, const float *probabilities, double t, float margin, double dwell);
 
 #endif

@@ -17,7 +17,7 @@ typedef struct {
     double previous_t;  /* time of the observation before last_t (= last_t when new) */
     int frames;         /* observations counted by the caller */
     double probability_sum[ET_EMOTIONS];
-    int label;          /* the emotion last reported (et_emotion_label_hold) */
+    et_label_state label; /* the emotion reported (et_label_update) */
     float *state;       /* temporal model state; NULL once the track has ended */
     int live;
 } et_track;

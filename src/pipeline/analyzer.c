@@ -196,6 +196,7 @@ void et_analyzer_defaults(et_analyzer_options *o)
     o->max_gap = 1.0;
     o->image_fps = 1.0;
     o->label_margin = ET_LABEL_MARGIN;
+    o->label_dwell = ET_LABEL_DWELL;
 }
 
 /* Reads the next frame to analyse into f (time range and --fps applied):
@@ -285,9 +286,9 @@ static int finish_frame(const et_analyzer_options *o, batch_buffers *b, int i, e
                 obs->prob[e] = p[e];
                 track->probability_sum[e] += p[e];
             }
-            obs->emotion = track->frames == 0 ? et_argmax(p, ET_EMOTIONS)
-                                              : et_emotion_label_hold(track->label, p, o->label_margin);
-            track->label = obs->emotion;
+            if (track->frames == 0)
+                et_label_state_init(&track->label);
+            obs->emotion = et_label_update(&track->label, p, frame->t, o->label_margin, o->label_dwell);
             track->frames++;
             stats->observations++;
             if (sink && (rc = et_sink_write_observation(sink, obs)) != ET_OK)

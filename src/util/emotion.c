@@ -5,15 +5,28 @@
 const char *const et_emotion_names[ET_EMOTIONS] = {"angry", "disgust", "fear", "happy",
                                                    "sad", "surprise", "neutral"};
 
-int et_emotion_label_hold(int current, const float *probabilities, float margin)
+void et_label_state_init(et_label_state *s)
+{
+    s->label = -1;
+    s->leader = -1;
+    s->leader_since = 0.0;
+}
+
+int et_label_update(et_label_state *s, const float *probabilities, double t, float margin, double dwell)
 {
     int best = 0;
     for (int k = 1; k < ET_EMOTIONS; k++)
         if (probabilities[k] > probabilities[best])
             best = k;
-    if (current < 0 || current >= ET_EMOTIONS)
-        return best;
-    return probabilities[best] >= probabilities[current] + margin ? best : current;
+    if (best != s->leader) {
+        s->leader = best;
+        s->leader_since = t;
+    }
+    if (s->label < 0 || s->label >= ET_EMOTIONS ||
+        (best != s->label &&
+         (probabilities[best] >= probabilities[s->label] + margin || t - s->leader_since >= dwell)))
+        s->label = best;
+    return s->label;
 }
 
 int et_emotion_from_name(const char *name)
