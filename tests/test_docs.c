@@ -207,10 +207,8 @@ TEST(docs_man_page_renders_without_warnings)
     char *found = shell_capture("command -v groff 2>/dev/null", &status);
     int have_groff = found && status == 0 && *found;
     free(found);
-    if (!have_groff) {
-        printf("     skipped: groff is not installed (apt-get install groff-base)\n");
-        return;
-    }
+    if (!have_groff)
+        SKIP("groff is not installed (apt-get install groff-base)");
     char *out = shell_capture("groff -ww -man -z " MAN_PAGE " 2>&1", &status);
     REQUIRE(out != NULL);
     CHECK_MSG(status == 0 && out[0] == '\0', "groff -ww -man -z %s (status %d) printed:\n%s", MAN_PAGE, status, out);

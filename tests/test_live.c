@@ -54,7 +54,7 @@ static int wait_exit(pid_t pid, double seconds)
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            return WIFEXITED(status) ? child_status_checked(WEXITSTATUS(status), "a spawned command") : -1;
         if (r < 0)
             return -1;
         if (seconds_now() > until) {
