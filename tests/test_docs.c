@@ -201,13 +201,19 @@ TEST(docs_every_long_option_is_in_the_man_page)
     free(source);
 }
 
-TEST(docs_man_page_renders_without_warnings)
+static int docs_have_groff(void)
 {
     int status;
     char *found = shell_capture("command -v groff 2>/dev/null", &status);
-    int have_groff = found && status == 0 && *found;
+    int have = found && status == 0 && *found;
     free(found);
-    if (!have_groff)
+    return have;
+}
+
+TEST(docs_man_page_renders_without_warnings)
+{
+    int status;
+    if (!docs_have_groff())
         SKIP("groff is not installed (apt-get install groff-base)");
     char *out = shell_capture("groff -ww -man -z " MAN_PAGE " 2>&1", &status);
     REQUIRE(out != NULL);
@@ -221,10 +227,7 @@ TEST(docs_man_page_renders_without_warnings)
 TEST(docs_man_synopsis_one_line_per_command)
 {
     int status;
-    char *found = shell_capture("command -v groff 2>/dev/null", &status);
-    int have_groff = found && status == 0 && *found;
-    free(found);
-    if (!have_groff)
+    if (!docs_have_groff())
         SKIP("groff is not installed (apt-get install groff-base)");
     char *page = shell_capture("groff -man -Tascii -P-cbu -rLL=78n " MAN_PAGE " 2>/dev/null", &status);
     REQUIRE(page && status == 0);
