@@ -55,6 +55,27 @@ char *file_read_text(const char *path)
     return text;
 }
 
+int child_status_checked(int status, const char *command)
+{
+    if (status == SANITIZER_EXIT_ASAN || status == SANITIZER_EXIT_UBSAN)
+        test_fail(__FILE__, __LINE__, "%s sanitizer finding (exit status %d) in: %s",
+                  status == SANITIZER_EXIT_ASAN ? "AddressSanitizer" : "UndefinedBehaviorSanitizer", status, command);
+    return status;
+}
+
+/* The start of a sanitizer's report in a child's stderr, or NULL. */
+static const char *sanitizer_report(const char *err)
+{
+    static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error: ",
+                                        "SUMMARY: UndefinedBehaviorSanitizer"};
+    for (size_t i = 0; err && i < sizeof marks / sizeof marks[0]; i++) {
+        const char *hit = strstr(err, marks[i]);
+        if (hit)
+            return hit;
+    }
+    return NULL;
+}
+
 char *shell_capture(const char *command, int *status)
 {
     *status = -1;
@@ -64,7 +85,9 @@ char *shell_capture(const char *command, int *status)
     char *text = stream_read_text(p);
     int rc = pclose(p);
     if (rc != -1 && WIFEXITED(rc))
-        *status = WEXITSTATUS(rc);
+        *status = child_status_checked(WEXITSTATUS(rc), command);
+    if (sanitizer_report(text))
+        test_fail(__FILE__, __LINE__, "sanitizer report in the output of %s:\n%s", command, sanitizer_report(text));
     return text;
 }
 
@@ -84,11 +107,16 @@ int cli_run(const char *args, char **out, char **err)
     free(command);
     if (out)
         *out = file_read_text(out_path);
+    char *text = file_read_text(err_path);
+    if (sanitizer_report(text))
+        test_fail(__FILE__, __LINE__, "sanitizer report from emotrace %s:\n%s", args, sanitizer_report(text));
     if (err)
-        *err = file_read_text(err_path);
+        *err = text;
+    else
+        free(text);
     if (status == -1 || !WIFEXITED(status))
         return -1;
-    return WEXITSTATUS(status);
+    return child_status_checked(WEXITSTATUS(status), args);
 }
 
 int shell_run(const char *command)
@@ -96,7 +124,7 @@ int shell_run(const char *command)
     int status = system(command);
     if (status == -1 || !WIFEXITED(status))
         return -1;
-    return WEXITSTATUS(status);
+    return child_status_checked(WEXITSTATUS(status), command);
 }
 
 int shell_runf(const char *fmt, ...)
@@ -109,6 +137,8 @@ int shell_runf(const char *fmt, ...)
     int status = system(command);
     if (status != 0)
         fprintf(stderr, "  command failed (%d): %s\n", status, command);
+    if (status != -1 && WIFEXITED(status))
+        child_status_checked(WEXITSTATUS(status), command);
     return status;
 }
 

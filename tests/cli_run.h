@@ -2,10 +2,22 @@
 #ifndef EMOTRACE_CLI_RUN_H
 #define EMOTRACE_CLI_RUN_H
 
+/* Exit statuses that make sanitize-test gives AddressSanitizer (and its
+ * LeakSanitizer) and UndefinedBehaviorSanitizer, so that a finding never
+ * looks like emotrace's own status 1. */
+#define SANITIZER_EXIT_ASAN 86
+#define SANITIZER_EXIT_UBSAN 87
+
 /* Runs "$ET_BIN args" through the shell with stdout and stderr captured in
  * the caller-freed strings *out and *err (either may be NULL to discard).
- * Returns the exit status, or -1 if it could not run. */
+ * Returns the exit status, or -1 if it could not run. A sanitizer report
+ * on the child's stderr, or a sanitizer's exit status, fails the test
+ * whatever status the caller expects. */
 int cli_run(const char *args, char **out, char **err);
+/* Records a test failure when a child's exit status (as shell_run returns
+ * it) is a sanitizer's; returns status. The shell helpers below and every
+ * test that starts children itself pass their statuses through it. */
+int child_status_checked(int status, const char *command);
 /* Runs a shell command (for tools such as ffmpeg and sqlite3); returns its
  * exit status. Output goes to the test's log only on failure. */
 int shell_run(const char *command);

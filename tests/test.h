@@ -1,5 +1,6 @@
 /* Minimal test harness: TEST(name) registers a test at load time; CHECK*
- * record a failure (file:line and message) and let the test go on. */
+ * record a failure (file:line and message) and let the test go on; SKIP
+ * ends a test that cannot run here, counted as skipped, never as passed. */
 #ifndef EMOTRACE_TEST_H
 #define EMOTRACE_TEST_H
 
@@ -9,6 +10,9 @@
 typedef void (*test_fn)(void);
 void test_register(const char *name, test_fn fn);
 void test_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Marks the running test skipped (printed with the reason and counted
+ * apart; a failure recorded as well still fails it). */
+void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Directory for scratch files of the running test (created, emptied on success). */
 const char *test_tmpdir(void);
 
@@ -55,6 +59,13 @@ const char *test_tmpdir(void);
             test_fail(__FILE__, __LINE__, "REQUIRE(%s)", #cond);          \
             return;                                                       \
         }                                                                 \
+    } while (0)
+
+/* Skips the rest of the test, saying why (a check that cannot run here). */
+#define SKIP(...)                                                         \
+    do {                                                                  \
+        test_skip(__VA_ARGS__);                                           \
+        return;                                                           \
     } while (0)
 
 #endif

@@ -68,7 +68,7 @@ static int wait_status(pid_t pid)
     int status = 0;
     if (waitpid(pid, &status, 0) != pid)
         return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return WIFEXITED(status) ? child_status_checked(WEXITSTATUS(status), "emotrace analyze") : 128 + WTERMSIG(status);
 }
 
 static void remove_db(const char *db)

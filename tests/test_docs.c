@@ -201,18 +201,53 @@ TEST(docs_every_long_option_is_in_the_man_page)
     free(source);
 }
 
-TEST(docs_man_page_renders_without_warnings)
+static int docs_have_groff(void)
 {
     int status;
     char *found = shell_capture("command -v groff 2>/dev/null", &status);
-    int have_groff = found && status == 0 && *found;
+    int have = found && status == 0 && *found;
     free(found);
-    if (!have_groff) {
-        printf("     skipped: groff is not installed (apt-get install groff-base)\n");
-        return;
-    }
+    return have;
+}
+
+TEST(docs_man_page_renders_without_warnings)
+{
+    int status;
+    if (!docs_have_groff())
+        SKIP("groff is not installed (apt-get install groff-base)");
     char *out = shell_capture("groff -ww -man -z " MAN_PAGE " 2>&1", &status);
     REQUIRE(out != NULL);
     CHECK_MSG(status == 0 && out[0] == '\0', "groff -ww -man -z %s (status %d) printed:\n%s", MAN_PAGE, status, out);
     free(out);
+}
+
+/* The SYNOPSIS as man shows it (80 columns, plain text): every command of
+ * `emotrace --help` starts a line of its own, and no line holds two
+ * commands (a missing .br runs them together; groff does not warn). */
+TEST(docs_man_synopsis_one_line_per_command)
+{
+    int status;
+    if (!docs_have_groff())
+        SKIP("groff is not installed (apt-get install groff-base)");
+    char *page = shell_capture("groff -man -Tascii -P-cbu -rLL=78n " MAN_PAGE " 2>/dev/null", &status);
+    REQUIRE(page && status == 0);
+    char *start = strstr(page, "\nSYNOPSIS\n"), *end = start ? strstr(start, "\nDESCRIPTION\n") : NULL;
+    REQUIRE(start && end);
+    *end = '\0';
+    char names[MAX_COMMANDS][32];
+    int count = docs_commands(names, MAX_COMMANDS);
+    CHECK(count >= 10);
+    for (int i = 0; i < count; i++) {
+        char shown[64];
+        size_t n = (size_t)snprintf(shown, sizeof shown, "\n       emotrace %s", names[i]);
+        const char *at = strstr(start, shown);
+        while (at && at[n] != ' ' && at[n] != '\n' && at[n] != '\0')
+            at = strstr(at + 1, shown);
+        CHECK_MSG(at != NULL, "no SYNOPSIS line starts with 'emotrace %s'", names[i]);
+    }
+    for (char *line = strtok(start + 10, "\n"); line; line = strtok(NULL, "\n")) {
+        char *first = strstr(line, "emotrace ");
+        CHECK_MSG(!first || !strstr(first + 1, "emotrace "), "two commands on one SYNOPSIS line: %s", line);
+    }
+    free(page);
 }

@@ -145,6 +145,27 @@ TEST(fuzz_corpus_image)
 TEST(fuzz_corpus_video)
 {
     replay_both("video", fuzz_video);
+    /* The seeds are real videos: each decodes to its frames (counted by
+     * ffprobe -count_frames), so the fuzzer starts from streams that get
+     * past the demuxer and the decoder. */
+    static const struct {
+        const char *name;
+        int frames;
+    } seeds[] = {{"ffv1.nut", 3}, {"h264.mp4", 5}, {"mjpeg.avi", 3}, {"mpeg4.mkv", 5}, {"rotated.mp4", 5}};
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "tests/fuzz/corpus/video/%s", seeds[i].name);
+        et_video *v = NULL;
+        et_frame frame = {0};
+        int frames = 0;
+        if (et_video_open(&v, path, NULL) == ET_OK)
+            while (et_video_read(v, &frame) > 0 && frame.width > 0 && frame.height > 0)
+                frames++;
+        CHECK_MSG(frames == seeds[i].frames, "%s: %d frames decoded, expected %d (%s)", path, frames,
+                  seeds[i].frames, et_error_message());
+        et_video_close(&v);
+        et_frame_free(&frame);
+    }
 }
 
 TEST(fuzz_corpus_safetensors)

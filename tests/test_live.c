@@ -54,7 +54,7 @@ static int wait_exit(pid_t pid, double seconds)
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            return WIFEXITED(status) ? child_status_checked(WEXITSTATUS(status), "a spawned command") : -1;
         if (r < 0)
             return -1;
         if (seconds_now() > until) {
@@ -301,6 +301,14 @@ TEST(live_stdin_policy_latest_drops_and_reports)
     CHECK_MSG(dropped > 0 && frames > 0 && frames + dropped == total, "%ld analysed + %ld dropped of %ld frames: %s",
               frames, dropped, total, err ? err : "");
     free(err);
+    /* The frames it did analyse are in the output: the example's one face
+     * in (nearly) each of them, after the header. */
+    char *csv = file_read_text(test_path("out.csv"));
+    long rows = -1;
+    for (const char *c = csv; c && *c; c++)
+        rows += *c == '\n';
+    CHECK_MSG(rows <= frames && rows * 10 >= frames * 9, "%ld rows for %ld analysed frames", rows, frames);
+    free(csv);
 }
 
 /* A source that breaks off mid-stream. Network protocols read through an

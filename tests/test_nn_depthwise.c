@@ -52,6 +52,7 @@ static et_net *make_net(const char *arch)
         return NULL;
     }
     if (et_net_prepare(net, 1, 1) != ET_OK) {
+        test_fail(__FILE__, __LINE__, "prepare: %s", et_error_message());
         et_net_free(net);
         return NULL;
     }
@@ -119,14 +120,20 @@ TEST(depthwise_forward_by_hand)
  * kernel, one-pixel planes, a channel multiplier. */
 static void check_forward_shape(int c, int h, int w, int kh, int kw, int sh, int sw, const int pad[4], int mult)
 {
-    if (h + pad[0] + pad[2] < kh || w + pad[1] + pad[3] < kw)
-        return; /* no output */
     char arch[512];
     snprintf(arch, sizeof arch,
              "{\"format\":\"emotrace-net-1\",\"input\":[%d,%d,%d],\"layers\":["
              "{\"name\":\"d\",\"type\":\"depthwise_conv2d\",\"kernel\":[%d,%d],\"stride\":[%d,%d],"
              "\"pad\":[%d,%d,%d,%d],\"multiplier\":%d}],\"outputs\":[\"d\"]}",
              c, h, w, kh, kw, sh, sw, pad[0], pad[1], pad[2], pad[3], mult);
+    if (h + pad[0] + pad[2] < kh || w + pad[1] + pad[3] < kw) {
+        /* No output pixel: the layer must refuse the shape, naming itself. */
+        et_net *net = NULL;
+        CHECK_MSG(et_net_create(&net, arch, 1) != ET_OK && strstr(et_error_message(), "'d'"),
+                  "%s accepted: %s", arch, et_error_message());
+        et_net_free(net);
+        return;
+    }
     et_net *net = make_net(arch);
     if (!net)
         return;

@@ -209,3 +209,47 @@ TEST(results_summary_matches_readme_query)
     free(sql);
     free(out);
 }
+
+/* Whether path exists. */
+static int exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
+/* Reading a finished database (summary, report, plot, merge's inputs)
+ * leaves no -wal or -shm file beside it, and the one file holds it all: a
+ * copy of it alone reads the same. */
+TEST(results_readers_leave_the_database_one_file)
+{
+    const char *db = test_path("r.sqlite"), *copy = test_path("copy.sqlite");
+    char args[2048], side[700], *out = NULL, *copied = NULL;
+    snprintf(args, sizeof args, "analyze -q --end 1 examples/expressions.mp4 -o '%s'", db);
+    REQUIRE(cli_run(args, NULL, NULL) == 0);
+    const char *readers[] = {"summary '%s'", "summary --json '%s'", "report '%s' -o '%s/r.html'",
+                             "plot '%s' -o '%s/r.svg'", "merge -q '%s/merged.sqlite' '%s'"};
+    for (int i = 0; i < 5; i++) {
+        char command[1024];
+        snprintf(command, sizeof command, readers[i], i < 4 ? db : test_tmpdir(), i < 4 ? test_tmpdir() : db);
+        CHECK_MSG(cli_run(command, NULL, NULL) == 0, "%s failed", command);
+        for (int k = 0; k < 2; k++) {
+            snprintf(side, sizeof side, "%s%s", db, k ? "-shm" : "-wal");
+            CHECK_MSG(!exists(side), "%s left %s", command, side);
+        }
+    }
+    snprintf(side, sizeof side, "%s/merged.sqlite-wal", test_tmpdir());
+    CHECK_MSG(!exists(side), "merge left %s", side);
+    REQUIRE(shell_runf("cp '%s' '%s'", db, copy) == 0);
+    snprintf(args, sizeof args, "summary --csv '%s'", db);
+    REQUIRE(cli_run(args, &out, NULL) == 0 && out);
+    snprintf(args, sizeof args, "summary --csv '%s'", copy);
+    REQUIRE(cli_run(args, &copied, NULL) == 0 && copied);
+    char *tail = strchr(out, '\n'), *copied_tail = strchr(copied, '\n');
+    CHECK(tail && strlen(tail) > 100);
+    CHECK_MSG(tail && copied_tail && !strcmp(tail, copied_tail), "the copy reads:\n%s\nthe original:\n%s", copied,
+              out);
+    free(out);
+    free(copied);
+}

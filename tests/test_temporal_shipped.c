@@ -15,6 +15,23 @@
 #include "emotrace/track_set.h"
 #include "test.h"
 
+/* Floors for the shipped LSTM on this fixture, at about half of the margins
+ * recorded when it was shipped; update them here with the new recorded
+ * values whenever the weights (and so the fixture) change. Recorded in
+ * weights/README.md, "Temporal model (LSTM)", "Shipped file: trained
+ * against the run-3 CNN", and tests/fixtures/temporal/README.md: CNN alone
+ * 0.4786 accuracy, 48.7 label changes per 10 s, median switch latency
+ * 0.079 s; CNN+LSTM 0.5444 (+6.6 points), 6.2 per 10 s (7.9x fewer),
+ * 0.189 s. */
+#define FLOOR_ACCURACY_GAIN 0.033 /* recorded +0.066 */
+#define FLOOR_FLICKER_CUT 4.0     /* recorded 7.9x fewer label changes */
+/* Recorded 0.189 s; the issue's target is at most 0.5 s: half-way. */
+#define CEILING_LATENCY_S 0.35
+/* Tracks that keep their label after a 1 s gap (recorded in
+ * tests/fixtures/temporal/README.md only): 37 of 40 (0.925) with the
+ * state carried over, 22 (0.55) from a zero state; half-way. */
+#define FLOOR_KEPT_AFTER_GAP 0.74
+
 #define MODEL "weights/emotion-lstm.safetensors"
 #define FIXTURE "tests/fixtures/temporal/val-tracks.safetensors.gz"
 
@@ -90,12 +107,13 @@ TEST(temporal_shipped_beats_cnn_alone)
            "median switch latency %.2f s -> %.2f s, missed %d -> %d of %d\n",
            s.set.tracks, s.set.frames, cnn.accuracy, lstm.accuracy, cnn.flicker_per_10s, lstm.flicker_per_10s,
            cnn.latency_median_s, lstm.latency_median_s, cnn.missed, lstm.missed, cnn.switches);
-    CHECK_MSG(lstm.accuracy > cnn.accuracy + 0.01, "accuracy: lstm %.4f, cnn %.4f", lstm.accuracy, cnn.accuracy);
-    CHECK_MSG(lstm.flicker_per_10s * 3 < cnn.flicker_per_10s, "flicker: lstm %.3f, cnn %.3f", lstm.flicker_per_10s,
-              cnn.flicker_per_10s);
+    CHECK_MSG(lstm.accuracy >= cnn.accuracy + FLOOR_ACCURACY_GAIN, "accuracy: lstm %.4f, cnn %.4f", lstm.accuracy,
+              cnn.accuracy);
+    CHECK_MSG(lstm.flicker_per_10s * FLOOR_FLICKER_CUT <= cnn.flicker_per_10s, "flicker: lstm %.3f, cnn %.3f",
+              lstm.flicker_per_10s, cnn.flicker_per_10s);
     /* Misses count as never here, so this also bounds how many switches the
      * smoothing may swallow. */
-    CHECK_MSG(lstm.latency_median_s <= 0.5, "median switch latency %.3f s", lstm.latency_median_s);
+    CHECK_MSG(lstm.latency_median_s <= CEILING_LATENCY_S, "median switch latency %.3f s", lstm.latency_median_s);
     unload(&s);
 }
 
@@ -159,8 +177,9 @@ TEST(temporal_shipped_keeps_state_over_gap)
         trials++;
     }
     REQUIRE(trials >= 10);
-    CHECK_MSG(kept >= kept_fresh && kept * 10 >= trials * 7, "label kept after a 1 s gap in %d of %d tracks "
-              "(from a zero state: %d)", kept, trials, kept_fresh);
+    printf("     label kept after a 1 s gap in %d of %d tracks (from a zero state: %d)\n", kept, trials, kept_fresh);
+    CHECK_MSG(kept > kept_fresh && kept >= FLOOR_KEPT_AFTER_GAP * trials, "label kept after a 1 s gap in %d of %d "
+              "tracks (from a zero state: %d)", kept, trials, kept_fresh);
     free(state);
     free(saved);
     free(zero);

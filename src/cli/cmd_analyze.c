@@ -155,6 +155,21 @@ static void print_item(const et_batch_report *r, void *ctx)
     }
 }
 
+/* --annotate and --events watch the same analysis: each frame goes to both. */
+typedef struct {
+    et_annotator *annotator;
+    analyze_events *events;
+} frame_watchers;
+
+static int watch_frame(const et_frame_result *r, void *ctx)
+{
+    frame_watchers *w = ctx;
+    int rc = w->annotator ? et_annotator_on_frame(r, w->annotator) : ET_OK;
+    if (rc == ET_OK && w->events)
+        rc = analyze_events_on_frame(r, w->events);
+    return rc;
+}
+
 static int append_sha(et_strbuf *b, const char *label, const char *path)
 {
     char hex[65];
@@ -382,20 +397,20 @@ int cmd_analyze(int argc, char **argv)
     ao.classifier = &classifier;
     ao.temporal = temporal;
     ao.stop = &stop_now;
-    /* The annotated video keeps every frame, also those --fps skips. */
+    /* The annotated video keeps every frame, also those --fps skips (they
+     * come with no faces, which the events pass over). */
     if (annotate_path) {
         if (et_annotator_open(&annotator, annotate_path) != ET_OK)
             goto model_error;
-        ao.on_frame = et_annotator_on_frame;
-        ao.on_frame_ctx = annotator;
         ao.on_frame_skipped = 1;
     }
     ao.finish = &finish_now;
-    if (events_path) {
-        if (analyze_events_open(&events, events_path) != 0)
-            goto done;
-        ao.on_frame = analyze_events_on_frame;
-        ao.on_frame_ctx = events;
+    if (events_path && analyze_events_open(&events, events_path) != 0)
+        goto done;
+    frame_watchers watchers = {annotator, events};
+    if (annotator || events) {
+        ao.on_frame = watch_frame;
+        ao.on_frame_ctx = &watchers;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -416,7 +431,10 @@ int cmd_analyze(int argc, char **argv)
     long failed = summary.failed, done_count = summary.done, skipped = summary.skipped;
     long undone = (long)list.count - done_count - failed - skipped;
     if (annotator && (!done_count || et_annotator_finish(annotator) != ET_OK)) {
-        fprintf(stderr, "emotrace: analyze: %s\n", done_count ? et_error_message() : "no annotated video written");
+        fprintf(stderr, "emotrace: analyze: %s: %s\n", annotate_path,
+                done_count ? et_error_message()
+                : skipped  ? "not written: the input is already done in the output (--resume skipped it)"
+                           : "not written: the input was not analysed");
         failed++;
     }
     if (analyze_events_close(events) != 0) {

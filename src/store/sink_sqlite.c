@@ -63,8 +63,9 @@
  *   Indexes: observations_track (media_id, track_id, t) for per-track
  *   queries, observations_time (media_id, t) for time ranges.
  *
- * The database is in WAL mode, so other processes can read while a run
- * writes. Each media file is one transaction (BEGIN IMMEDIATE when it
+ * The database is in WAL mode while a run writes, so other processes can
+ * read meanwhile; closing switches it back to a rollback journal, so that
+ * the finished database is one file that read-only readers leave alone. Each media file is one transaction (BEGIN IMMEDIATE when it
  * starts, COMMIT when it ends): after a crash a file is either completely
  * there or not at all. A live source (camera, network stream, pipe) has no
  * end: it is committed every commit interval instead (et_sink_checkpoint),
@@ -193,6 +194,7 @@ typedef struct {
     sqlite3_int64 media_id; /* row of the media file being written */
     double last_commit;     /* monotonic seconds, for the live commit interval */
     char *doing;            /* "storing <its path>", for messages */
+    int wal;                /* switched to WAL by us: back to a single file at close */
 } sqlite_sink;
 
 static int code_for(int rc)
@@ -448,6 +450,14 @@ static int sqlite_close(et_sink *sink)
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         for (int i = 0; i < ST_COUNT; i++)
             sqlite3_finalize(s->st[i]);
+        /* Out of WAL mode, the database is one file again: read-only
+         * readers (summary, report, merge, sqlite3) then leave no -wal and
+         * -shm files beside it. Busy while somebody still reads: it stays
+         * WAL, which is only untidy. */
+        if (s->wal) {
+            sqlite3_busy_timeout(s->db, 0);
+            sqlite3_exec(s->db, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+        }
         int rc = sqlite3_close(s->db);
         if (rc != SQLITE_OK)
             result = et_error_set(ET_ERR_IO, "%s: closing the database: %s", s->base.name,
@@ -596,8 +606,10 @@ static int sqlite_setup(sqlite_sink *s, const char *path, const et_run_info *run
         return rc;
     /* WAL lets readers work during a run; NORMAL sync keeps every commit
      * atomic and, in WAL mode, loses at most the last ones on power loss. */
-    if ((rc = exec(s, "PRAGMA journal_mode = WAL", "cannot set up database")) != ET_OK ||
-        (rc = exec(s, "PRAGMA synchronous = NORMAL", "cannot set up database")) != ET_OK ||
+    if ((rc = exec(s, "PRAGMA journal_mode = WAL", "cannot set up database")) != ET_OK)
+        return rc;
+    s->wal = 1;
+    if ((rc = exec(s, "PRAGMA synchronous = NORMAL", "cannot set up database")) != ET_OK ||
         (rc = exec(s, "PRAGMA foreign_keys = ON", "cannot set up database")) != ET_OK ||
         (rc = exec(s, "BEGIN IMMEDIATE", "cannot set up database")) != ET_OK)
         return rc;

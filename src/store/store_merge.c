@@ -217,6 +217,11 @@ int et_store_merge(const char *out, const char *const *inputs, int count, et_mer
 done:
     if (m.out && !sqlite3_get_autocommit(m.out))
         sqlite3_exec(m.out, "ROLLBACK", NULL, NULL, NULL);
+    /* One file again (as analyze leaves its output; sink_sqlite.c). */
+    if (m.out) {
+        sqlite3_busy_timeout(m.out, 0);
+        sqlite3_exec(m.out, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+    }
     sqlite3_close(m.out);
     free(m.runs.pairs);
     free(m.media.pairs);
