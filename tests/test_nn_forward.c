@@ -323,6 +323,32 @@ TEST(fwd_channel_pad)
     et_net_free(net);
 }
 
+/* One zero row below and one zero column right of each 2x2 plane (face-api's
+ * residualDown), and a plane framed on all sides. */
+TEST(fwd_zero_pad)
+{
+    et_net *net = build(ARCH("[2,2,2]", "{\"name\":\"p\",\"type\":\"zero_pad\",\"pad\":[0,0,1,1]}", "[\"p\"]"), 1, 1);
+    REQUIRE(net);
+    CHECK_EQ_INT(net->layers[0].out_shape.h, 3);
+    CHECK_EQ_INT(net->layers[0].out_shape.w, 3);
+    const float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    run(net, x, 8);
+    const float expect[18] = {1, 2, 0, 3, 4, 0, 0, 0, 0, /* channel 1 */ 5, 6, 0, 7, 8, 0, 0, 0, 0};
+    check_output(net, 0, expect, 18, "zero_pad");
+    et_net_free(net);
+    net = build(ARCH("[1,1,2]", "{\"name\":\"p\",\"type\":\"zero_pad\",\"pad\":[1,2,0,1]}", "[\"p\"]"), 1, 1);
+    REQUIRE(net);
+    run(net, x, 2);
+    const float framed[10] = {0, 0, 0, 0, 0, /* row 1 */ 0, 0, 1, 2, 0};
+    check_output(net, 0, framed, 10, "zero_pad framed");
+    et_net_free(net);
+    et_net *bad = NULL;
+    CHECK(et_net_create(&bad, ARCH("[1,1,2]", "{\"name\":\"p\",\"type\":\"zero_pad\",\"pad\":-1}", "[\"p\"]"), 1) ==
+          ET_ERR_FORMAT);
+    CHECK(et_net_create(&bad, ARCH("[1,1,2]", "{\"name\":\"p\",\"type\":\"zero_pad\"}", "[\"p\"]"), 1) ==
+          ET_ERR_FORMAT);
+}
+
 /* sigmoid(ln 3) = 3/4, sigmoid(0) = 1/2, tanh(ln 3) = (3 - 1/3)/(3 + 1/3) = 4/5. */
 TEST(fwd_lstm_two_steps)
 {

@@ -70,6 +70,17 @@ TEST(grad_channel_pad)
                "{\"name\":\"a\",\"type\":\"add\",\"in\":[\"c\",\"p\"]}],\"outputs\":[\"a\"]}", 2, 1, 1);
 }
 
+TEST(grad_zero_pad)
+{
+    /* The residualDown of face-api's ResNet: a strided branch padded to the pooled shortcut. */
+    check_arch("{\"format\":\"emotrace-net-1\",\"input\":[2,4,4],\"layers\":["
+               "{\"name\":\"c\",\"type\":\"conv2d\",\"out\":3,\"kernel\":3,\"stride\":2},"
+               "{\"name\":\"z\",\"type\":\"zero_pad\",\"pad\":[0,0,1,1]},"
+               "{\"name\":\"p\",\"type\":\"avgpool\",\"kernel\":2,\"in\":\"input\"},"
+               "{\"name\":\"w\",\"type\":\"channel_pad\",\"out\":3},"
+               "{\"name\":\"a\",\"type\":\"add\",\"in\":[\"z\",\"w\"]}],\"outputs\":[\"a\"]}", 2, 1, 1);
+}
+
 TEST(grad_lstm)
 {
     /* 6 steps of 2 sequences; the input is a [3, 2, 1] sample flattened to 6. */

@@ -21,6 +21,7 @@ extern const et_layer_type et_layer_add;
 extern const et_layer_type et_layer_concat;
 extern const et_layer_type et_layer_channel_pad;
 extern const et_layer_type et_layer_lstm;
+extern const et_layer_type et_layer_zero_pad;
 
 static const et_layer_type *const layer_types[] = {
     &et_layer_conv2d,
@@ -41,6 +42,7 @@ static const et_layer_type *const layer_types[] = {
     &et_layer_concat,
     &et_layer_channel_pad,
     &et_layer_lstm,
+    &et_layer_zero_pad,
 };
 
 const et_layer_type *et_layer_type_find(const char *name)
