@@ -3,7 +3,8 @@
  * long option that `emotrace COMMAND --help` prints appears in the man
  * page, and the man page renders without groff warnings. Runs from the
  * repository root; ET_BIN names the binary under test. A second mode of
- * a command (`emotrace train --temporal --help`) is checked the same way. */
+ * a command (`emotrace train --temporal --help`, `emotrace eval --persons
+ * --help`) is checked the same way. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,17 +184,21 @@ TEST(docs_every_long_option_is_in_the_man_page)
         CHECK_MSG(help && status == 0, "'emotrace %s' exited with %d", args, status);
         if (help)
             options += docs_check_options(man, args, help);
-        /* A command with a second mode selected by --temporal (train, eval)
-         * has a usage of its own; it needs a section and its options too. */
-        snprintf(args, sizeof args, "%s --temporal --help", names[i]);
-        char *mode_help = docs_help(args, &status);
-        if (help && mode_help && status == 0 && strcmp(help, mode_help) != 0) {
-            char heading[64];
-            snprintf(heading, sizeof heading, "emotrace %s --temporal", names[i]);
-            CHECK_MSG(strstr(man, heading) != NULL, "%s: no section for '%s'", MAN_PAGE, heading);
-            options += docs_check_options(man, args, mode_help);
+        /* A command with another mode selected by --temporal (train, eval)
+         * or --persons (eval) has a usage of its own; it needs a section and
+         * its options too. */
+        static const char *const modes[] = {"--temporal", "--persons"};
+        for (int m = 0; m < 2; m++) {
+            snprintf(args, sizeof args, "%s %s --help", names[i], modes[m]);
+            char *mode_help = docs_help(args, &status);
+            if (help && mode_help && status == 0 && strcmp(help, mode_help) != 0) {
+                char heading[64];
+                snprintf(heading, sizeof heading, "emotrace %s %s", names[i], modes[m]);
+                CHECK_MSG(strstr(man, heading) != NULL, "%s: no section for '%s'", MAN_PAGE, heading);
+                options += docs_check_options(man, args, mode_help);
+            }
+            free(mode_help);
         }
-        free(mode_help);
         free(help);
     }
     CHECK_MSG(options >= count, "only %d long options found in the commands' --help", options);

@@ -57,7 +57,7 @@ TEST(embed_matches_face_api)
         REQUIRE(read_reference(photos[i], ref[i]));
     }
     /* All in one batch: also checks that samples do not leak into each other. */
-    REQUIRE(et_face_embed(e, chips, PHOTOS, ours[0]) == ET_OK);
+    REQUIRE(et_face_embed_raw(e, chips, PHOTOS, 0, ours[0]) == ET_OK);
     double worst = 0;
     for (int i = 0; i < PHOTOS; i++)
         for (int k = 0; k < ET_FACE_EMBED_DIM; k++) {
@@ -68,7 +68,7 @@ TEST(embed_matches_face_api)
     CHECK_MSG(worst < 1e-3, "descriptor value %.3g away from face-api's", worst);
     /* One chip alone gives the batch's answer. */
     float single[ET_FACE_EMBED_DIM];
-    REQUIRE(et_face_embed(e, chips + 2 * (size_t)ET_FACE_CHIP_SIZE * ET_FACE_CHIP_SIZE * 3, 1, single) == ET_OK);
+    REQUIRE(et_face_embed_raw(e, chips + 2 * (size_t)ET_FACE_CHIP_SIZE * ET_FACE_CHIP_SIZE * 3, 1, 0, single) == ET_OK);
     CHECK(et_face_embed_distance(single, ours[2]) < 1e-4f);
     for (int i = 0; i < PHOTOS; i++)
         for (int j = i + 1; j < PHOTOS; j++) {
@@ -76,6 +76,22 @@ TEST(embed_matches_face_api)
             CHECK_MSG(fabsf(d_ours - d_ref) < 1e-3f, "%s - %s: distance %.4f, face-api %.4f", photos[i], photos[j],
                       d_ours, d_ref);
         }
+    /* The product's descriptor averages a chip and its mirror image, so a
+     * mirrored chip gives the same descriptor, and it stays close to the
+     * network's own (same person by far). */
+    const size_t values = (size_t)ET_FACE_CHIP_SIZE * ET_FACE_CHIP_SIZE * 3;
+    uint8_t *mirrored = malloc(values);
+    REQUIRE(mirrored);
+    for (int y = 0; y < ET_FACE_CHIP_SIZE; y++)
+        for (int x = 0; x < ET_FACE_CHIP_SIZE; x++)
+            memcpy(mirrored + ((size_t)y * ET_FACE_CHIP_SIZE + x) * 3,
+                   chips + ((size_t)y * ET_FACE_CHIP_SIZE + ET_FACE_CHIP_SIZE - 1 - x) * 3, 3);
+    float both[2][ET_FACE_EMBED_DIM];
+    REQUIRE(et_face_embed(e, chips, 1, both[0]) == ET_OK);
+    REQUIRE(et_face_embed(e, mirrored, 1, both[1]) == ET_OK);
+    CHECK(et_face_embed_distance(both[0], both[1]) < 1e-5f);
+    CHECK(et_face_embed_distance(both[0], ours[0]) < 0.3f);
+    free(mirrored);
     free(chips);
     et_face_embedder_free(e);
 }

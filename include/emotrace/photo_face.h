@@ -19,6 +19,9 @@ typedef struct {
 /* An et_face_crop_fn (face_dataset.h) with ctx an et_photo_face: returns 1
  * with the crop, 0 if no face was found, negative on error. */
 int et_photo_face_crop(void *ctx, const char *path, uint8_t *crop);
+/* Reads the photo into p->frame and finds its largest face: 1 with *face,
+ * 0 if there is none, negative on error. */
+int et_photo_face_find(et_photo_face *p, const char *path, et_face *face);
 void et_photo_face_free(et_photo_face *p);
 
 #endif

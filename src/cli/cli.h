@@ -27,6 +27,7 @@ int cmd_report(int argc, char **argv);
 /* train --temporal and eval --temporal (the LSTM over face tracks). */
 int cmd_train_temporal(int argc, char **argv);
 int cmd_eval_temporal(int argc, char **argv);
+int cmd_eval_persons(int argc, char **argv);
 
 /* Prints "emotrace: <command>: <message>" and a hint to run --help; returns 2. */
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -19,6 +19,7 @@
 static const char usage[] =
     "usage: emotrace eval --data FILE.csv[.gz]|DIR [OPTIONS]\n"
     "       emotrace eval --temporal [OPTIONS]   (see 'emotrace eval --temporal --help')\n"
+    "       emotrace eval --persons --data DIR   (see 'emotrace eval --persons --help')\n"
     "\n"
     "Evaluates the emotion classifier on FER2013-style CSV rows (by Usage), on an\n"
     "image folder DIR/<emotion>/*.png|jpg, or on photos listed in DIR/labels.csv\n"
@@ -105,6 +106,8 @@ int cmd_eval(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--temporal"))
             return cmd_eval_temporal(argc, argv);
+        else if (!strcmp(argv[i], "--persons"))
+            return cmd_eval_persons(argc, argv);
     static const struct option options[] = {{"data", required_argument, 0, 'd'}, {"usage", required_argument, 0, 'u'},
                                             {"weights", required_argument, 0, 'w'}, {"json", no_argument, 0, 'j'},
                                             {"threads", required_argument, 0, 't'}, {"help", no_argument, 0, 'h'},

@@ -6,9 +6,8 @@
 
 enum { MAX_FACES = 64 };
 
-int et_photo_face_crop(void *ctx, const char *path, uint8_t *crop)
+int et_photo_face_find(et_photo_face *p, const char *path, et_face *face)
 {
-    et_photo_face *p = ctx;
     int rc = et_media_read_picture(path, &p->frame);
     if (rc != ET_OK)
         return rc;
@@ -27,9 +26,20 @@ int et_photo_face_crop(void *ctx, const char *path, uint8_t *crop)
         if ((faces[i].x1 - faces[i].x0) * (faces[i].y1 - faces[i].y0) >
             (faces[best].x1 - faces[best].x0) * (faces[best].y1 - faces[best].y0))
             best = i;
+    *face = faces[best];
+    return 1;
+}
+
+int et_photo_face_crop(void *ctx, const char *path, uint8_t *crop)
+{
+    et_photo_face *p = ctx;
+    et_face face;
+    int rc = et_photo_face_find(p, path, &face);
+    if (rc != 1)
+        return rc;
     et_face_align_options o = p->align;
     o.size = ET_FACE_SIZE;
-    rc = et_face_align_gray(p->frame.rgb, p->frame.width, p->frame.height, p->frame.stride, &faces[best], &o, crop);
+    rc = et_face_align_gray(p->frame.rgb, p->frame.width, p->frame.height, p->frame.stride, &face, &o, crop);
     return rc == ET_OK ? 1 : et_error_wrap(rc, "%s: ", path);
 }
 

@@ -71,25 +71,42 @@ int et_face_chip(const uint8_t *rgb, int width, int height, int stride, const et
     return et_face_align_rgb(rgb, width, height, stride, face, &o, chip);
 }
 
-int et_face_embed(et_face_embedder *e, const uint8_t *chips, int count, float *descriptors)
+/* Chip px into the net's input x (NCHW), normalised, mirrored if asked. */
+static void chip_to_input(const uint8_t *px, int mirror, float *x)
+{
+    const int n = ET_FACE_CHIP_SIZE;
+    const size_t plane = (size_t)n * n;
+    for (int y = 0; y < n; y++)
+        for (int u = 0; u < n; u++) {
+            const uint8_t *p = px + ((size_t)y * n + (mirror ? n - 1 - u : u)) * 3;
+            for (int c = 0; c < 3; c++)
+                x[c * plane + (size_t)y * n + u] = (p[c] - mean_rgb[c]) / 255.0f;
+        }
+}
+
+int et_face_embed_raw(et_face_embedder *e, const uint8_t *chips, int count, int mirror, float *descriptors)
 {
     if (count < 1)
         return ET_OK;
-    int rc = et_net_prepare(e->net, count, 1);
+    int views = mirror ? 2 : 1;
+    int rc = et_net_prepare(e->net, count * views, 1);
     if (rc != ET_OK)
         return et_error_wrap(rc, "%s: ", e->path);
-    const size_t plane = (size_t)ET_FACE_CHIP_SIZE * ET_FACE_CHIP_SIZE;
-    for (int i = 0; i < count; i++) {
-        const uint8_t *px = chips + (size_t)i * plane * 3;
-        float *x = e->net->input.data + (size_t)i * plane * 3;
-        for (size_t k = 0; k < plane; k++)
-            for (int c = 0; c < 3; c++)
-                x[c * plane + k] = (px[3 * k + c] - mean_rgb[c]) / 255.0f;
-    }
+    const size_t values = (size_t)ET_FACE_CHIP_SIZE * ET_FACE_CHIP_SIZE * 3;
+    for (int i = 0; i < count * views; i++)
+        chip_to_input(chips + (size_t)(i % count) * values, i >= count, e->net->input.data + (size_t)i * values);
     if ((rc = et_net_forward(e->net, 0)) != ET_OK)
         return et_error_wrap(rc, "%s: ", e->path);
-    memcpy(descriptors, et_net_output(e->net, 0)->data, (size_t)count * ET_FACE_EMBED_DIM * sizeof(float));
+    const float *y = et_net_output(e->net, 0)->data;
+    size_t n = (size_t)count * ET_FACE_EMBED_DIM;
+    for (size_t k = 0; k < n; k++)
+        descriptors[k] = mirror ? 0.5f * (y[k] + y[n + k]) : y[k];
     return ET_OK;
+}
+
+int et_face_embed(et_face_embedder *e, const uint8_t *chips, int count, float *descriptors)
+{
+    return et_face_embed_raw(e, chips, count, 1, descriptors);
 }
 
 float et_face_embed_distance(const float *a, const float *b)
