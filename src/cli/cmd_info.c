@@ -17,7 +17,7 @@
 
 static const char *const weights_names[] = {
     "emotion-cnn.safetensors", "emotion-lstm.safetensors",
-    "face-short.safetensors", "face-full.safetensors",
+    "face-short.safetensors", "face-full.safetensors", "face-embed.safetensors",
 };
 
 static void print_version(const char *name, unsigned v)
