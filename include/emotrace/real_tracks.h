@@ -26,5 +26,9 @@ int et_real_tracks_build(et_track_set *set, const et_media_list *list, const et_
 /* The centred Gaussian smoothing of a track's probabilities (count x 7, at
  * times[]) into out: the target above. */
 void et_real_tracks_smooth(const float *probabilities, const float *times, int count, double sigma, float *out);
+/* Sets every track's targets (and labels, their argmax) from the CNN
+ * probabilities in its features, smoothed with sigma (a cached set made
+ * with another window). */
+int et_real_tracks_retarget(et_track_set *set, double sigma);
 
 #endif

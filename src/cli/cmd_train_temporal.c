@@ -66,10 +66,10 @@ static char *cache_path(const char *dir, const char *usage_name, int seed, int t
 static int add_real_tracks(et_track_set *train, const char *dir, int repeat, double sigma, et_emotion_classifier *cnn,
                            const char *cnn_sha, const char *cache, int quiet)
 {
-    /* Reused while the CNN, the folder and the window are the same. */
-    char sigma_text[32], *path = NULL;
-    snprintf(sigma_text, sizeof sigma_text, "%g", sigma);
-    const char *meta[] = {"cnn_sha256", cnn_sha, "real_videos", dir, "real_sigma", sigma_text, NULL};
+    /* Reused while the CNN and the folder are the same (the targets are
+     * made again for this window). */
+    char *path = NULL;
+    const char *meta[] = {"cnn_sha256", cnn_sha, "real_videos", dir, NULL};
     if (cache && (path = malloc(strlen(cache) + 32)) != NULL)
         sprintf(path, "%s/tracks-real.safetensors", cache);
     et_real_tracks_options o;
@@ -92,6 +92,8 @@ static int add_real_tracks(et_track_set *train, const char *dir, int repeat, dou
             rc = et_real_tracks_build(&real, &list, &o);
         if (rc == ET_OK && path)
             rc = et_track_set_save(&real, path, meta);
+    } else {
+        rc = et_real_tracks_retarget(&real, sigma);
     }
     if (rc == ET_OK && !quiet)
         fprintf(stderr, "%s: %d real tracks (%d frames), x%d\n", dir, real.tracks, real.frames, repeat);

@@ -41,6 +41,30 @@ void et_real_tracks_smooth(const float *probabilities, const float *times, int c
     }
 }
 
+int et_real_tracks_retarget(et_track_set *set, double sigma)
+{
+    float *probs = malloc((size_t)(set->frames ? set->frames : 1) * ET_EMOTIONS * sizeof(float));
+    float *targets = set->targets ? set->targets : malloc((size_t)(set->frames ? set->frames : 1) * ET_EMOTIONS * sizeof(float));
+    if (!probs || !targets) {
+        free(probs);
+        if (targets != set->targets)
+            free(targets);
+        return et_error_set(ET_ERR_NOMEM, "tracks: out of memory");
+    }
+    set->targets = targets;
+    for (int i = 0; i < set->frames; i++)
+        memcpy(probs + (size_t)i * ET_EMOTIONS, et_track_set_cnn_probabilities(set, i), ET_EMOTIONS * sizeof(float));
+    for (int t = 0; t < set->tracks; t++) {
+        int first = set->start[t], n = set->start[t + 1] - first;
+        et_real_tracks_smooth(probs + (size_t)first * ET_EMOTIONS, set->times + first, n, sigma,
+                              set->targets + (size_t)first * ET_EMOTIONS);
+    }
+    for (int i = 0; i < set->frames; i++)
+        set->labels[i] = et_argmax(set->targets + (size_t)i * ET_EMOTIONS, ET_EMOTIONS);
+    free(probs);
+    return ET_OK;
+}
+
 /* What the analyzer reported of one video: per face, its track, time,
  * detector score and aligned crop. */
 typedef struct {
