@@ -8,7 +8,7 @@
 #include "emotrace/clock.h"
 #include "emotrace/error.h"
 #include "emotrace/media_reader.h"
-#include "emotrace/metrics.h"
+#include "emotrace/emotion_scores.h"
 #include "emotrace/nn.h"
 #include "emotrace/tracker.h"
 

@@ -7,9 +7,8 @@
 #include <string.h>
 
 #include "emotrace/clock.h"
-#include "emotrace/emotion_classifier.h"
+#include "emotrace/emotion_scores.h"
 #include "emotrace/error.h"
-#include "emotrace/metrics.h"
 #include "emotrace/train_ops.h"
 
 #define PREDICT_BATCH 64
