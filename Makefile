@@ -30,7 +30,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all test sanitize-test bench deps install clean fuzz
+.PHONY: all test check-layers sanitize-test bench deps install clean fuzz
 all: emotrace
 
 # Copy then rename, so that a running ./emotrace (a long training run) does
@@ -66,8 +66,12 @@ $(BUILD)/src/media/stb_image_impl.o: src/media/stb_image_impl.c
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
 
 # ET_BIN tells the tests which CLI binary to run.
-test: $(BUILD)/run-tests
+test: check-layers $(BUILD)/run-tests
 	ET_BIN=$(BUILD)/emotrace $(BUILD)/run-tests $(TESTS)
+
+# No include goes up the ladder of folders that src/README.md writes down.
+check-layers:
+	tools/check_layers.sh
 
 # The sanitizers exit with their own statuses (tests/cli_run.h), never the
 # 1 that tests expect of emotrace for failed inputs; the children the tests

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli_run.h"
+#include "emotrace/clock.h"
 #include "db_dump.h"
 #include "test.h"
 
@@ -32,13 +33,6 @@ static int make_clips(const char *dir, int count, int distinct)
         }
     }
     return 0;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Starts "emotrace analyze -q --fps 5 --jobs 2 --threads 2 -o db [--resume] dir/in". */
@@ -114,9 +108,9 @@ TEST(batch_sigkill_then_resume_equals_uninterrupted)
     char ref[600], db[600];
     snprintf(ref, sizeof ref, "%s/ref.sqlite", d);
     snprintf(db, sizeof db, "%s/killed.sqlite", d);
-    double t0 = now();
+    double t0 = et_now_seconds();
     REQUIRE(wait_status(spawn_analyze(d, ref, 0)) == 0);
-    double run_time = now() - t0;
+    double run_time = et_now_seconds() - t0;
     CHECK_EQ_INT(db_count(ref, "SELECT count(*) FROM media WHERE status = 'done'"), FILES);
     char *want = db_dump(ref, NULL);
     REQUIRE(want);

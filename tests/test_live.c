@@ -15,16 +15,10 @@
 #include <unistd.h>
 
 #include "cli_run.h"
+#include "emotrace/clock.h"
 #include "emotrace/emotion.h"
 #include "emotrace/json.h"
 #include "test.h"
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void sleep_ms(int ms)
 {
@@ -49,7 +43,7 @@ static pid_t spawn(const char *command)
  * timeout (then kills it) or -1 if it died from a signal. */
 static int wait_exit(pid_t pid, double seconds)
 {
-    double until = seconds_now() + seconds;
+    double until = et_now_seconds() + seconds;
     int status;
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
@@ -57,7 +51,7 @@ static int wait_exit(pid_t pid, double seconds)
             return WIFEXITED(status) ? child_status_checked(WEXITSTATUS(status), "a spawned command") : -1;
         if (r < 0)
             return -1;
-        if (seconds_now() > until) {
+        if (et_now_seconds() > until) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             return -2;
@@ -139,8 +133,8 @@ TEST(live_udp_results_while_streaming_and_clean_sigint)
     pid_t analyze = spawn(cmd);
     REQUIRE(analyze > 0);
     /* The models load first; then the UDP socket is bound and waits. */
-    double until = seconds_now() + (cli_sanitized() ? 60 : 20);
-    while (!udp_port_bound(port) && seconds_now() < until && still_running(analyze))
+    double until = et_now_seconds() + (cli_sanitized() ? 60 : 20);
+    while (!udp_port_bound(port) && et_now_seconds() < until && still_running(analyze))
         sleep_ms(50);
     if (!udp_port_bound(port)) {
         kill(analyze, SIGKILL);
@@ -332,12 +326,12 @@ TEST(live_source_failing_mid_stream_keeps_its_rows)
     snprintf(cmd, sizeof cmd,
              "%s analyze --input-format image2 --input-option framerate=25 --live-policy all -o %s %s 2>%s",
              cli_binary(), db, pattern, err_path);
-    double started = seconds_now();
+    double started = et_now_seconds();
     pid_t analyze = spawn(cmd);
     REQUIRE(analyze > 0);
-    double until = seconds_now() + (cli_sanitized() ? 90 : 30);
+    double until = et_now_seconds() + (cli_sanitized() ? 90 : 30);
     double committed = 0;
-    while (seconds_now() < until && still_running(analyze) &&
+    while (et_now_seconds() < until && still_running(analyze) &&
            (committed = query(db, "SELECT COUNT(*) FROM observations")) <= 0)
         sleep_ms(20);
     int renamed = committed > 0 && rename(dir, gone) == 0;
@@ -368,7 +362,7 @@ TEST(live_source_failing_mid_stream_keeps_its_rows)
     CHECK(query(db, "SELECT COUNT(*) FROM tracks") >= 1);
     CHECK_EQ_INT(query(db, "SELECT SUM(frames) FROM tracks"), observations);
     fprintf(stderr, "  [%.1f s, %g frames analysed, %g committed when the source vanished]\n",
-            seconds_now() - started, frames, committed);
+            et_now_seconds() - started, frames, committed);
 }
 
 /* A network stream whose connection is reset mid-way (a sender that

@@ -45,6 +45,40 @@ static void sum_part(void *ctx, int t, int threads)
         et_parallel_run(0, nested_part, ctx); /* runs inline */
 }
 
+/* Parts 1 and 2 of 4 fail, each with its own code and message. */
+static int failing_part(void *ctx, int t, int threads)
+{
+    int *ran = ctx;
+    ran[t] = threads;
+    if (t == 1)
+        return et_error_set(ET_ERR_FORMAT, "part %d of %d failed", t, threads);
+    if (t == 2)
+        return et_error_set(ET_ERR_IO, "part %d of %d failed", t, threads);
+    return ET_OK;
+}
+
+/* et_parallel_try: every part runs, and the calling thread gets the code
+ * and message of the lowest-numbered part that failed (set on another
+ * thread), or ET_OK. */
+TEST(parallel_try_reports_first_failed_part)
+{
+    et_nn_set_threads(4);
+    for (int rep = 0; rep < 20; rep++) {
+        int ran[4] = {0};
+        et_error_clear();
+        CHECK_EQ_INT(et_parallel_try(0, failing_part, ran), ET_ERR_FORMAT);
+        CHECK(!strcmp(et_error_message(), "part 1 of 4 failed"));
+        for (int t = 0; t < 4; t++)
+            CHECK_EQ_INT(ran[t], 4);
+    }
+    /* Only part 0 runs: it succeeds. */
+    int ran[4] = {0};
+    CHECK_EQ_INT(et_parallel_try(1, failing_part, ran), ET_OK);
+    CHECK_EQ_INT(ran[0], 1);
+    CHECK_EQ_INT(ran[1], 0);
+    et_nn_set_threads(0);
+}
+
 TEST(parallel_run_covers_every_part)
 {
     enum { N = 1000 };

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "emotrace/emotion.h"
+#include "emotrace/emotion_scores.h" /* et_emotion_softmax, which lived here */
 #include "emotrace/nn.h"
 
 /* Name of the layer whose output is the embedding. */
@@ -40,8 +41,5 @@ int et_emotion_classifier_load(et_emotion_classifier *c, const char *path);
 int et_emotion_classifier_run(et_emotion_classifier *c, const uint8_t *crops, int count, float *probabilities,
                               float *embeddings);
 void et_emotion_classifier_free(et_emotion_classifier *c);
-
-/* Softmax of 7 logits into probabilities. */
-void et_emotion_softmax(const float *logits, float *probabilities);
 
 #endif

@@ -30,30 +30,13 @@
 
 #include <stdint.h>
 
+#include "emotrace/face.h"
 #include "emotrace/face_anchors.h"
 #include "emotrace/frame.h"
-
-#define ET_FACE_KEYPOINTS 6
-/* Keypoint order of the model. "Right" is the person's right, which is on
- * the image's left in an unmirrored frontal photo. */
-enum {
-    ET_FACE_RIGHT_EYE,
-    ET_FACE_LEFT_EYE,
-    ET_FACE_NOSE_TIP,
-    ET_FACE_MOUTH,
-    ET_FACE_RIGHT_EAR,
-    ET_FACE_LEFT_EAR
-};
 
 /* Values per anchor in the raw regressor output: box cx, cy, w, h, then
  * (x, y) per keypoint, in model input pixels relative to the anchor. */
 #define ET_FACE_RAW_COORDS 16
-
-typedef struct {
-    float x0, y0, x1, y1;              /* box; may reach outside the frame */
-    float score;                       /* 0..1 */
-    float keypoints[ET_FACE_KEYPOINTS][2]; /* x, y */
-} et_face;
 
 typedef enum { ET_FACE_MODEL_SHORT, ET_FACE_MODEL_FULL } et_face_model;
 
@@ -149,8 +132,5 @@ int et_face_decode(const float *regressors, const float *logits, const et_anchor
  * score weights; the best score kept) and removes them. Returns the number
  * kept, best first. */
 int et_face_nms_weighted(et_face *faces, int count, float iou_threshold);
-
-/* Intersection over union of two boxes (0 when either is empty). */
-float et_face_iou(const et_face *a, const et_face *b);
 
 #endif

@@ -4,6 +4,9 @@
 #define EMOTRACE_METRICS_H
 
 #include "emotrace/emotion.h"
+/* et_argmax, declared here before it moved to the bottom layer: callers
+ * that include this header for it still compile. */
+#include "emotrace/emotion_scores.h"
 
 typedef struct {
     long confusion[ET_EMOTIONS][ET_EMOTIONS]; /* [true][predicted] */
@@ -16,7 +19,5 @@ void et_metrics_init(et_metrics *m);
 void et_metrics_add(et_metrics *m, int truth, int predicted);
 /* Computes the derived figures from the confusion matrix. */
 void et_metrics_finish(et_metrics *m);
-/* Index of the largest of n values. */
-int et_argmax(const float *values, int n);
 
 #endif

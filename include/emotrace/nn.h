@@ -253,4 +253,11 @@ static inline void et_parallel_range(size_t count, int t, int threads, size_t *b
     *end = count * (size_t)(t + 1) / (size_t)threads;
 }
 
+/* et_parallel_run for parts that can fail: each fn(ctx, t, threads) returns
+ * ET_OK or an error code with its message set (on its own thread). Returns
+ * ET_OK, or the code and message of the lowest-numbered part that failed,
+ * set on the calling thread. */
+typedef int (*et_parallel_try_fn)(void *ctx, int thread, int threads);
+int et_parallel_try(int max_threads, et_parallel_try_fn fn, void *ctx);
+
 #endif

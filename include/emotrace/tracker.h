@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "emotrace/emotion.h"
-#include "emotrace/face_detector.h"
+#include "emotrace/face.h"
 
 typedef struct {
     int id;             /* 1, 2, ... in order of first appearance */

@@ -19,6 +19,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "av_error.h"
 #include "emotrace/error.h"
 
 /* Errors in a row from the decoder without new input means it is stuck. */
@@ -45,24 +46,6 @@ struct et_video {
     int64_t damaged;      /* packets or frames the decoder rejected */
     et_video_info info;
 };
-
-static int error_code(int averr)
-{
-    if (averr == AVERROR(ENOMEM))
-        return ET_ERR_NOMEM;
-    if (averr == AVERROR_INVALIDDATA || averr == AVERROR_DECODER_NOT_FOUND ||
-        averr == AVERROR_DEMUXER_NOT_FOUND || averr == AVERROR_PATCHWELCOME ||
-        averr == AVERROR_STREAM_NOT_FOUND)
-        return ET_ERR_FORMAT;
-    return ET_ERR_IO;
-}
-
-static int av_fail(int averr, const char *path, const char *what)
-{
-    char reason[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(averr, reason, sizeof reason);
-    return et_error_set(error_code(averr), "%s: %s: %s", path, what, reason);
-}
 
 /* "key=value" strings to the dictionary avformat_open_input takes. */
 static int options_to_dict(AVDictionary **dict, const char *path, const char *const *list)
@@ -188,7 +171,7 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
         if (ret == AVERROR_EXIT)
             ret = et_error_set(ET_ERR_INTERRUPTED, "%s: interrupted before the stream started", path);
         else
-            ret = av_fail(ret, path, "cannot open as video");
+            ret = et_av_error(ret, path, "cannot open as video");
         goto end;
     }
     /* Entries left in the dictionary were not recognised by anyone. */
@@ -201,7 +184,7 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
         if (ret == AVERROR_EXIT)
             ret = et_error_set(ET_ERR_INTERRUPTED, "%s: interrupted before the stream started", path);
         else
-            ret = av_fail(ret, path, "cannot read stream information");
+            ret = et_av_error(ret, path, "cannot read stream information");
         goto end;
     }
     if (!(v->st = find_video_stream(v->fmt))) {
@@ -224,14 +207,14 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
         goto end;
     }
     if ((ret = avcodec_parameters_to_context(v->dec, v->st->codecpar)) < 0) {
-        ret = av_fail(ret, path, "cannot set up decoder");
+        ret = et_av_error(ret, path, "cannot set up decoder");
         goto end;
     }
     v->dec->pkt_timebase = v->st->time_base;
     v->dec->thread_count = opt->threads > 0 ? opt->threads : 0;
     v->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
     if ((ret = avcodec_open2(v->dec, codec, NULL)) < 0) {
-        ret = av_fail(ret, path, "cannot open decoder");
+        ret = et_av_error(ret, path, "cannot open decoder");
         goto end;
     }
     if (v->st->start_time != AV_NOPTS_VALUE)
@@ -294,7 +277,7 @@ static int convert(et_video *v, const AVFrame *src, et_frame *out)
     ret = sws_scale(v->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, dst,
                     dst_stride);
     if (ret < 0)
-        return av_fail(ret, v->path, "cannot convert frame to RGB");
+        return et_av_error(ret, v->path, "cannot convert frame to RGB");
     if (v->rotation && (ret = et_frame_rotate(out, &v->unrotated, v->rotation)) < 0)
         return et_error_wrap(ret, "%s: ", v->path);
     return ET_OK;
@@ -335,18 +318,18 @@ static int feed_decoder(et_video *v)
             int io_error = pb && pb->error < 0 && pb->error != AVERROR_EOF && pb->error != AVERROR_EXIT &&
                            pb->error != AVERROR(EAGAIN);
             if (io_error)
-                return av_fail(pb->error, v->path, "cannot read");
+                return et_av_error(pb->error, v->path, "cannot read");
             int at_end = ret == AVERROR_EOF || ret == AVERROR_EXIT || (pb && avio_feof(pb));
             if (!at_end && ++v->read_errors <= MAX_READ_ERRORS)
                 continue;
             if (!at_end)
-                return av_fail(ret, v->path, "cannot read");
+                return et_av_error(ret, v->path, "cannot read");
             v->draining = 1;
             /* The flush packet is taken even when this reports an error of
              * an earlier packet, so only running out of memory stops us. */
             ret = avcodec_send_packet(v->dec, NULL);
             if (ret == AVERROR(ENOMEM))
-                return av_fail(ret, v->path, "cannot flush decoder");
+                return et_av_error(ret, v->path, "cannot flush decoder");
             if (ret < 0 && ret != AVERROR_EOF)
                 v->damaged++;
             return 0;
@@ -361,7 +344,7 @@ static int feed_decoder(et_video *v)
         /* We only feed after receive said EAGAIN, so EAGAIN here too would
          * loop forever: the API rules it out; treat it as a failure. */
         if (ret == AVERROR(ENOMEM) || ret == AVERROR(EAGAIN))
-            return av_fail(ret, v->path, "cannot decode");
+            return et_av_error(ret, v->path, "cannot decode");
         if (ret < 0) {
             v->damaged++; /* the decoder rejected this packet; go on with the next */
             continue;
@@ -402,7 +385,7 @@ int et_video_read(et_video *v, et_frame *frame)
         }
         /* A frame failed to decode (errors surface here with frame threads). */
         if (ret == AVERROR(ENOMEM) || ++v->receive_errors > MAX_RECEIVE_ERRORS)
-            return av_fail(ret, v->path, "cannot decode");
+            return et_av_error(ret, v->path, "cannot decode");
         v->damaged++;
     }
     if (v->frames_out == 0)

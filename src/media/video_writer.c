@@ -14,6 +14,7 @@
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 
+#include "av_error.h"
 #include "emotrace/error.h"
 
 struct et_video_writer {
@@ -28,13 +29,6 @@ struct et_video_writer {
     int64_t last_pts;
     int finished;
 };
-
-static int av_fail(int averr, const char *path, const char *what)
-{
-    char reason[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(averr, reason, sizeof reason);
-    return et_error_set(averr == AVERROR(ENOMEM) ? ET_ERR_NOMEM : ET_ERR_IO, "%s: %s: %s", path, what, reason);
-}
 
 /* libx264 when present; otherwise (or when it fails to open) MPEG-4 Part 2,
  * which every FFmpeg build has. */
@@ -96,7 +90,7 @@ int et_video_writer_open(et_video_writer **out, const char *path, int width, int
         ret = codec ? encoder_open(w, codec, fps) : AVERROR_ENCODER_NOT_FOUND;
     }
     if (ret < 0) {
-        rc = av_fail(ret, path, "cannot open a video encoder");
+        rc = et_av_error(ret, path, "cannot open a video encoder");
         goto fail;
     }
     if (!(w->st = avformat_new_stream(w->fmt, NULL))) {
@@ -106,7 +100,7 @@ int et_video_writer_open(et_video_writer **out, const char *path, int width, int
     w->st->time_base = w->enc->time_base;
     w->st->avg_frame_rate = w->enc->framerate;
     if ((ret = avcodec_parameters_from_context(w->st->codecpar, w->enc)) < 0) {
-        rc = av_fail(ret, path, "encoder parameters");
+        rc = et_av_error(ret, path, "encoder parameters");
         goto fail;
     }
     if (!(w->frame = av_frame_alloc()) || !(w->pkt = av_packet_alloc())) {
@@ -117,7 +111,7 @@ int et_video_writer_open(et_video_writer **out, const char *path, int width, int
     w->frame->width = w->enc->width;
     w->frame->height = w->enc->height;
     if ((ret = av_frame_get_buffer(w->frame, 0)) < 0) {
-        rc = av_fail(ret, path, "frame buffer");
+        rc = et_av_error(ret, path, "frame buffer");
         goto fail;
     }
     w->sws = sws_getContext(w->enc->width, w->enc->height, AV_PIX_FMT_RGB24, w->enc->width, w->enc->height,
@@ -127,11 +121,11 @@ int et_video_writer_open(et_video_writer **out, const char *path, int width, int
         goto fail;
     }
     if (!(w->fmt->oformat->flags & AVFMT_NOFILE) && (ret = avio_open(&w->fmt->pb, path, AVIO_FLAG_WRITE)) < 0) {
-        rc = av_fail(ret, path, "cannot create");
+        rc = et_av_error(ret, path, "cannot create");
         goto fail;
     }
     if ((ret = avformat_write_header(w->fmt, NULL)) < 0) {
-        rc = av_fail(ret, path, "cannot write the header");
+        rc = et_av_error(ret, path, "cannot write the header");
         goto fail;
     }
     *out = w;
@@ -146,18 +140,18 @@ static int encode(et_video_writer *w, AVFrame *frame)
 {
     int ret = avcodec_send_frame(w->enc, frame);
     if (ret < 0)
-        return av_fail(ret, w->path, "encoding");
+        return et_av_error(ret, w->path, "encoding");
     for (;;) {
         ret = avcodec_receive_packet(w->enc, w->pkt);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
             return ET_OK;
         if (ret < 0)
-            return av_fail(ret, w->path, "encoding");
+            return et_av_error(ret, w->path, "encoding");
         av_packet_rescale_ts(w->pkt, w->enc->time_base, w->st->time_base);
         w->pkt->stream_index = w->st->index;
         ret = av_interleaved_write_frame(w->fmt, w->pkt);
         if (ret < 0)
-            return av_fail(ret, w->path, "writing");
+            return et_av_error(ret, w->path, "writing");
     }
 }
 
@@ -168,7 +162,7 @@ int et_video_writer_write(et_video_writer *w, const et_frame *f)
                             (long long)f->index, f->width, f->height, w->width, w->height);
     int ret = av_frame_make_writable(w->frame);
     if (ret < 0)
-        return av_fail(ret, w->path, "frame buffer");
+        return et_av_error(ret, w->path, "frame buffer");
     const uint8_t *src[1] = {f->rgb};
     const int stride[1] = {f->stride};
     sws_scale(w->sws, src, stride, 0, w->enc->height, w->frame->data, w->frame->linesize);
@@ -191,9 +185,9 @@ int et_video_writer_finish(et_video_writer *w)
         return rc;
     int ret = av_write_trailer(w->fmt);
     if (ret < 0)
-        return av_fail(ret, w->path, "cannot complete the file");
+        return et_av_error(ret, w->path, "cannot complete the file");
     if (!(w->fmt->oformat->flags & AVFMT_NOFILE) && (ret = avio_closep(&w->fmt->pb)) < 0)
-        return av_fail(ret, w->path, "cannot close");
+        return et_av_error(ret, w->path, "cannot close");
     return ET_OK;
 }
 

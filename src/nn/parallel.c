@@ -11,11 +11,14 @@
  * Workers spin briefly after a region (the next one usually follows within
  * microseconds), then sleep on a condition variable. */
 #include <cblas.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
+#include "emotrace/error.h"
 #include "emotrace/nn.h"
 
 #define POOL_MAX_THREADS 64
@@ -240,4 +243,38 @@ int et_parallel_run(int max_threads, et_parallel_fn fn, void *ctx)
         openblas_set_num_threads(blas_threads);
     atomic_flag_clear(&busy);
     return threads;
+}
+
+/* The region et_parallel_try runs: the parts' own function, and the first
+ * failure by part number (the parts' error messages are per thread). */
+typedef struct {
+    et_parallel_try_fn fn;
+    void *ctx;
+    pthread_mutex_t lock;
+    int failed; /* the lowest part that failed so far; INT_MAX: none */
+    int rc;
+    char message[1024];
+} try_region;
+
+static void try_part(void *ctx, int t, int threads)
+{
+    try_region *r = ctx;
+    int rc = r->fn(r->ctx, t, threads);
+    if (rc == ET_OK)
+        return;
+    pthread_mutex_lock(&r->lock);
+    if (t < r->failed) {
+        r->failed = t;
+        r->rc = rc;
+        snprintf(r->message, sizeof r->message, "%s", et_error_message());
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+int et_parallel_try(int max_threads, et_parallel_try_fn fn, void *ctx)
+{
+    try_region r = {fn, ctx, PTHREAD_MUTEX_INITIALIZER, INT_MAX, ET_OK, ""};
+    et_parallel_run(max_threads, try_part, &r);
+    pthread_mutex_destroy(&r.lock);
+    return r.rc == ET_OK ? ET_OK : et_error_set(r.rc, "%s", r.message);
 }

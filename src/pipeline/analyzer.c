@@ -5,20 +5,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "emotrace/clock.h"
 #include "emotrace/error.h"
 #include "emotrace/media_reader.h"
-#include "emotrace/metrics.h"
+#include "emotrace/emotion_scores.h"
 #include "emotrace/nn.h"
 #include "emotrace/tracker.h"
 
 #define CROP_PIXELS (ET_FACE_SIZE * ET_FACE_SIZE)
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+/* Short for the stage timers below. */
+static double now(void) { return et_now_seconds(); }
 
 /* Frames are analysed in batches: one detector pass and one CNN pass per
  * batch use both cores far better than one frame at a time. The batch is
@@ -158,11 +155,9 @@ typedef struct {
     const et_analyzer_options *o;
     batch_buffers *b;
     int n;
-    int rc[ALIGN_THREADS];
-    char message[ALIGN_THREADS][256]; /* error messages are per thread */
 } align_job;
 
-static void align_part(void *ctx, int t, int threads)
+static int align_part(void *ctx, int t, int threads)
 {
     align_job *j = ctx;
     batch_buffers *b = j->b;
@@ -171,22 +166,21 @@ static void align_part(void *ctx, int t, int threads)
     for (int i = 0; i < j->n; i++) {
         const et_frame *f = b->list[i];
         for (int k = b->first[i]; k < b->first[i + 1]; k++)
-            if ((size_t)k >= begin && (size_t)k < end && j->rc[t] == ET_OK)
-                if ((j->rc[t] = et_face_align_gray(f->rgb, f->width, f->height, f->stride, &b->faces[k],
-                                                   &j->o->align, b->crops + (size_t)k * CROP_PIXELS)) != ET_OK)
-                    snprintf(j->message[t], sizeof j->message[t], "%s", et_error_message());
+            if ((size_t)k >= begin && (size_t)k < end) {
+                int rc = et_face_align_gray(f->rgb, f->width, f->height, f->stride, &b->faces[k], &j->o->align,
+                                            b->crops + (size_t)k * CROP_PIXELS);
+                if (rc != ET_OK)
+                    return rc;
+            }
     }
+    return ET_OK;
 }
 
 /* Aligned crops of every face of the batch, faces shared out between threads. */
 static int align_batch(const et_analyzer_options *o, batch_buffers *b, int n)
 {
-    align_job j = {o, b, n, {0}, {{0}}};
-    int used = et_parallel_run(b->first[n] > 1 ? ALIGN_THREADS : 1, align_part, &j);
-    for (int t = 0; t < used; t++)
-        if (j.rc[t] != ET_OK)
-            return et_error_set(j.rc[t], "%s", j.message[t]);
-    return ET_OK;
+    align_job j = {o, b, n};
+    return et_parallel_try(b->first[n] > 1 ? ALIGN_THREADS : 1, align_part, &j);
 }
 
 void et_analyzer_defaults(et_analyzer_options *o)

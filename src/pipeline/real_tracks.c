@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emotrace/emotion_scores.h"
 #include "emotrace/error.h"
-#include "emotrace/metrics.h"
 
 #define FACE_PIXELS (ET_FACE_SIZE * ET_FACE_SIZE)
 #define CNN_BATCH 128

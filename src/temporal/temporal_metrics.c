@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emotrace/emotion_scores.h"
 #include "emotrace/error.h"
-#include "emotrace/metrics.h"
 
 static int compare_doubles(const void *a, const void *b)
 {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emotrace/emotion_classifier.h"
+#include "emotrace/emotion_scores.h"
 #include "emotrace/error.h"
 #include "emotrace/nn.h"
 #include "emotrace/safetensors.h"

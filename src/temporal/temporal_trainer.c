@@ -5,11 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "emotrace/emotion_classifier.h"
+#include "emotrace/clock.h"
+#include "emotrace/emotion_scores.h"
 #include "emotrace/error.h"
-#include "emotrace/metrics.h"
 #include "emotrace/train_ops.h"
 
 #define PREDICT_BATCH 64
@@ -231,13 +230,6 @@ static int save(et_net *net, const et_temporal_train_options *o, const et_tempor
     return rc;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Mean smoothed cross-entropy over the rows that are real frames, plus
  * consistency * the mean squared change of the probabilities between
  * consecutive frames of the same true emotion (a flicker penalty that costs
@@ -302,7 +294,7 @@ int et_temporal_train(const et_temporal_train_options *o, const et_track_set *tr
                       et_temporal_train_result *result)
 {
     memset(result, 0, sizeof *result);
-    double start_time = now_seconds();
+    double start_time = et_now_seconds();
     const int fs = train->feature_size;
     char *arch = et_temporal_arch(fs, o->projection, o->hidden, o->input_dropout);
     float *mean = malloc((size_t)fs * sizeof(float)), *inv = malloc((size_t)fs * sizeof(float));
@@ -394,7 +386,7 @@ int et_temporal_train(const et_temporal_train_options *o, const et_track_set *tr
                     epoch + 1, o->epochs, result->last_loss, frames ? (double)correct / frames : 0.0,
                     result->lstm.accuracy, result->cnn.accuracy, result->lstm.flicker_per_10s,
                     result->cnn.flicker_per_10s, result->lstm.latency_median_s, result->cnn.latency_median_s,
-                    now_seconds() - start_time);
+                    et_now_seconds() - start_time);
     }
     if ((rc = fold_standardisation(net, mean, inv)) != ET_OK)
         goto done;
@@ -402,7 +394,7 @@ int et_temporal_train(const et_temporal_train_options *o, const et_track_set *tr
     if (val && ((rc = et_temporal_net_predict(net, val, val_probs)) != ET_OK ||
                 (rc = et_temporal_metrics_compute(val, val_probs, &result->lstm)) != ET_OK))
         goto done;
-    result->seconds = now_seconds() - start_time;
+    result->seconds = et_now_seconds() - start_time;
     if (o->out_path)
         rc = save(net, o, val ? result : NULL);
 done:

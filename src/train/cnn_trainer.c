@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "emotrace/augment.h"
 #include "emotrace/checkpoint.h"
+#include "emotrace/clock.h"
 #include "emotrace/emotion_classifier.h"
 #include "emotrace/error.h"
 
@@ -31,13 +31,6 @@ void et_cnn_train_defaults(et_cnn_train_options *o)
     o->seed = 1;
     o->augment = 1;
     o->checkpoint_seconds = 600;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static uint64_t mix(uint64_t a, uint64_t b)
@@ -298,13 +291,13 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
     et_cnn_class_weights(train, o->class_balance, weights);
     long steps_per_epoch = (train->count + o->batch - 1) / o->batch;
     long total_steps = steps_per_epoch * o->epochs, warmup = steps_per_epoch * o->warmup_epochs;
-    double run_start = now_seconds(), last_checkpoint = now_seconds();
+    double run_start = et_now_seconds(), last_checkpoint = et_now_seconds();
     int epochs_run = 0;
     for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
         /* max_steps ends the run like an interruption (tests use it). */
         if (o->max_steps && info.step >= o->max_steps)
             break;
-        double epoch_start = now_seconds();
+        double epoch_start = et_now_seconds();
         et_rng shuffle;
         et_rng_seed(&shuffle, mix(o->seed, (uint64_t)epoch));
         for (int i = 0; i < train->count; i++)
@@ -329,7 +322,7 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
              * interval saves the exact position inside the epoch. */
             int stopping = (o->max_steps && info.step >= o->max_steps) || (o->stop && *o->stop);
             if (stopping || (o->checkpoint_seconds > 0 && start > start0 &&
-                             now_seconds() - last_checkpoint >= o->checkpoint_seconds)) {
+                             et_now_seconds() - last_checkpoint >= o->checkpoint_seconds)) {
                 info.epoch = epoch;
                 info.position = start;
                 info.partial_loss = loss_sum;
@@ -339,7 +332,7 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
                 if (o->checkpoint_path && start > 0 &&
                     (rc = et_checkpoint_save(o->checkpoint_path, net, &opt, &info)) != ET_OK)
                     goto done;
-                last_checkpoint = now_seconds();
+                last_checkpoint = et_now_seconds();
             }
             if (stopping) {
                 interrupted = 1;
@@ -401,7 +394,7 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
                 goto done;
             info.step++;
         }
-        double train_seconds = now_seconds() - epoch_start;
+        double train_seconds = et_now_seconds() - epoch_start;
         result->last_loss = seen ? loss_sum / seen : 0.0;
         result->last_train_accuracy = seen ? (double)correct / seen : 0.0;
         if (interrupted) {
@@ -440,9 +433,9 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
         }
         if (o->checkpoint_path && (rc = et_checkpoint_save(o->checkpoint_path, net, &opt, &info)) != ET_OK)
             goto done;
-        last_checkpoint = now_seconds();
+        last_checkpoint = et_now_seconds();
         if (!o->quiet) {
-            double elapsed = now_seconds() - run_start;
+            double elapsed = et_now_seconds() - run_start;
             double eta = elapsed / epochs_run * (o->epochs - epoch - 1);
             char average[96] = "";
             if (averaging)
@@ -453,7 +446,7 @@ int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, co
                     epoch + 1, o->epochs, result->last_loss, result->last_train_accuracy, val_metrics.accuracy,
                     val_metrics.macro_f1, average, info.best_accuracy, info.best_epoch,
                     et_lr_cosine(o->lr, o->min_lr, info.step, total_steps, warmup), result->images_per_second,
-                    now_seconds() - epoch_start, eta / 60.0);
+                    et_now_seconds() - epoch_start, eta / 60.0);
         }
     }
 done:

@@ -34,11 +34,3 @@ void et_metrics_finish(et_metrics *m)
     }
 }
 
-int et_argmax(const float *values, int n)
-{
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (values[i] > values[best])
-            best = i;
-    return best;
-}

@@ -36,19 +36,42 @@ static int hex_value(char c)
     return -1;
 }
 
-static int parse_hex4(json_parser *p, unsigned *out)
+/* The value of the 4 hex digits at text, or -1. */
+static long hex4(const char *text)
+{
+    long v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hex_value(text[i]);
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* The code point of the \u escape whose digits start at p->pos: a high
+ * surrogate takes the low surrogate escape right after it along; one with
+ * no low surrogate after it, or a lone low surrogate, is U+FFFD (no UTF-8
+ * holds a surrogate, and the next escape is a character of its own). */
+static int parse_unicode_escape(json_parser *p, unsigned *cp)
 {
     if (p->len - p->pos < 4)
         return parse_error(p, "short \\u escape");
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        int h = hex_value(p->text[p->pos + i]);
-        if (h < 0)
-            return parse_error(p, "bad \\u escape");
-        v = v * 16 + (unsigned)h;
-    }
+    long v = hex4(p->text + p->pos);
+    if (v < 0)
+        return parse_error(p, "bad \\u escape");
     p->pos += 4;
-    *out = v;
+    if (v >= 0xD800 && v < 0xDC00) {
+        long low = p->len - p->pos >= 6 && p->text[p->pos] == '\\' && p->text[p->pos + 1] == 'u'
+                       ? hex4(p->text + p->pos + 2)
+                       : -1;
+        if (low >= 0xDC00 && low < 0xE000) {
+            p->pos += 6;
+            *cp = 0x10000 + (unsigned)((v - 0xD800) << 10) + (unsigned)(low - 0xDC00);
+            return ET_OK;
+        }
+    }
+    *cp = v >= 0xD800 && v < 0xE000 ? 0xFFFD : (unsigned)v;
     return ET_OK;
 }
 
@@ -110,21 +133,10 @@ static int parse_string(json_parser *p, char **out)
         case 'r': s[n++] = '\r'; break;
         case 't': s[n++] = '\t'; break;
         case 'u': {
-            unsigned cp;
-            if (parse_hex4(p, &cp) != ET_OK) {
+            unsigned cp = 0;
+            if (parse_unicode_escape(p, &cp) != ET_OK) {
                 free(s);
                 return ET_ERR_FORMAT;
-            }
-            if (cp >= 0xD800 && cp < 0xDC00 && p->len - p->pos >= 6 && p->text[p->pos] == '\\' &&
-                p->text[p->pos + 1] == 'u') {
-                unsigned low;
-                p->pos += 2;
-                if (parse_hex4(p, &low) != ET_OK) {
-                    free(s);
-                    return ET_ERR_FORMAT;
-                }
-                if (low >= 0xDC00 && low < 0xE000)
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
             }
             /* A \u escape needs 6 input bytes and yields at most 4 output bytes. */
             put_utf8(s, &n, cp);
@@ -226,7 +238,7 @@ static int parse_value(json_parser *p, et_json **out)
     } else if (c == '-' || (c >= '0' && c <= '9')) {
         char buffer[64];
         size_t n = 0;
-        while (p->pos < p->len && n < sizeof buffer - 1 &&
+        while (p->pos < p->len && n < sizeof buffer - 1 && p->text[p->pos] &&
                strchr("+-0123456789.eE", p->text[p->pos]))
             buffer[n++] = p->text[p->pos++];
         buffer[n] = '\0';

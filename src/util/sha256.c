@@ -1,96 +1,32 @@
 #include "emotrace/sha256.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <libavutil/mem.h>
+#include <libavutil/sha.h>
+
 #include "emotrace/error.h"
 
-static const uint32_t round_constants[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-
-static uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
-
-static void compress(uint32_t state[8], const uint8_t block[64])
+static int sha256_new(struct AVSHA **out, const char *what)
 {
-    uint32_t w[64];
-    for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)block[4 * i] << 24 | (uint32_t)block[4 * i + 1] << 16 |
-               (uint32_t)block[4 * i + 2] << 8 | block[4 * i + 3];
-    for (int i = 16; i < 64; i++) {
-        uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-        uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    *out = av_sha_alloc();
+    if (!*out || av_sha_init(*out, 256) < 0) {
+        av_freep(out);
+        return et_error_set(ET_ERR_NOMEM, "%s: out of memory for SHA-256", what);
     }
-    uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
-    uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
-    for (int i = 0; i < 64; i++) {
-        uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) +
-                      round_constants[i] + w[i];
-        uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-        h = g; g = f; f = e; e = d + t1;
-        d = c; c = b; b = a; a = t1 + t2;
-    }
-    state[0] += a; state[1] += b; state[2] += c; state[3] += d;
-    state[4] += e; state[5] += f; state[6] += g; state[7] += h;
+    return ET_OK;
 }
 
-void et_sha256_init(et_sha256 *s)
-{
-    static const uint32_t initial[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    memcpy(s->state, initial, sizeof initial);
-    s->length = 0;
-    s->fill = 0;
-}
-
-void et_sha256_update(et_sha256 *s, const void *data, size_t size)
-{
-    const uint8_t *p = data;
-    s->length += size;
-    while (size > 0) {
-        size_t take = 64 - s->fill < size ? 64 - s->fill : size;
-        memcpy(s->block + s->fill, p, take);
-        s->fill += take;
-        p += take;
-        size -= take;
-        if (s->fill == 64) {
-            compress(s->state, s->block);
-            s->fill = 0;
-        }
-    }
-}
-
-void et_sha256_final(et_sha256 *s, uint8_t digest[32])
-{
-    uint64_t bits = s->length * 8;
-    uint8_t pad = 0x80;
-    et_sha256_update(s, &pad, 1);
-    pad = 0;
-    while (s->fill != 56)
-        et_sha256_update(s, &pad, 1);
-    uint8_t len[8];
-    for (int i = 0; i < 8; i++)
-        len[i] = (uint8_t)(bits >> (56 - 8 * i));
-    et_sha256_update(s, len, 8);
-    for (int i = 0; i < 8; i++) {
-        digest[4 * i] = (uint8_t)(s->state[i] >> 24);
-        digest[4 * i + 1] = (uint8_t)(s->state[i] >> 16);
-        digest[4 * i + 2] = (uint8_t)(s->state[i] >> 8);
-        digest[4 * i + 3] = (uint8_t)s->state[i];
-    }
-}
-
-void et_sha256_hex(const uint8_t digest[32], char hex[65])
+/* Finishes the digest into hex and frees sha. */
+static void sha256_finish(struct AVSHA **sha, char hex[65])
 {
     static const char digits[] = "0123456789abcdef";
+    uint8_t digest[32];
+    av_sha_final(*sha, digest);
+    av_freep(sha);
     for (int i = 0; i < 32; i++) {
         hex[2 * i] = digits[digest[i] >> 4];
         hex[2 * i + 1] = digits[digest[i] & 15];
@@ -98,23 +34,33 @@ void et_sha256_hex(const uint8_t digest[32], char hex[65])
     hex[64] = '\0';
 }
 
+int et_sha256_memory(const void *data, size_t size, char hex[65])
+{
+    struct AVSHA *sha;
+    int rc = sha256_new(&sha, "memory");
+    if (rc != ET_OK)
+        return rc;
+    av_sha_update(sha, data, size);
+    sha256_finish(&sha, hex);
+    return ET_OK;
+}
+
 int et_sha256_file(const char *path, char hex[65])
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return et_error_set(ET_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    et_sha256 s;
-    et_sha256_init(&s);
+    struct AVSHA *sha;
+    int rc = sha256_new(&sha, path);
     uint8_t buffer[65536];
     size_t n;
-    while ((n = fread(buffer, 1, sizeof buffer, f)) > 0)
-        et_sha256_update(&s, buffer, n);
-    int failed = ferror(f);
+    while (rc == ET_OK && (n = fread(buffer, 1, sizeof buffer, f)) > 0)
+        av_sha_update(sha, buffer, n);
+    if (rc == ET_OK && ferror(f))
+        rc = et_error_set(ET_ERR_IO, "%s: read error", path);
     fclose(f);
-    if (failed)
-        return et_error_set(ET_ERR_IO, "%s: read error", path);
-    uint8_t digest[32];
-    et_sha256_final(&s, digest);
-    et_sha256_hex(digest, hex);
-    return ET_OK;
+    if (rc == ET_OK)
+        sha256_finish(&sha, hex);
+    av_freep(&sha);
+    return rc;
 }

@@ -93,23 +93,19 @@ typedef struct {
     const uint8_t *crops;
     int count;
     float *probabilities, *embeddings;
-    int rc[ET_CLASSIFIER_LANES];
-    char message[ET_CLASSIFIER_LANES][512]; /* error messages are per thread */
 } lane_job;
 
-static void lane_run(void *ctx, int t, int threads)
+static int lane_run(void *ctx, int t, int threads)
 {
     lane_job *j = ctx;
     size_t begin, end;
     et_parallel_range((size_t)j->count, t, threads, &begin, &end);
     if (begin == end)
-        return;
+        return ET_OK;
     et_net *net = t == 0 ? j->c->net : j->c->lanes[t - 1];
-    j->rc[t] = run_net(j->c, net, j->crops + begin * ET_FACE_SIZE * ET_FACE_SIZE, (int)(end - begin),
-                       j->probabilities + begin * ET_EMOTIONS,
-                       j->embeddings ? j->embeddings + begin * (size_t)j->c->embedding_size : NULL);
-    if (j->rc[t] != ET_OK)
-        snprintf(j->message[t], sizeof j->message[t], "%s", et_error_message());
+    return run_net(j->c, net, j->crops + begin * ET_FACE_SIZE * ET_FACE_SIZE, (int)(end - begin),
+                   j->probabilities + begin * ET_EMOTIONS,
+                   j->embeddings ? j->embeddings + begin * (size_t)j->c->embedding_size : NULL);
 }
 
 int et_emotion_classifier_run(et_emotion_classifier *c, const uint8_t *crops, int count, float *probabilities,
@@ -132,16 +128,8 @@ int et_emotion_classifier_run(et_emotion_classifier *c, const uint8_t *crops, in
             if (rc != ET_OK)
                 return rc;
         }
-    lane_job *j = calloc(1, sizeof *j);
-    if (!j)
-        return et_error_set(ET_ERR_NOMEM, "%s: out of memory", c->path);
-    *j = (lane_job){c, crops, count, probabilities, embeddings, {0}, {{0}}};
-    int used = et_parallel_run(lanes, lane_run, j), rc = ET_OK;
-    for (int t = 0; t < used && rc == ET_OK; t++)
-        if (j->rc[t] != ET_OK)
-            rc = et_error_set(j->rc[t], "%s", j->message[t]);
-    free(j);
-    return rc;
+    lane_job j = {c, crops, count, probabilities, embeddings};
+    return et_parallel_try(lanes, lane_run, &j);
 }
 
 void et_emotion_classifier_free(et_emotion_classifier *c)

@@ -17,17 +17,3 @@ void et_emotion_normalize(const uint8_t *gray, float *out)
     for (int i = 0; i < n; i++)
         out[i] = (gray[i] - mean) * inv;
 }
-
-void et_emotion_softmax(const float *logits, float *probabilities)
-{
-    float max = logits[0], sum = 0.0f;
-    for (int k = 1; k < ET_EMOTIONS; k++)
-        if (logits[k] > max)
-            max = logits[k];
-    for (int k = 0; k < ET_EMOTIONS; k++) {
-        probabilities[k] = expf(logits[k] - max);
-        sum += probabilities[k];
-    }
-    for (int k = 0; k < ET_EMOTIONS; k++)
-        probabilities[k] /= sum;
-}

@@ -280,22 +280,18 @@ typedef struct {
     int n, max;
     et_face *faces;
     int *counts;
-    int rc[LANES];
-    char message[LANES][512]; /* error messages are per thread */
 } lane_job;
 
-static void lane_run(void *ctx, int t, int threads)
+static int lane_run(void *ctx, int t, int threads)
 {
     lane_job *j = ctx;
     size_t begin, end;
     et_parallel_range((size_t)j->n, t, threads, &begin, &end);
     if (begin == end)
-        return;
+        return ET_OK;
     et_face_detector *d = t == 0 ? j->d : j->d->lanes[t - 1];
-    j->rc[t] = detect_serial(d, j->frames + begin, (int)(end - begin), j->faces + begin * (size_t)j->max, j->max,
-                             j->counts + begin);
-    if (j->rc[t] != ET_OK)
-        snprintf(j->message[t], sizeof j->message[t], "%s", et_error_message());
+    return detect_serial(d, j->frames + begin, (int)(end - begin), j->faces + begin * (size_t)j->max, j->max,
+                         j->counts + begin);
 }
 
 int et_face_detect_batch(et_face_detector *d, const et_frame *const *frames, int n, et_face *faces, int max,
@@ -317,21 +313,8 @@ int et_face_detect_batch(et_face_detector *d, const et_frame *const *frames, int
             if (rc != ET_OK)
                 return rc;
         }
-    lane_job *j = calloc(1, sizeof *j);
-    if (!j)
-        return et_error_set(ET_ERR_NOMEM, "face detector: out of memory");
-    j->d = d;
-    j->frames = frames;
-    j->n = n;
-    j->max = max;
-    j->faces = faces;
-    j->counts = counts;
-    int used = et_parallel_run(lanes, lane_run, j), rc = ET_OK;
-    for (int t = 0; t < used && rc == ET_OK; t++)
-        if (j->rc[t] != ET_OK)
-            rc = et_error_set(j->rc[t], "%s", j->message[t]);
-    free(j);
-    return rc;
+    lane_job j = {d, frames, n, max, faces, counts};
+    return et_parallel_try(lanes, lane_run, &j);
 }
 
 int et_face_detect(et_face_detector *d, const uint8_t *rgb, int width, int height, int stride, et_face *faces,

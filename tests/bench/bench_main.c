@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench.h"
+#include "emotrace/clock.h"
 
 #define MAX_BENCHES 128
 
@@ -27,9 +27,7 @@ void bench_register(const char *name, bench_fn fn)
 
 double bench_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    return et_now_seconds();
 }
 
 void bench_report(const char *name, double value)
