@@ -1,7 +1,9 @@
 /* Annotated video: the encoder keeps every frame at its time (also a
  * variable frame rate), the bitmap font and boxes land where they should,
  * and `analyze --annotate` writes a video with the input's frame count and
- * timestamps whose faces carry the box in their emotion's colour. */
+ * timestamps whose faces carry the box in their emotion's colour; --fps
+ * without --annotate leaves the frames it drops unconverted and still
+ * analyses the very same frames. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <libavutil/log.h>
 
 #include "cli_run.h"
+#include "db_dump.h"
 #include "emotrace/draw.h"
 #include "emotrace/error.h"
 #include "emotrace/image.h"
@@ -203,4 +206,51 @@ TEST(annotate_keeps_frames_that_fps_skips)
     CHECK_EQ_INT(cli_run(args, NULL, &err), 1);
     CHECK_MSG(err && strstr(err, "out.unknown: no video container"), "%s", err ? err : "");
     free(err);
+}
+
+/* --fps 5 on a 30 fps clip with B-frames: the frames it drops are not
+ * converted to RGB, and the observations (frame, t, box, probabilities) are
+ * those of converting every frame (EMOTRACE_CONVERT_EVERY_FRAME=1, the code
+ * before); --annotate still writes every frame. */
+TEST(fps_sampling_same_observations_as_every_frame_converted)
+{
+    const char *seconds = cli_sanitized() ? "1" : "2";
+    int frames = atoi(seconds) * 30;
+    const char *clip = test_path("bframes.mp4");
+    REQUIRE(shell_runf("ffmpeg -nostdin -v error -y -i examples/expressions.mp4 -t %s -vf fps=30,scale=640:360 "
+                       "-c:v libx264 -preset veryfast -bf 3 -crf 26 '%s'",
+                       seconds, clip) == 0);
+    int status;
+    char command[1024];
+    snprintf(command, sizeof command,
+             "ffprobe -v error -select_streams v:0 -show_entries frame=pict_type -of csv=p=0 '%s' | grep -c B", clip);
+    char *b_frames = shell_capture(command, &status);
+    REQUIRE(b_frames);
+    CHECK_MSG(atoi(b_frames) >= frames / 3, "%s B-frames of %d", b_frames, frames);
+    free(b_frames);
+
+    char args[1024], db[600], reference[600];
+    snprintf(db, sizeof db, "%s", test_path("sampled.sqlite"));
+    snprintf(reference, sizeof reference, "%s", test_path("reference.sqlite"));
+    snprintf(args, sizeof args, "analyze -q --fps 5 '%s' -o '%s'", clip, db);
+    CHECK_EQ_INT(cli_run(args, NULL, NULL), 0);
+    setenv("EMOTRACE_CONVERT_EVERY_FRAME", "1", 1);
+    snprintf(args, sizeof args, "analyze -q --fps 5 '%s' -o '%s'", clip, reference);
+    CHECK_EQ_INT(cli_run(args, NULL, NULL), 0);
+    unsetenv("EMOTRACE_CONVERT_EVERY_FRAME");
+    char *sampled = db_dump(db, clip), *expected = db_dump(reference, clip);
+    REQUIRE(sampled && expected);
+    CHECK_MSG(strcmp(sampled, expected) == 0, "sampled:\n%s\nevery frame converted:\n%s", sampled, expected);
+    free(sampled);
+    free(expected);
+    /* One face in each of the frames at 0, 0.2, 0.4 ... s: 0, 6, 12 ... */
+    CHECK_EQ_INT(db_count(db, "SELECT count(*) FROM observations"), frames / 6);
+    CHECK_EQ_INT(db_count(db, "SELECT count(*) FROM observations WHERE frame % 6 = 0 AND abs(t - frame / 30.0) < 1e-3"),
+                 frames / 6);
+
+    const char *video = test_path("annotated.mkv");
+    snprintf(args, sizeof args, "analyze -q --fps 5 '%s' -o '%s' --annotate '%s'", clip, test_path("a.csv"), video);
+    CHECK_EQ_INT(cli_run(args, NULL, NULL), 0);
+    static double out[200];
+    CHECK_EQ_INT(probe_times(video, out, 200), frames);
 }

@@ -31,6 +31,9 @@ long et_media_reader_dropped(et_media_reader *r);
  * sequence is skipped (counted in skipped_images, message in the error
  * buffer) unless every image fails. */
 int et_media_reader_read(et_media_reader *r, et_frame *frame);
+/* A video's frames earlier than t seconds come back with t and index only,
+ * pixels not converted (et_video_skip_pixels_before); other kinds ignore it. */
+void et_media_reader_skip_pixels_before(et_media_reader *r, double t);
 void et_media_reader_close(et_media_reader *r);
 /* The first picture of the file at path, decoded as analyze decodes it:
  * stb_image for the still image types it knows, FFmpeg for the rest (WebP,

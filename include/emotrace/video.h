@@ -52,6 +52,11 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
  * 0 at the end of the stream, negative on error. Damaged packets are skipped;
  * a stream with no decodable frame at all is an error. */
 int et_video_read(et_video *v, et_frame *frame);
+/* Frames earlier than t seconds come back from et_video_read with t and
+ * index only: their pixels are not converted to RGB (frame->rgb keeps what
+ * it held), which is most of the cost of a frame a sampler drops anyway.
+ * -HUGE_VAL (the default) converts every frame. */
+void et_video_skip_pixels_before(et_video *v, double t);
 void et_video_get_info(const et_video *v, et_video_info *info);
 /* Frees everything and sets *v to NULL; NULL is fine. */
 void et_video_close(et_video **v);

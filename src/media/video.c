@@ -39,6 +39,7 @@ struct et_video {
     int rotation;         /* clockwise degrees */
     int64_t start;        /* timestamp of t = 0, in stream time_base */
     double last_t;
+    double pixels_from;   /* frames earlier than this (seconds) are not converted */
     int64_t frames_out;
     int draining;         /* the flush (NULL) packet was sent */
     int finished;
@@ -145,6 +146,7 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
         goto end;
     }
     v->start = AV_NOPTS_VALUE;
+    v->pixels_from = -HUGE_VAL;
     pthread_once(&devices_once, devices_register);
     if (opt->input_format && !(ifmt = av_find_input_format(opt->input_format))) {
         ret = et_error_set(ET_ERR_USAGE, "%s: unknown input format '%s'", path, opt->input_format);
@@ -365,7 +367,7 @@ int et_video_read(et_video *v, et_frame *frame)
                 continue;
             }
             double t = frame_time(v, v->frame);
-            ret = convert(v, v->frame, frame);
+            ret = t < v->pixels_from ? ET_OK : convert(v, v->frame, frame);
             av_frame_unref(v->frame);
             if (ret < 0)
                 return ret;
@@ -392,6 +394,11 @@ int et_video_read(et_video *v, et_frame *frame)
         return et_error_set(ET_ERR_FORMAT, "%s: no decodable %s video frames (%lld damaged packets)",
                             v->path, v->info.codec, (long long)v->damaged);
     return 0;
+}
+
+void et_video_skip_pixels_before(et_video *v, double t)
+{
+    v->pixels_from = t;
 }
 
 void et_video_get_info(const et_video *v, et_video_info *info)

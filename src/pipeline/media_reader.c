@@ -91,6 +91,12 @@ int et_media_reader_read(et_media_reader *r, et_frame *frame)
     return 0;
 }
 
+void et_media_reader_skip_pixels_before(et_media_reader *r, double t)
+{
+    if (r->video)
+        et_video_skip_pixels_before(r->video, t);
+}
+
 long et_media_reader_dropped(et_media_reader *r)
 {
     return r->live ? et_live_reader_dropped(r->live) : 0;
