@@ -5,9 +5,10 @@
  *     a per-stage breakdown (milliseconds per frame);
  *   analyze_process_frames_per_s: the emotrace binary as a user runs it, the
  *     whole process timed: start-up and model loading included;
- * next to decode-only speed of the same file; and peak memory against video
- * length (analyze_memory). */
+ * next to decode-only speed of the same file; --fps 5 against every frame
+ * (analyze_sampled); and peak memory against video length (analyze_memory). */
 #include <cblas.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,95 @@ static long run_analyze(const char *clip, double *seconds, double *peak_mb)
     return frames;
 }
 
+/* The shipped models and the analyzer options analyze uses by default. */
+typedef struct {
+    et_emotion_classifier classifier;
+    et_face_detector *detector;
+    et_temporal *temporal;
+    et_analyzer_options options;
+} bench_models;
+
+static void models_load(bench_models *m, const char *bench)
+{
+    char cnn[1024], lstm[1024];
+    memset(m, 0, sizeof *m);
+    et_face_detector_options d;
+    et_face_detector_defaults(&d);
+    if (et_weights_find("emotion-cnn.safetensors", cnn, sizeof cnn) != ET_OK ||
+        et_emotion_classifier_load(&m->classifier, cnn) != ET_OK || et_face_detector_open(&m->detector, NULL, &d) != ET_OK) {
+        fprintf(stderr, "%s: %s\n", bench, et_error_message());
+        exit(1);
+    }
+    if (et_weights_find("emotion-lstm.safetensors", lstm, sizeof lstm) == ET_OK &&
+        et_temporal_load(&m->temporal, lstm) != ET_OK)
+        m->temporal = NULL;
+    et_analyzer_options *o = &m->options;
+    o->detector = m->detector;
+    o->classifier = &m->classifier;
+    o->temporal = m->temporal;
+    et_face_align_defaults(&o->align);
+    o->max_gap = 1.0;
+    o->image_fps = 1.0;
+}
+
+static void models_free(bench_models *m)
+{
+    et_temporal_free(m->temporal);
+    et_face_detector_free(m->detector);
+    et_emotion_classifier_free(&m->classifier);
+}
+
+/* Seconds to decode the clip (to RGB if convert, else only decoded, as
+ * the frames --fps drops are); *frames receives the frame count. */
+static double decode_timed(int convert, long *frames)
+{
+    et_video *v = NULL;
+    et_frame frame = {0};
+    *frames = 0;
+    double t0 = bench_now();
+    if (et_video_open(&v, CLIP, NULL) != ET_OK) {
+        fprintf(stderr, "bench: %s\n", et_error_message());
+        exit(1);
+    }
+    if (!convert)
+        et_video_skip_pixels_before(v, HUGE_VAL);
+    while (et_video_read(v, &frame) > 0)
+        ++*frames;
+    double seconds = bench_now() - t0;
+    et_video_close(&v);
+    et_frame_free(&frame);
+    return seconds;
+}
+
+/* Seconds for et_analyze_media on the clip with o, to a SQLite file;
+ * exits when nothing was analysed. */
+static double analyze_timed(const et_analyzer_options *o, et_analyzer_stats *s)
+{
+    et_sink *sink = NULL;
+    const char *out = "/tmp/emotrace-bench-out.sqlite";
+    unlink(out);
+    if (et_sink_open(&sink, out, NULL, NULL) != ET_OK) {
+        fprintf(stderr, "bench: %s\n", et_error_message());
+        exit(1);
+    }
+    et_media_item item = {ET_MEDIA_VIDEO, CLIP, NULL, 0, NULL};
+    et_media_info info;
+    memset(&info, 0, sizeof info);
+    info.path = CLIP;
+    double t0 = bench_now();
+    int rc = et_analyze_media(o, &item, &info, sink, s);
+    double seconds = bench_now() - t0;
+    if (rc != ET_OK)
+        fprintf(stderr, "bench: %s\n", et_error_message());
+    et_sink_close(sink);
+    unlink(out);
+    if (rc != ET_OK || s->frames_analyzed <= 0) {
+        fprintf(stderr, "bench: no frame analysed\n");
+        exit(1);
+    }
+    return seconds;
+}
+
 BENCH(analyze_clip)
 {
     if (make_clip() != 0) {
@@ -85,65 +175,14 @@ BENCH(analyze_clip)
         exit(1);
     }
     openblas_set_num_threads(2);
-    /* Decode only. */
-    et_video *v = NULL;
-    et_frame frame = {0};
     long frames = 0;
-    double t0 = bench_now();
-    if (et_video_open(&v, CLIP, NULL) != ET_OK) {
-        fprintf(stderr, "analyze_clip: %s\n", et_error_message());
-        exit(1);
-    }
-    while (et_video_read(v, &frame) > 0)
-        frames++;
-    double decode_seconds = bench_now() - t0;
-    et_video_close(&v);
-    et_frame_free(&frame);
+    double decode_seconds = decode_timed(1, &frames);
     bench_report("analyze_decode_only_frames_per_s", frames / decode_seconds);
 
-    char cnn[1024], lstm[1024];
-    et_analyzer_options o;
-    memset(&o, 0, sizeof o);
-    et_face_detector_options d;
-    et_face_detector_defaults(&d);
-    et_emotion_classifier classifier;
-    et_face_detector *detector = NULL;
-    et_temporal *temporal = NULL;
-    if (et_weights_find("emotion-cnn.safetensors", cnn, sizeof cnn) != ET_OK ||
-        et_emotion_classifier_load(&classifier, cnn) != ET_OK || et_face_detector_open(&detector, NULL, &d) != ET_OK) {
-        fprintf(stderr, "analyze_clip: %s\n", et_error_message());
-        exit(1);
-    }
-    if (et_weights_find("emotion-lstm.safetensors", lstm, sizeof lstm) == ET_OK && et_temporal_load(&temporal, lstm) != ET_OK)
-        temporal = NULL;
-    o.detector = detector;
-    o.classifier = &classifier;
-    o.temporal = temporal;
-    et_face_align_defaults(&o.align);
-    o.max_gap = 1.0;
-    o.image_fps = 1.0;
-    et_sink *sink = NULL;
-    const char *out = "/tmp/emotrace-bench-out.sqlite";
-    unlink(out);
-    if (et_sink_open(&sink, out, NULL, NULL) != ET_OK) {
-        fprintf(stderr, "analyze_clip: %s\n", et_error_message());
-        exit(1);
-    }
-    et_media_item item = {ET_MEDIA_VIDEO, CLIP, NULL, 0, NULL};
-    et_media_info info;
-    memset(&info, 0, sizeof info);
-    info.path = CLIP;
+    bench_models m;
+    models_load(&m, "analyze_clip");
     et_analyzer_stats s;
-    t0 = bench_now();
-    int rc = et_analyze_media(&o, &item, &info, sink, &s);
-    double seconds = bench_now() - t0;
-    if (rc != ET_OK)
-        fprintf(stderr, "analyze_clip: %s\n", et_error_message());
-    et_sink_close(sink);
-    if (rc != ET_OK || s.frames_analyzed <= 0) {
-        fprintf(stderr, "analyze_clip: no frame analysed\n");
-        exit(1);
-    }
+    double seconds = analyze_timed(&m.options, &s);
     double per_frame = 1000.0 / s.frames_analyzed;
     bench_report("analyze_steady_frames_analysed", (double)s.frames_analyzed);
     bench_report("analyze_steady_frames_per_s", s.frames_analyzed / seconds);
@@ -154,10 +193,7 @@ BENCH(analyze_clip)
     bench_report("analyze_stage_lstm_ms_per_frame", s.temporal * per_frame);
     bench_report("analyze_stage_store_ms_per_frame", s.store * per_frame);
     bench_report("analyze_faces_per_frame", (double)s.observations / s.frames_analyzed);
-    unlink(out);
-    et_temporal_free(temporal);
-    et_face_detector_free(detector);
-    et_emotion_classifier_free(&classifier);
+    models_free(&m);
 
     double process_seconds = 0;
     long process_frames = run_analyze(CLIP, &process_seconds, NULL);
@@ -195,4 +231,42 @@ BENCH(analyze_memory)
     bench_report("analyze_memory_peak_mb_10min", m10);
     bench_report("analyze_memory_10min_over_1min", m10 / m1);
     bench_report("analyze_memory_10min_process_frames_per_s", frames10 / s10);
+}
+
+/* --fps 5 against every frame on the 30 fps clip (B-frames: x264 medium),
+ * models loaded once, runs alternated (best of 3 each, the machine being
+ * shared): speed in source frames (decoded) per second of wall time, and
+ * their ratio; next to decoding alone with and without the RGB conversion
+ * that the frames --fps drops no longer get. */
+BENCH(analyze_sampled)
+{
+    if (make_clip() != 0) {
+        fprintf(stderr, "analyze_sampled: cannot make %s (ffmpeg missing?)\n", CLIP);
+        exit(1);
+    }
+    openblas_set_num_threads(2);
+    long frames = 0;
+    double convert = HUGE_VAL, decode = HUGE_VAL;
+    for (int run = 0; run < 5; run++) {
+        convert = fmin(convert, decode_timed(1, &frames));
+        decode = fmin(decode, decode_timed(0, &frames));
+    }
+    bench_report("analyze_sampled_decode_and_convert_frames_per_s", frames / convert);
+    bench_report("analyze_sampled_decode_without_convert_frames_per_s", frames / decode);
+
+    bench_models m;
+    models_load(&m, "analyze_sampled");
+    et_analyzer_options every = m.options, sampled = m.options;
+    sampled.max_fps = 5;
+    et_analyzer_stats s_every, s_sampled;
+    double t_every = HUGE_VAL, t_sampled = HUGE_VAL;
+    for (int run = 0; run < 3; run++) {
+        t_every = fmin(t_every, analyze_timed(&every, &s_every));
+        t_sampled = fmin(t_sampled, analyze_timed(&sampled, &s_sampled));
+    }
+    models_free(&m);
+    bench_report("analyze_sampled_every_frame_frames_per_s", s_every.frames_decoded / t_every);
+    bench_report("analyze_sampled_fps5_frames_per_s", s_sampled.frames_decoded / t_sampled);
+    bench_report("analyze_sampled_fps5_frames_analysed", (double)s_sampled.frames_analyzed);
+    bench_report("analyze_sampled_fps5_speedup", t_every / t_sampled);
 }
