@@ -172,14 +172,6 @@ static int ferplus_score_rows(ferplus_score *fp, const char *path, const et_face
     return rc;
 }
 
-static int find_weights(const char *name, char *path, size_t size)
-{
-    if (et_weights_find(name, path, size) == ET_OK)
-        return 0;
-    fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
-    return -1;
-}
-
 int cmd_eval(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
@@ -240,8 +232,10 @@ int cmd_eval(int argc, char **argv)
         openblas_set_num_threads(threads);
     char weights_path[1024];
     if (!weights) {
-        if (find_weights("emotion-cnn.safetensors", weights_path, sizeof weights_path))
+        if (et_weights_find("emotion-cnn.safetensors", weights_path, sizeof weights_path) != ET_OK) {
+            fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
             return EXIT_SOME_FAILED;
+        }
         weights = weights_path;
     }
     if (clips.dir) {

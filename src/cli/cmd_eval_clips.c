@@ -238,7 +238,8 @@ static int analyze_clip(et_analyzer_options *ao, const et_media_item *item, et_c
     fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
     memset(s, 0, sizeof *s);
     s->main_track = -2;
-    s->label = s->mean_label = -1;
+    s->label = et_clip_label_from_name(item->path);
+    s->mean_label = -1;
     return 1;
 }
 
