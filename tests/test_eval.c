@@ -388,6 +388,7 @@ TEST(eval_clips_equals_analyze_on_a_labelled_clip)
     REQUIRE(clip);
     CHECK(!strcmp(et_json_get_string(clip, "label", ""), "happy"));
     const char *passes[2] = {"cnn", "cnn_lstm"}, *flags[2] = {"--no-temporal", ""};
+    int held_changes = -1;
     for (int p = 0; p < 2; p++) {
         const char *csv = test_path(p ? "lstm.csv" : "cnn.csv");
         snprintf(args, sizeof args, "analyze -q --threads 1 %s -o '%s' '%s/Sheryl_happy.mp4'", flags[p], csv, dir);
@@ -399,6 +400,8 @@ TEST(eval_clips_equals_analyze_on_a_labelled_clip)
         CHECK_EQ_INT(et_json_get_number(c, "frames", -1), r.frames);
         CHECK_EQ_INT(et_json_get_number(c, "frames_right", -1), r.right);
         CHECK_EQ_INT(et_json_get_number(c, "changes", -1), r.changes);
+        if (p == 0)
+            held_changes = r.changes;
         CHECK(!strcmp(et_json_get_string(c, "mean_label", ""), et_emotion_names[r.mean_label]));
         CHECK_NEAR(et_json_get_number(totals, "frame_accuracy", -1), (double)r.right / r.frames, 1e-6);
         CHECK_NEAR(et_json_get_number(totals, "clip_accuracy", -1), r.mean_label == 3, 0);
@@ -409,6 +412,24 @@ TEST(eval_clips_equals_analyze_on_a_labelled_clip)
                    seconds >= 2.0 ? 10.0 * r.changes / seconds : 0.0, 1e-3);
         CHECK_NEAR(et_json_get_number(et_json_get(totals, "share"), "happy", -1), (double)r.right / r.frames, 1e-6);
     }
+    et_json_free(j);
+
+    /* --label-margin reaches the analyzer as analyze's does: with 0 (the
+     * argmax, frame by frame) the same as analyze --label-margin 0, and
+     * never fewer changes than with the default hysteresis. */
+    snprintf(args, sizeof args, "eval --clips '%s' --no-temporal --label-margin 0 --json --threads 1", dir);
+    j = run_json(args);
+    REQUIRE(j);
+    const char *csv = test_path("argmax.csv");
+    snprintf(args, sizeof args, "analyze -q --threads 1 --no-temporal --label-margin 0 -o '%s' '%s/Sheryl_happy.mp4'",
+             csv, dir);
+    CHECK_EQ_INT(cli_run(args, NULL, NULL), 0);
+    reduced argmax;
+    REQUIRE(reduce_csv(csv, "happy", &argmax) > 0);
+    const et_json *c = et_json_get(et_json_at(et_json_get(j, "per_clip"), 0), "cnn");
+    CHECK_EQ_INT(et_json_get_number(c, "changes", -1), argmax.changes);
+    CHECK_EQ_INT(et_json_get_number(c, "frames_right", -1), argmax.right);
+    CHECK(argmax.changes >= held_changes);
     et_json_free(j);
 
     /* The same clip under a name without an emotion: unlabelled, no

@@ -302,6 +302,7 @@ int eval_clips(const eval_clips_options *o)
     ao.classifier = &cnn;
     ao.align.box_scale = (float)o->box_scale;
     ao.align.offset_y = (float)o->offset_y;
+    ao.label_margin = (float)o->label_margin;
     for (int p = 0; p < passes; p++) {
         ao.temporal = p ? temporal : NULL;
         for (int i = 0; i < count; i++)

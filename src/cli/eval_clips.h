@@ -2,7 +2,7 @@
 #ifndef EMOTRACE_EVAL_CLIPS_H
 #define EMOTRACE_EVAL_CLIPS_H
 
-#include "emotrace/face_detector.h"
+#include "emotrace/analyzer.h"
 
 typedef struct {
     const char *dir;
@@ -11,6 +11,8 @@ typedef struct {
     int no_temporal, tta, json;
     et_face_detector_options detector;
     double box_scale, offset_y;
+    double label_margin; /* as analyze --label-margin */
+    int margin_given;
 } eval_clips_options;
 
 /* Returns the exit status (0, or 1 when a clip or a model failed). */
