@@ -14,11 +14,11 @@
 #include "emotrace/analyzer.h"
 #include "emotrace/error.h"
 #include "emotrace/json.h"
+#include "emotrace/metrics.h"
 #include "emotrace/sha256.h"
 #include "emotrace/temporal.h"
 #include "emotrace/temporal_metrics.h"
 #include "emotrace/temporal_trainer.h"
-#include "emotrace/metrics.h"
 #include "emotrace/track_onset.h"
 #include "emotrace/weights_path.h"
 
