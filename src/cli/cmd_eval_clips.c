@@ -303,6 +303,7 @@ int eval_clips(const eval_clips_options *o)
     ao.align.box_scale = (float)o->box_scale;
     ao.align.offset_y = (float)o->offset_y;
     ao.label_margin = (float)o->label_margin;
+    ao.label_dwell = o->label_dwell;
     for (int p = 0; p < passes; p++) {
         ao.temporal = p ? temporal : NULL;
         for (int i = 0; i < count; i++)

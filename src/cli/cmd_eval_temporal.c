@@ -33,7 +33,7 @@ static const char usage[] =
     "fast posed onsets from the same rows: 1-2 s of a neutral crop, then a 0.5 s\n"
     "cross-fade to a crop of one of the six expressions (25-30 fps); reported is\n"
     "the share whose last frame (the peak) is labelled with that expression.\n"
-    "Labels are those analyze reports (see --label-margin).\n"
+    "Labels are those analyze reports (see --label-margin and --label-dwell).\n"
     "\n"
     "  --data FILE           FER2013 CSV (gzip or plain)\n"
     "  --usage NAME          rows the tracks are built from (default PublicTest)\n"
@@ -46,6 +46,7 @@ static const char usage[] =
     "  --onsets N            onsets (default 400; 0: none)\n"
     "  --label-margin P      the reported label changes only when another leads it\n"
     "                        by P probability, as in analyze (default 0.15; 0: argmax)\n"
+    "  --label-dwell S       ... or has been the most probable for S seconds (default 0.5)\n"
     "  --tracks-file FILE    use tracks saved by --save-tracks (no CNN run, no onsets)\n"
     "  --save-tracks FILE    save the tracks' features for later runs and tests\n"
     "  --json                one JSON object instead of the text report\n"
@@ -80,16 +81,22 @@ static void json_metrics(et_strbuf *b, const char *name, const et_temporal_metri
     et_strbuf_append(b, "}", 1);
 }
 
+/* analyze's label rule (--label-margin, --label-dwell). */
+typedef struct {
+    double margin, dwell;
+} label_rule;
+
 /* Replaces each frame's probabilities by the one-hot of the label analyze
- * would report (et_emotion_label_hold along each track), so that the
- * metrics, which take the most probable emotion, measure reported labels. */
-static void report_labels(const et_track_set *set, float *probabilities, float margin)
+ * would report (et_label_update along each track), so that the metrics,
+ * which take the most probable emotion, measure reported labels. */
+static void report_labels(const et_track_set *set, float *probabilities, const label_rule *rule)
 {
     for (int t = 0; t < set->tracks; t++) {
-        int label = -1;
+        et_label_state state;
+        et_label_state_init(&state);
         for (int f = set->start[t]; f < set->start[t + 1]; f++) {
             float *p = probabilities + (size_t)f * ET_EMOTIONS;
-            label = et_emotion_label_hold(label, p, margin);
+            int label = et_label_update(&state, p, set->times[f], (float)rule->margin, rule->dwell);
             for (int k = 0; k < ET_EMOTIONS; k++)
                 p[k] = k == label ? 1.0f : 0.0f;
         }
@@ -114,7 +121,7 @@ static double onset_share(const et_track_set *set, const float *probabilities)
 
 /* Builds the onsets from the rows of data and scores both models on them. */
 static int onsets_run(onset_score *o, const et_track_set_recipe *r, et_emotion_classifier *cnn, et_temporal *model,
-                      float margin)
+                      const label_rule *rule)
 {
     et_face_dataset ds;
     et_track_synth synth;
@@ -132,10 +139,10 @@ static int onsets_run(onset_score *o, const et_track_set_recipe *r, et_emotion_c
         rc = et_error_set(ET_ERR_NOMEM, "onsets: out of memory");
     if (rc == ET_OK) {
         et_track_set_cnn_predictions(&set, probabilities);
-        report_labels(&set, probabilities, margin);
+        report_labels(&set, probabilities, rule);
         o->right[0] = onset_share(&set, probabilities);
         rc = et_temporal_stream_set(model, &set, probabilities);
-        report_labels(&set, probabilities, margin);
+        report_labels(&set, probabilities, rule);
         o->right[1] = onset_share(&set, probabilities);
     }
     free(probabilities);
@@ -192,12 +199,13 @@ int cmd_eval_temporal(int argc, char **argv)
         {"save-tracks", required_argument, 0, 's'}, {"json", no_argument, 0, 'j'},
         {"threads", required_argument, 0, 't'},   {"help", no_argument, 0, 'h'},
         {"onsets", required_argument, 0, 'o'},    {"label-margin", required_argument, 0, 'M'},
+        {"label-dwell", required_argument, 0, 'W'},
         {0, 0, 0, 0}};
     const char *data = NULL, *usage_name = "PublicTest", *cnn_path = NULL, *lstm_path = NULL;
     const char *tracks_file = NULL, *save_path = NULL;
     int tracks = 200, seed = 1, json = 0, threads = 0, c;
     onset_score onsets = {400, {0, 0}};
-    double margin = ET_LABEL_MARGIN;
+    label_rule rule = {ET_LABEL_MARGIN, ET_LABEL_DWELL};
     et_track_set_recipe recipe = {0};
     et_track_synth_defaults(&recipe.synth);
     optind = 1;
@@ -208,7 +216,8 @@ int cmd_eval_temporal(int argc, char **argv)
         case 'u': usage_name = optarg; break;
         case 'C': cnn_path = optarg; break;
         case 'L': lstm_path = optarg; break;
-        case 'M': if (cli_parse_double("eval", "--label-margin", optarg, 0, 1, &margin)) return EXIT_USAGE; break;
+        case 'M': if (cli_parse_double("eval", "--label-margin", optarg, 0, 1, &rule.margin)) return EXIT_USAGE; break;
+        case 'W': if (cli_parse_double("eval", "--label-dwell", optarg, 0, 3600, &rule.dwell)) return EXIT_USAGE; break;
         case 'o': if (cli_parse_int("eval", "--onsets", optarg, 0, 1000000, &onsets.count)) return EXIT_USAGE; break;
         case 'n': if (cli_parse_int("eval", "--tracks", optarg, 1, 1000000, &tracks)) return EXIT_USAGE; break;
         case 'S': if (cli_parse_int("eval", "--seed", optarg, 0, 2147483647, &seed)) return EXIT_USAGE; break;
@@ -275,7 +284,7 @@ int cmd_eval_temporal(int argc, char **argv)
         recipe.progress = !json;
         int rc = et_track_set_make(&set, &recipe, &cnn, cnn_sha);
         if (rc == ET_OK && onsets.count)
-            rc = onsets_run(&onsets, &recipe, &cnn, model, (float)margin);
+            rc = onsets_run(&onsets, &recipe, &cnn, model, &rule);
         if (rc != ET_OK) {
             fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
             goto done;
@@ -293,10 +302,10 @@ int cmd_eval_temporal(int argc, char **argv)
         goto done;
     }
     et_track_set_cnn_predictions(&set, probabilities);
-    report_labels(&set, probabilities, (float)margin);
+    report_labels(&set, probabilities, &rule);
     int rc = et_temporal_metrics_compute(&set, probabilities, &m[0]);
     if (rc == ET_OK && (rc = et_temporal_stream_set(model, &set, probabilities)) == ET_OK) {
-        report_labels(&set, probabilities, (float)margin);
+        report_labels(&set, probabilities, &rule);
         rc = et_temporal_metrics_compute(&set, probabilities, &m[1]);
     }
     if (rc != ET_OK) {

@@ -11,8 +11,8 @@ typedef struct {
     int no_temporal, tta, json;
     et_face_detector_options detector;
     double box_scale, offset_y;
-    double label_margin; /* as analyze --label-margin */
-    int margin_given;
+    double label_margin, label_dwell; /* as analyze --label-margin, --label-dwell */
+    int rule_given;
 } eval_clips_options;
 
 /* Returns the exit status (0, or 1 when a clip or a model failed). */
