@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/metrics.h"
+#include "emotrace/emotion_scores.h"
 
 int et_clip_label_from_name(const char *path)
 {
