@@ -25,8 +25,9 @@ int et_image_folder_load(et_face_dataset *ds, const char *dir);
 /* Makes the 48x48 gray crop of the image at path: returns 1, 0 when the
  * image has no usable face (it is skipped and counted), or a negative error. */
 typedef int (*et_face_crop_fn)(void *ctx, const char *path, uint8_t *crop);
-/* Like et_image_folder_load, also reading DIR/labels.csv (image,emotion;
- * images in DIR/images/ or DIR) when present, with crop making each crop
+/* Like et_image_folder_load, also reading DIR/labels.csv (its header names
+ * the columns image and emotion, in any order among others; images in
+ * DIR/images/ or DIR) when present, with crop making each crop
  * (NULL: centre square, for images that are face crops already). Images
  * without a face add 1 to *skipped (may be NULL). */
 int et_image_folder_load_faces(et_face_dataset *ds, const char *dir, et_face_crop_fn crop, void *crop_ctx,
@@ -39,6 +40,17 @@ int et_ferplus_attach(et_face_dataset *ds, const char *path, float weight);
 /* Appends repeat copies of every sample of more to ds (rows -1: no CSV row;
  * one-hot soft targets where ds has soft targets and more has none). */
 int et_face_dataset_append(et_face_dataset *ds, const et_face_dataset *more, int repeat);
+/* FER+ columns: neutral, happiness, surprise, sadness, anger, disgust,
+ * fear, contempt, unknown, NF (not a face). */
+#define ET_FERPLUS_COLUMNS 10
+/* Reads the vote counts of FER+ rows 0 .. rows-1 into votes (rows x 10, in
+ * the FER+ column order); rows the file does not have stay 0. */
+int et_ferplus_read_votes(const char *path, int rows, int *votes);
+/* The FER+ majority label of one row as a FER2013 class: the emotion with
+ * strictly more votes than every other column (the six other emotions and
+ * contempt, unknown, NF); -1 when contempt, unknown or NF has the most
+ * votes, when the top is tied, or when there are no votes. */
+int et_ferplus_majority(const int votes[ET_FERPLUS_COLUMNS]);
 void et_face_dataset_free(et_face_dataset *ds);
 /* Makes room for one more sample (capacity tracks the allocation). */
 int et_face_dataset_grow(et_face_dataset *ds, int *capacity);

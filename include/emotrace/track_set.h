@@ -27,6 +27,10 @@ typedef struct {
  * progress: print a line to stderr every few hundred tracks. */
 int et_track_set_build(et_track_set *set, const et_track_synth *s, int first, int count, et_emotion_classifier *cnn,
                        int progress);
+/* The same with another planner (e.g. et_track_onset_plan). */
+typedef int (*et_track_plan_fn)(const et_track_synth *s, int index, et_synth_track *track);
+int et_track_set_build_planned(et_track_set *set, const et_track_synth *s, et_track_plan_fn plan, int first,
+                               int count, et_emotion_classifier *cnn, int progress);
 /* metadata: NULL-terminated key/value pairs stored with the set. */
 int et_track_set_save(const et_track_set *set, const char *path, const char *const *metadata);
 /* expect: NULL or NULL-terminated key/value pairs the file's metadata must

@@ -1,6 +1,7 @@
 /* emotrace eval --temporal: the CNN alone against CNN+LSTM on synthetic
- * validation tracks (per-frame accuracy, flicker, switch latency), the LSTM
- * run through the same streaming step as analyze. */
+ * validation tracks (per-frame accuracy, flicker, switch latency) and on
+ * fast posed onsets (is the last frame labelled with the expression?), the
+ * LSTM run through the same streaming step as analyze. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,12 +11,15 @@
 #include <cblas.h>
 
 #include "cli.h"
+#include "emotrace/analyzer.h"
 #include "emotrace/error.h"
 #include "emotrace/json.h"
+#include "emotrace/metrics.h"
 #include "emotrace/sha256.h"
 #include "emotrace/temporal.h"
 #include "emotrace/temporal_metrics.h"
 #include "emotrace/temporal_trainer.h"
+#include "emotrace/track_onset.h"
 #include "emotrace/weights_path.h"
 
 static const char usage[] =
@@ -25,7 +29,11 @@ static const char usage[] =
     "from FER2013 rows (PublicTest by default): per-frame accuracy, flicker (label\n"
     "changes per 10 s inside constant-emotion segments) and the median switch\n"
     "latency (from a true change to the new label; a switch never made counts as\n"
-    "never, and the share of those is reported as missed).\n"
+    "never, and the share of those is reported as missed). With --data, also\n"
+    "fast posed onsets from the same rows: 1-2 s of a neutral crop, then a 0.5 s\n"
+    "cross-fade to a crop of one of the six expressions (25-30 fps); reported is\n"
+    "the share whose last frame (the peak) is labelled with that expression.\n"
+    "Labels are those analyze reports (see --label-margin and --label-dwell).\n"
     "\n"
     "  --data FILE           FER2013 CSV (gzip or plain)\n"
     "  --usage NAME          rows the tracks are built from (default PublicTest)\n"
@@ -35,7 +43,11 @@ static const char usage[] =
     "  --seed N              (default 1)\n"
     "  --fps MIN:MAX         frame rates (default 10:30)\n"
     "  --duration MIN:MAX    track seconds (default 2:12)\n"
-    "  --tracks-file FILE    use tracks saved by --save-tracks (no CNN run)\n"
+    "  --onsets N            onsets (default 400; 0: none)\n"
+    "  --label-margin P      the reported label changes only when another leads it\n"
+    "                        by P probability, as in analyze (default 0.15; 0: argmax)\n"
+    "  --label-dwell S       ... or has been the most probable for S seconds (default 0.5)\n"
+    "  --tracks-file FILE    use tracks saved by --save-tracks (no CNN run, no onsets)\n"
     "  --save-tracks FILE    save the tracks' features for later runs and tests\n"
     "  --json                one JSON object instead of the text report\n"
     "  --threads N           OpenBLAS threads (default: all cores)\n";
@@ -69,7 +81,79 @@ static void json_metrics(et_strbuf *b, const char *name, const et_temporal_metri
     et_strbuf_append(b, "}", 1);
 }
 
-static void print_report(const et_track_set *set, const et_temporal_metrics m[2], int json, const char *lstm_path)
+/* analyze's label rule (--label-margin, --label-dwell). */
+typedef struct {
+    double margin, dwell;
+} label_rule;
+
+/* Replaces each frame's probabilities by the one-hot of the label analyze
+ * would report (et_label_update along each track), so that the metrics,
+ * which take the most probable emotion, measure reported labels. */
+static void report_labels(const et_track_set *set, float *probabilities, const label_rule *rule)
+{
+    for (int t = 0; t < set->tracks; t++) {
+        et_label_state state;
+        et_label_state_init(&state);
+        for (int f = set->start[t]; f < set->start[t + 1]; f++) {
+            float *p = probabilities + (size_t)f * ET_EMOTIONS;
+            int label = et_label_update(&state, p, set->times[f], (float)rule->margin, rule->dwell);
+            for (int k = 0; k < ET_EMOTIONS; k++)
+                p[k] = k == label ? 1.0f : 0.0f;
+        }
+    }
+}
+
+/* Share of onsets whose last frame is labelled with the expression. */
+typedef struct {
+    int count;
+    double right[2]; /* cnn, cnn+lstm */
+} onset_score;
+
+static double onset_share(const et_track_set *set, const float *probabilities)
+{
+    int right = 0;
+    for (int t = 0; t < set->tracks; t++) {
+        int last = set->start[t + 1] - 1;
+        right += et_argmax(probabilities + (size_t)last * ET_EMOTIONS, ET_EMOTIONS) == set->labels[last];
+    }
+    return set->tracks ? right / (double)set->tracks : 0.0;
+}
+
+/* Builds the onsets from the rows of data and scores both models on them. */
+static int onsets_run(onset_score *o, const et_track_set_recipe *r, et_emotion_classifier *cnn, et_temporal *model,
+                      const label_rule *rule)
+{
+    et_face_dataset ds;
+    et_track_synth synth;
+    et_track_set set = {0};
+    float *probabilities = NULL;
+    int rc = et_fer2013_load(&ds, r->data, r->usage, 0);
+    if (rc != ET_OK)
+        return rc;
+    if ((rc = et_track_synth_init(&synth, &ds, &r->synth, r->seed)) != ET_OK) {
+        et_face_dataset_free(&ds);
+        return rc;
+    }
+    rc = et_track_set_build_planned(&set, &synth, et_track_onset_plan, 0, o->count, cnn, 0);
+    if (rc == ET_OK && !(probabilities = malloc((size_t)set.frames * ET_EMOTIONS * sizeof(float))))
+        rc = et_error_set(ET_ERR_NOMEM, "onsets: out of memory");
+    if (rc == ET_OK) {
+        et_track_set_cnn_predictions(&set, probabilities);
+        report_labels(&set, probabilities, rule);
+        o->right[0] = onset_share(&set, probabilities);
+        rc = et_temporal_stream_set(model, &set, probabilities);
+        report_labels(&set, probabilities, rule);
+        o->right[1] = onset_share(&set, probabilities);
+    }
+    free(probabilities);
+    et_track_set_free(&set);
+    et_track_synth_free(&synth);
+    et_face_dataset_free(&ds);
+    return rc;
+}
+
+static void print_report(const et_track_set *set, const et_temporal_metrics m[2], int json, const char *lstm_path,
+                         const onset_score *onsets)
 {
     double seconds = 0.0;
     for (int t = 0; t < set->tracks; t++)
@@ -81,6 +165,9 @@ static void print_report(const et_track_set *set, const et_temporal_metrics m[2]
         et_strbuf_printf(&b, ",\"tracks\":%d,\"frames\":%d,\"seconds\":%.1f", set->tracks, set->frames, seconds);
         json_metrics(&b, "cnn", &m[0]);
         json_metrics(&b, "cnn_lstm", &m[1]);
+        if (onsets->count)
+            et_strbuf_printf(&b, ",\"onsets\":%d,\"onset_last_frame\":{\"cnn\":%.6f,\"cnn_lstm\":%.6f}",
+                             onsets->count, onsets->right[0], onsets->right[1]);
         et_strbuf_append(&b, "}", 1);
         if (!b.failed)
             printf("%s\n", b.data);
@@ -96,6 +183,9 @@ static void print_report(const et_track_set *set, const et_temporal_metrics m[2]
                m[i].flicker_per_10s, m[i].latency_median_s, m[i].latency_median_frames,
                m[i].detected_latency_median_s, m[i].detected_latency_median_frames,
                m[i].switches ? 100.0 * m[i].missed / m[i].switches : 0.0);
+    if (onsets->count)
+        printf("\nonsets: %d (%.1f s neutral to peak): last frame right: cnn %.4f, cnn+lstm %.4f\n", onsets->count,
+               ET_ONSET_SECONDS, onsets->right[0], onsets->right[1]);
 }
 
 int cmd_eval_temporal(int argc, char **argv)
@@ -108,10 +198,14 @@ int cmd_eval_temporal(int argc, char **argv)
         {"duration", required_argument, 0, 'D'},  {"tracks-file", required_argument, 0, 'T'},
         {"save-tracks", required_argument, 0, 's'}, {"json", no_argument, 0, 'j'},
         {"threads", required_argument, 0, 't'},   {"help", no_argument, 0, 'h'},
+        {"onsets", required_argument, 0, 'o'},    {"label-margin", required_argument, 0, 'M'},
+        {"label-dwell", required_argument, 0, 'W'},
         {0, 0, 0, 0}};
     const char *data = NULL, *usage_name = "PublicTest", *cnn_path = NULL, *lstm_path = NULL;
     const char *tracks_file = NULL, *save_path = NULL;
     int tracks = 200, seed = 1, json = 0, threads = 0, c;
+    onset_score onsets = {400, {0, 0}};
+    label_rule rule = {ET_LABEL_MARGIN, ET_LABEL_DWELL};
     et_track_set_recipe recipe = {0};
     et_track_synth_defaults(&recipe.synth);
     optind = 1;
@@ -122,6 +216,9 @@ int cmd_eval_temporal(int argc, char **argv)
         case 'u': usage_name = optarg; break;
         case 'C': cnn_path = optarg; break;
         case 'L': lstm_path = optarg; break;
+        case 'M': if (cli_parse_double("eval", "--label-margin", optarg, 0, 1, &rule.margin)) return EXIT_USAGE; break;
+        case 'W': if (cli_parse_double("eval", "--label-dwell", optarg, 0, 3600, &rule.dwell)) return EXIT_USAGE; break;
+        case 'o': if (cli_parse_int("eval", "--onsets", optarg, 0, 1000000, &onsets.count)) return EXIT_USAGE; break;
         case 'n': if (cli_parse_int("eval", "--tracks", optarg, 1, 1000000, &tracks)) return EXIT_USAGE; break;
         case 'S': if (cli_parse_int("eval", "--seed", optarg, 0, 2147483647, &seed)) return EXIT_USAGE; break;
         case 'f': if (parse_range("--fps", optarg, &recipe.synth.min_fps, &recipe.synth.max_fps)) return EXIT_USAGE; break;
@@ -155,6 +252,7 @@ int cmd_eval_temporal(int argc, char **argv)
     }
     int status = EXIT_SOME_FAILED;
     et_track_set set = {0};
+    et_emotion_classifier cnn = {0};
     float *probabilities = NULL;
     if (tracks_file) {
         /* Features from another CNN would measure nothing meaningful. */
@@ -171,7 +269,6 @@ int cmd_eval_temporal(int argc, char **argv)
             }
             cnn_path = cnn_found;
         }
-        et_emotion_classifier cnn;
         if (et_sha256_file(cnn_path, cnn_sha) != ET_OK || et_emotion_classifier_load(&cnn, cnn_path) != ET_OK) {
             fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
             goto done;
@@ -186,7 +283,8 @@ int cmd_eval_temporal(int argc, char **argv)
         recipe.cache = save_path;
         recipe.progress = !json;
         int rc = et_track_set_make(&set, &recipe, &cnn, cnn_sha);
-        et_emotion_classifier_free(&cnn);
+        if (rc == ET_OK && onsets.count)
+            rc = onsets_run(&onsets, &recipe, &cnn, model, &rule);
         if (rc != ET_OK) {
             fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
             goto done;
@@ -204,15 +302,22 @@ int cmd_eval_temporal(int argc, char **argv)
         goto done;
     }
     et_track_set_cnn_predictions(&set, probabilities);
-    if (et_temporal_metrics_compute(&set, probabilities, &m[0]) != ET_OK ||
-        et_temporal_stream_set(model, &set, probabilities) != ET_OK ||
-        et_temporal_metrics_compute(&set, probabilities, &m[1]) != ET_OK) {
+    report_labels(&set, probabilities, &rule);
+    int rc = et_temporal_metrics_compute(&set, probabilities, &m[0]);
+    if (rc == ET_OK && (rc = et_temporal_stream_set(model, &set, probabilities)) == ET_OK) {
+        report_labels(&set, probabilities, &rule);
+        rc = et_temporal_metrics_compute(&set, probabilities, &m[1]);
+    }
+    if (rc != ET_OK) {
         fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
         goto done;
     }
-    print_report(&set, m, json, lstm_path);
+    if (tracks_file)
+        onsets.count = 0;
+    print_report(&set, m, json, lstm_path, &onsets);
     status = EXIT_OK;
 done:
+    et_emotion_classifier_free(&cnn);
     free(probabilities);
     et_track_set_free(&set);
     et_temporal_free(model);

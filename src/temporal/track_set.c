@@ -109,6 +109,12 @@ static int reserve(et_track_set *set, int frames, int *capacity)
 int et_track_set_build(et_track_set *set, const et_track_synth *s, int first, int count, et_emotion_classifier *cnn,
                        int progress)
 {
+    return et_track_set_build_planned(set, s, et_track_synth_plan, first, count, cnn, progress);
+}
+
+int et_track_set_build_planned(et_track_set *set, const et_track_synth *s, et_track_plan_fn plan, int first,
+                               int count, et_emotion_classifier *cnn, int progress)
+{
     memset(set, 0, sizeof *set);
     if (cnn->embedding_layer < 0)
         return et_error_set(ET_ERR_USAGE, "%s: the CNN has no '%s' layer", cnn->path, ET_EMBEDDING_LAYER);
@@ -126,7 +132,7 @@ int et_track_set_build(et_track_set *set, const et_track_synth *s, int first, in
     set->start[0] = 0;
     for (int t = 0; t < count && rc == ET_OK; t++) {
         et_synth_track track;
-        if ((rc = et_track_synth_plan(s, first + t, &track)) != ET_OK)
+        if ((rc = plan(s, first + t, &track)) != ET_OK)
             break;
         rc = reserve(set, set->frames + track.count, &capacity);
         for (int f0 = 0; f0 < track.count && rc == ET_OK; f0 += CNN_BATCH) {

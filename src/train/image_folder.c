@@ -86,8 +86,26 @@ static int add_image(loader *l, const char *path, int label)
     return ET_OK;
 }
 
-/* DIR/labels.csv (header "image,emotion", emotion by name or 0..6) names
- * images relative to DIR/images/ if that folder exists, else to DIR. */
+/* Splits line at commas in place (no quoting: image names hold no comma);
+ * returns the number of fields, at most max. */
+static int split_fields(char *line, char **fields, int max)
+{
+    int n = 0;
+    for (char *p = line; n < max; p++) {
+        fields[n++] = p;
+        if (!(p = strchr(p, ',')))
+            break;
+        *p = '\0';
+    }
+    return n;
+}
+
+#define MAX_FIELDS 64
+
+/* DIR/labels.csv names images relative to DIR/images/ if that folder
+ * exists, else to DIR. Its header names the columns: "image" and "emotion"
+ * (a name such as "happy") are read wherever they stand, others (subject,
+ * ...) are ignored. */
 static int load_label_list(loader *l, const char *dir, FILE *f, const char *list_path)
 {
     char images[4096], line[8192];
@@ -95,28 +113,43 @@ static int load_label_list(loader *l, const char *dir, FILE *f, const char *list
     snprintf(images, sizeof images, "%s/images", dir);
     if (stat(images, &st) != 0 || !S_ISDIR(st.st_mode))
         snprintf(images, sizeof images, "%s", dir);
-    int rc = ET_OK;
+    int rc = ET_OK, image_column = -1, emotion_column = -1;
     long number = 0;
     while (rc == ET_OK && fgets(line, sizeof line, f)) {
         number++;
         line[strcspn(line, "\r\n")] = '\0';
-        char *comma = strrchr(line, ',');
-        if (!line[0] || (number == 1 && comma && !strcmp(comma + 1, "emotion")))
+        char *fields[MAX_FIELDS];
+        int n = split_fields(line, fields, MAX_FIELDS);
+        if (number == 1) {
+            for (int i = 0; i < n; i++) {
+                if (!strcasecmp(fields[i], "image"))
+                    image_column = i;
+                else if (!strcasecmp(fields[i], "emotion"))
+                    emotion_column = i;
+            }
+            if (image_column < 0 || emotion_column < 0)
+                return et_error_set(ET_ERR_FORMAT, "%s:1: the header must name the columns 'image' and 'emotion'",
+                                    list_path);
             continue;
-        if (!comma)
-            return et_error_set(ET_ERR_FORMAT, "%s:%ld: expected image,emotion", list_path, number);
-        *comma = '\0';
-        int label = et_emotion_from_name(comma + 1);
+        }
+        if (!line[0])
+            continue;
+        if (n <= image_column || n <= emotion_column)
+            return et_error_set(ET_ERR_FORMAT, "%s:%ld: expected %d columns, found %d", list_path, number,
+                                (image_column > emotion_column ? image_column : emotion_column) + 1, n);
+        int label = et_emotion_from_name(fields[emotion_column]);
         if (label < 0)
-            return et_error_set(ET_ERR_FORMAT, "%s:%ld: unknown emotion '%s'", list_path, number, comma + 1);
+            return et_error_set(ET_ERR_FORMAT, "%s:%ld: unknown emotion '%s'", list_path, number,
+                                fields[emotion_column]);
         char path[8192];
-        snprintf(path, sizeof path, "%s/%s", images, line);
+        snprintf(path, sizeof path, "%s/%s", images, fields[image_column]);
         rc = add_image(l, path, label);
     }
     if (rc == ET_OK && ferror(f))
         rc = et_error_set(ET_ERR_IO, "%s: read error", list_path);
     return rc;
 }
+
 int et_image_folder_load(et_face_dataset *ds, const char *dir)
 {
     return et_image_folder_load_faces(ds, dir, NULL, NULL, NULL);
