@@ -82,7 +82,7 @@ static int add_real_tracks(et_track_set *train, const char *dir, int repeat, dou
     et_media_list list = {0};
     et_track_set real = {0};
     o.analyzer.classifier = cnn;
-    int rc = ET_OK, cached = path && et_track_set_load(&real, path, meta) == ET_OK && real.targets;
+    int rc = ET_OK, cached = path && et_track_set_load(&real, path, meta) == ET_OK;
     if (!cached) {
         et_track_set_free(&real);
         rc = et_face_detector_open(&o.analyzer.detector, NULL, &detector_options);

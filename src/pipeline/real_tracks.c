@@ -22,15 +22,12 @@ void et_real_tracks_defaults(et_real_tracks_options *o)
 
 void et_real_tracks_smooth(const float *probabilities, const float *times, int count, double sigma, float *out)
 {
-    for (int i = 0; i < count; i++) {
+    for (int i = 0, first = 0; i < count; i++) {
+        /* The window: every observation within 3 sigma on either side. */
+        while (times[i] - times[first] > 3 * sigma)
+            first++;
         double sum[ET_EMOTIONS] = {0}, total = 0.0;
-        for (int j = i; j >= 0 && times[i] - times[j] <= 3 * sigma; j--) {
-            double d = (times[i] - times[j]) / sigma, w = exp(-0.5 * d * d);
-            total += w;
-            for (int k = 0; k < ET_EMOTIONS; k++)
-                sum[k] += w * probabilities[(size_t)j * ET_EMOTIONS + k];
-        }
-        for (int j = i + 1; j < count && times[j] - times[i] <= 3 * sigma; j++) {
+        for (int j = first; j < count && times[j] - times[i] <= 3 * sigma; j++) {
             double d = (times[j] - times[i]) / sigma, w = exp(-0.5 * d * d);
             total += w;
             for (int k = 0; k < ET_EMOTIONS; k++)
@@ -43,15 +40,14 @@ void et_real_tracks_smooth(const float *probabilities, const float *times, int c
 
 int et_real_tracks_retarget(et_track_set *set, double sigma)
 {
-    float *probs = malloc((size_t)(set->frames ? set->frames : 1) * ET_EMOTIONS * sizeof(float));
-    float *targets = set->targets ? set->targets : malloc((size_t)(set->frames ? set->frames : 1) * ET_EMOTIONS * sizeof(float));
-    if (!probs || !targets) {
+    size_t values = (size_t)(set->frames ? set->frames : 1) * ET_EMOTIONS;
+    if (!set->targets)
+        set->targets = malloc(values * sizeof(float));
+    float *probs = malloc(values * sizeof(float));
+    if (!probs || !set->targets) {
         free(probs);
-        if (targets != set->targets)
-            free(targets);
         return et_error_set(ET_ERR_NOMEM, "tracks: out of memory");
     }
-    set->targets = targets;
     for (int i = 0; i < set->frames; i++)
         memcpy(probs + (size_t)i * ET_EMOTIONS, et_track_set_cnn_probabilities(set, i), ET_EMOTIONS * sizeof(float));
     for (int t = 0; t < set->tracks; t++) {
@@ -115,7 +111,8 @@ static int collect(const et_frame_result *r, void *ctx)
     return ET_OK;
 }
 
-/* Appends the track made of observations idx[0..n) (in time order). */
+/* Appends the track made of observations idx[0..n) (in time order), its
+ * targets still to be made (et_real_tracks_retarget). */
 static int add_track(et_track_set *set, const observations *obs, const int *idx, int n,
                      const et_real_tracks_options *o, uint8_t *crops, float *probs, float *emb)
 {
@@ -130,10 +127,8 @@ static int add_track(et_track_set *set, const observations *obs, const int *idx,
     one.features = malloc((size_t)n * one.feature_size * sizeof(float));
     one.labels = malloc((size_t)n * sizeof(int));
     one.times = malloc((size_t)n * sizeof(float));
-    one.targets = malloc((size_t)n * ET_EMOTIONS * sizeof(float));
-    float *cnn_probs = malloc((size_t)n * ET_EMOTIONS * sizeof(float));
     int rc = ET_OK;
-    if (!one.features || !one.labels || !one.times || !one.targets || !cnn_probs)
+    if (!one.features || !one.labels || !one.times)
         rc = et_error_set(ET_ERR_NOMEM, "tracks: out of memory for a track of %d faces", n);
     for (int f0 = 0; f0 < n && rc == ET_OK; f0 += CNN_BATCH) {
         int m = n - f0 < CNN_BATCH ? n - f0 : CNN_BATCH;
@@ -147,19 +142,14 @@ static int add_track(et_track_set *set, const observations *obs, const int *idx,
             et_temporal_features(emb + (size_t)i * cnn->embedding_size, cnn->embedding_size,
                                  probs + (size_t)i * ET_EMOTIONS, obs->score[k], dt, j == 0,
                                  one.features + (size_t)j * one.feature_size);
-            memcpy(cnn_probs + (size_t)j * ET_EMOTIONS, probs + (size_t)i * ET_EMOTIONS, ET_EMOTIONS * sizeof(float));
+            one.labels[j] = 0;
             one.times[j] = obs->t[k] - obs->t[idx[0]];
         }
     }
-    if (rc == ET_OK) {
-        et_real_tracks_smooth(cnn_probs, one.times, n, o->sigma, one.targets);
-        for (int j = 0; j < n; j++)
-            one.labels[j] = et_argmax(one.targets + (size_t)j * ET_EMOTIONS, ET_EMOTIONS);
+    if (rc == ET_OK)
         rc = et_track_set_append(set, &one, 1);
-    }
     one.start = NULL;
     et_track_set_free(&one);
-    free(cnn_probs);
     return rc;
 }
 
@@ -223,10 +213,12 @@ int et_real_tracks_build(et_track_set *set, const et_media_list *list, const et_
                     obs.count, added);
     }
     observations_free(&obs);
-    if (rc != ET_OK)
-        et_track_set_free(set);
-    else if (set->tracks == 0)
+    if (rc == ET_OK && set->tracks == 0)
         rc = et_error_set(ET_ERR_USAGE, "tracks: no track of %d or more faces in the %zu inputs", o->min_observations,
                           list->count);
+    if (rc == ET_OK)
+        rc = et_real_tracks_retarget(set, o->sigma);
+    if (rc != ET_OK)
+        et_track_set_free(set);
     return rc;
 }

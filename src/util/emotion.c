@@ -2,6 +2,8 @@
 
 #include <strings.h>
 
+#include "emotrace/emotion_scores.h"
+
 const char *const et_emotion_names[ET_EMOTIONS] = {"angry", "disgust", "fear", "happy",
                                                    "sad", "surprise", "neutral"};
 
@@ -14,10 +16,7 @@ void et_label_state_init(et_label_state *s)
 
 int et_label_update(et_label_state *s, const float *probabilities, double t, float margin, double dwell)
 {
-    int best = 0;
-    for (int k = 1; k < ET_EMOTIONS; k++)
-        if (probabilities[k] > probabilities[best])
-            best = k;
+    int best = et_argmax(probabilities, ET_EMOTIONS);
     if (best != s->leader) {
         s->leader = best;
         s->leader_since = t;
