@@ -22,6 +22,10 @@ float et_face_id_geometry(const et_face *face);
  * squashed (blurred or upscaled faces score low). */
 float et_face_chip_sharpness(const uint8_t *chip);
 
+/* The same measure on a gray size x size face crop (the classifier's):
+ * cheap, for deciding whether a chip is worth cutting. */
+float et_face_gray_sharpness(const uint8_t *gray, int size);
+
 /* The best ET_PERSON_CHIPS chips offered for one track. */
 typedef struct {
     uint8_t chips[ET_PERSON_CHIPS][ET_FACE_CHIP_SIZE * ET_FACE_CHIP_SIZE * 3];
@@ -34,6 +38,10 @@ typedef struct {
 int et_person_chips_wants(const et_person_chips *c, float geometry);
 /* Keeps chip if it is among the best by geometry x sharpness. */
 void et_person_chips_offer(et_person_chips *c, const uint8_t *chip, float geometry);
+/* The same with the quality measured by the caller (one measure for all
+ * the chips of a set), and whether a quality would enter the set. */
+void et_person_chips_keep(et_person_chips *c, const uint8_t *chip, float quality);
+int et_person_chips_beats(const et_person_chips *c, float quality);
 
 typedef struct {
     double first_t, last_t;                  /* when the track is on screen */
@@ -59,7 +67,8 @@ int et_persons_link(const et_person_track *tracks, int count, float threshold, i
  * track joins the nearest person seen so far whose descriptor lies below
  * the threshold and who is not on screen at that moment in the same file;
  * otherwise it is a new person. While the track lasts it keeps its few best
- * chips (et_person_chips, one offer every ET_PERSON_OFFER_SECONDS at most);
+ * chips (et_person_chips, one offer every ET_PERSON_OFFER_SECONDS at first,
+ * then every tenth of the track's age);
  * when it ends their mean descriptor replaces the first one, so that later
  * tracks are compared with the best view of it. Memory per file: one
  * descriptor per track and ET_PERSON_CHIPS chips per live track. */
@@ -82,12 +91,14 @@ typedef struct et_person_linker et_person_linker;
 int et_person_linker_open(et_person_linker **out, et_face_embedder *e, et_person_gallery *shared, float threshold);
 void et_person_linker_free(et_person_linker *l);
 /* After et_tracker_update on one frame (rgb, width x height, stride bytes
- * a row): faces[i] belongs to tracker->tracks[track_index[i]]. Starts the
+ * a row): faces[i] belongs to tracker->tracks[track_index[i]], and
+ * crops + i * crop_size^2 is its gray aligned crop (the classifier's),
+ * whose sharpness decides whether its chip is worth cutting. Starts the
  * persons of new tracks, offers chips of the others, and finishes the
  * descriptors of tracks that ended. */
 int et_person_linker_frame(et_person_linker *l, const et_tracker *tracker, const uint8_t *rgb, int width,
                            int height, int stride, const et_face *faces, const int *track_index, int count,
-                           double t);
+                           double t, const uint8_t *crops, int crop_size);
 /* At the end of the file: finishes the descriptors of the tracks still live. */
 int et_person_linker_finish(et_person_linker *l);
 /* The person of tracker->tracks[track_index] (1, 2, ...; 0 if unknown). */

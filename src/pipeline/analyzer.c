@@ -270,7 +270,8 @@ static int finish_frame(const et_analyzer_options *o, batch_buffers *b, int i, e
         if (linker) {
             t0 = now();
             rc = et_person_linker_frame(linker, tracker, frame->rgb, frame->width, frame->height, frame->stride,
-                                        b->faces + first, b->track_index + first, count, frame->t);
+                                        b->faces + first, b->track_index + first, count, frame->t,
+                                        b->crops + (size_t)first * CROP_PIXELS, ET_FACE_SIZE);
             stats->persons += now() - t0;
             if (rc != ET_OK)
                 return et_error_wrap(rc, "%s: frame %lld: ", info->path, (long long)frame->index);

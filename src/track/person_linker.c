@@ -100,6 +100,10 @@ typedef struct {
     int person, entry; /* entry: index into the gallery; -1 without a descriptor */
     double last_offer;
     et_person_chips *chips; /* while the track is live */
+    /* The first chip's descriptor, reused at the end while that chip is
+     * still in slot 0 of chips (one network pass fewer per track). */
+    int first_kept;
+    float first[ET_FACE_EMBED_DIM];
 } linked_track;
 
 struct et_person_linker {
@@ -163,15 +167,17 @@ static int tracks_reserve(et_person_linker *l, int count)
 }
 
 /* A new track's person from the descriptor of its first face. */
-static int track_start(et_person_linker *l, linked_track *lt, float geometry, double t)
+static int track_start(et_person_linker *l, linked_track *lt, float quality, double t)
 {
-    float d[ET_FACE_EMBED_DIM];
+    float *d = lt->first;
     int rc = et_face_embed(l->embedder, l->chip, 1, d);
     if (rc != ET_OK)
         return rc;
     if (!(lt->chips = calloc(1, sizeof *lt->chips)))
         return et_error_set(ET_ERR_NOMEM, "persons: out of memory for a track's chips");
-    et_person_chips_offer(lt->chips, l->chip, geometry);
+    /* Kept whatever its quality: the set is never empty once started. */
+    et_person_chips_keep(lt->chips, l->chip, quality > 0 ? quality : 1e-9f);
+    lt->first_kept = lt->chips->count == 1;
     lt->last_offer = t;
     lt->started = 1;
     pthread_mutex_lock(&l->gallery->lock);
@@ -183,26 +189,38 @@ static int track_start(et_person_linker *l, linked_track *lt, float geometry, do
     return ET_OK;
 }
 
-/* An ended track: the mean descriptor of its best chips becomes its entry. */
+/* An ended track: the mean descriptor of its best chips becomes its entry
+ * (the first chip's descriptor reused when it is among them). */
 static int track_end(et_person_linker *l, linked_track *lt)
 {
-    if (!lt->chips)
+    et_person_chips *c = lt->chips;
+    if (!c)
         return ET_OK;
-    et_person_track pt;
-    int rc = et_person_track_embed(&pt, l->embedder, lt->chips);
-    free(lt->chips);
     lt->chips = NULL;
-    if (rc != ET_OK || !pt.has_descriptor)
-        return rc;
-    pthread_mutex_lock(&l->gallery->lock);
-    memcpy(l->gallery->entries[lt->entry].descriptor, pt.descriptor, sizeof pt.descriptor);
-    pthread_mutex_unlock(&l->gallery->lock);
-    return ET_OK;
+    int skip = lt->first_kept ? 1 : 0, rc = ET_OK;
+    float d[ET_PERSON_CHIPS][ET_FACE_EMBED_DIM], mean[ET_FACE_EMBED_DIM];
+    if (c->count > skip)
+        rc = et_face_embed(l->embedder, c->chips[skip], c->count - skip, d[skip]);
+    if (rc == ET_OK && c->count > 0) {
+        if (skip)
+            memcpy(d[0], lt->first, sizeof d[0]);
+        for (int k = 0; k < ET_FACE_EMBED_DIM; k++) {
+            float sum = 0;
+            for (int i = 0; i < c->count; i++)
+                sum += d[i][k];
+            mean[k] = sum / c->count;
+        }
+        pthread_mutex_lock(&l->gallery->lock);
+        memcpy(l->gallery->entries[lt->entry].descriptor, mean, sizeof mean);
+        pthread_mutex_unlock(&l->gallery->lock);
+    }
+    free(c);
+    return rc;
 }
 
 int et_person_linker_frame(et_person_linker *l, const et_tracker *tracker, const uint8_t *rgb, int width,
                            int height, int stride, const et_face *faces, const int *track_index, int count,
-                           double t)
+                           double t, const uint8_t *crops, int crop_size)
 {
     int rc = tracks_reserve(l, tracker->count);
     if (rc != ET_OK)
@@ -223,18 +241,34 @@ int et_person_linker_frame(et_person_linker *l, const et_tracker *tracker, const
     for (int k = 0; k < count; k++) {
         linked_track *lt = &l->tracks[track_index[k]];
         float geometry = et_face_id_geometry(&faces[k]);
-        int wanted = !lt->started || (lt->chips && t - lt->last_offer >= ET_PERSON_OFFER_SECONDS - 1e-9 &&
-                                      et_person_chips_wants(lt->chips, geometry));
-        if (!wanted)
-            continue;
+        /* Chips are considered every ET_PERSON_OFFER_SECONDS at first, then
+         * every tenth of the track's age: a long track is not cut into
+         * chips every fraction of a second (about 10 + 10 ln(age / 2 s)
+         * considered in all: 26 for 10 s, 44 for a minute, 85 for an hour). */
+        double age = t - tracker->tracks[track_index[k]].first_t;
+        double every = age / 10 > ET_PERSON_OFFER_SECONDS ? age / 10 : ET_PERSON_OFFER_SECONDS;
+        /* Quality from the gray crop at hand; the chip (about 2 ms) is
+         * cut only when it would enter the set. */
+        float quality = 0;
+        if (lt->started) {
+            if (!lt->chips || t - lt->last_offer < every - 1e-9)
+                continue;
+            lt->last_offer = t;
+            quality = geometry * et_face_gray_sharpness(crops + (size_t)k * crop_size * crop_size, crop_size);
+            if (!et_person_chips_beats(lt->chips, quality))
+                continue;
+        }
         if ((rc = et_face_chip(rgb, width, height, stride, &faces[k], l->chip)) != ET_OK)
             return rc;
         if (!lt->started) {
-            if ((rc = track_start(l, lt, geometry, t)) != ET_OK)
+            quality = geometry * et_face_gray_sharpness(crops + (size_t)k * crop_size * crop_size, crop_size);
+            if ((rc = track_start(l, lt, quality, t)) != ET_OK)
                 return rc;
         } else {
-            et_person_chips_offer(lt->chips, l->chip, geometry);
-            lt->last_offer = t;
+            et_person_chips_keep(lt->chips, l->chip, quality);
+            /* Slot 0 now holds this chip: the first one is gone. */
+            if (lt->first_kept && !memcmp(lt->chips->chips[0], l->chip, sizeof l->chip))
+                lt->first_kept = 0;
         }
     }
     return ET_OK;
