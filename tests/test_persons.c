@@ -298,6 +298,21 @@ TEST(persons_summary_one_person_three_tracks)
     CHECK_EQ_INT(cli_run(args, &out, NULL), 0);
     CHECK_MSG(out && strstr(out, "\"persons\":[{\"person\":1,\"tracks\":[1,2,3],") != NULL, "%s", out ? out : "");
     free(out);
+    /* report and plot speak of the person too. */
+    snprintf(args, sizeof args, "report '%s' -o -", db);
+    CHECK_EQ_INT(cli_run(args, &out, NULL), 0);
+    CHECK(out && strstr(out, "1 person, 3 face tracks,") != NULL && strstr(out, "<b>person 1</b>") != NULL);
+    free(out);
+    snprintf(args, sizeof args, "plot '%s' --person 1 -o -", db);
+    CHECK_EQ_INT(cli_run(args, &out, NULL), 0);
+    int panels = 0;
+    for (const char *p = out; p && (p = strstr(p, "data-person=\"1\"")); p++)
+        panels++;
+    CHECK_EQ_INT(panels, 3);
+    CHECK(out && strstr(out, ": person 1, track 3") != NULL);
+    free(out);
+    snprintf(args, sizeof args, "plot '%s' --person 2 -o -", db);
+    CHECK_EQ_INT(cli_run(args, NULL, NULL), 1);
 }
 
 /* --persons-across: one number per person over the run's files; merge
