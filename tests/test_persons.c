@@ -11,6 +11,7 @@
 #include "emotrace/face_embedder.h"
 #include "emotrace/persons.h"
 #include "emotrace/photo_face.h"
+#include "emotrace/store.h"
 #include "test.h"
 
 static et_person_track made_up(double first_t, double last_t, float x)
@@ -347,6 +348,18 @@ TEST(persons_across_files_and_merge)
     /* Asked for: a 128-float descriptor per track. */
     CHECK_EQ_INT(query_number(s, "SELECT COUNT(*) FROM tracks WHERE length(embedding) = 512"), 3);
     sqlite3_close(s);
+    /* summary adds A up over both files: two files, two tracks, 4 s. */
+    char *out = NULL;
+    snprintf(args, sizeof args, "summary '%s'", across);
+    CHECK_EQ_INT(cli_run(args, &out, NULL), 0);
+    CHECK_MSG(out && strstr(out, "persons across files") && strstr(out, "\n   1       1      2      2     4.00 s"),
+              "%s", out ? out : "");
+    free(out);
+    snprintf(args, sizeof args, "summary --json '%s'", across);
+    CHECK_EQ_INT(cli_run(args, &out, NULL), 0);
+    CHECK_MSG(out && strstr(out, "\"persons_across\":[{\"run\":1,\"person\":1,\"files\":2,\"tracks\":2,"),
+              "%s", out ? out : "");
+    free(out);
 
     /* Merged: each link stays within its run. */
     const char *merged = test_path("merged.sqlite");
@@ -373,4 +386,88 @@ TEST(persons_across_files_and_merge)
     /* Descriptors only where a column is made for them. */
     snprintf(args, sizeof args, "analyze -q --store-embeddings -o - '%s'", a);
     CHECK_EQ_INT(cli_run(args, NULL, NULL), 2);
+}
+
+/* One media with two tracks of person 1 and one of person 2 (3 rows each
+ * at 0.5 s steps), stored through the sink API. */
+static int store_three_tracks(et_sink *s, const char *path)
+{
+    et_media_info m;
+    memset(&m, 0, sizeof m);
+    m.path = path;
+    m.status = ET_MEDIA_DONE;
+    m.persons = ET_PERSONS_FILE;
+    int rc = et_sink_begin_media(s, &m);
+    for (int track = 1; track <= 3 && rc == ET_OK; track++)
+        for (int i = 0; i < 3 && rc == ET_OK; i++) {
+            et_observation o;
+            memset(&o, 0, sizeof o);
+            o.t = 2.0 * track + 0.5 * i;
+            o.frame = (int64_t)(o.t * 2);
+            o.track = track;
+            o.person = track == 2 ? 2 : 1;
+            o.prob[track == 3 ? 3 : 6] = 1; /* track 3 happy, the others neutral */
+            o.emotion = track == 3 ? 3 : 6;
+            rc = et_sink_write_observation(s, &o);
+        }
+    et_track_summary t[3];
+    memset(t, 0, sizeof t);
+    for (int i = 0; i < 3; i++) {
+        t[i].track = i + 1;
+        t[i].person = i == 1 ? 2 : 1;
+        t[i].first_t = 2.0 * (i + 1);
+        t[i].last_t = t[i].first_t + 1;
+        t[i].frames = 3;
+        t[i].emotion = 6;
+    }
+    return rc == ET_OK ? et_sink_end_media(s, &m, t, 3) : rc;
+}
+
+/* The persons table from the sink's own rows; older databases get the
+ * person columns and table, and older builds can still delete their rows. */
+TEST(persons_table_and_older_databases)
+{
+    const char *path = test_path("old.sqlite");
+    et_sink *s = NULL;
+    REQUIRE(et_sink_open(&s, path, NULL, NULL) == ET_OK);
+    CHECK_EQ_INT(store_three_tracks(s, "a.mp4"), ET_OK);
+    CHECK_EQ_INT(et_sink_close(s), ET_OK);
+    sqlite3 *db = NULL;
+    REQUIRE(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    /* Person 1: tracks 1 and 3, 6 rows of 0.5 s; half of it happy. */
+    CHECK_EQ_INT(query_number(db, "SELECT tracks FROM persons WHERE person = 1"), 2);
+    CHECK_NEAR(query_number(db, "SELECT on_screen FROM persons WHERE person = 1"), 3.0, 1e-9);
+    CHECK_NEAR(query_number(db, "SELECT happy FROM persons WHERE person = 1"), 0.5, 1e-9);
+    CHECK_NEAR(query_number(db, "SELECT first_t FROM persons WHERE person = 1"), 2.0, 1e-9);
+    CHECK_NEAR(query_number(db, "SELECT last_t FROM persons WHERE person = 1"), 7.0, 1e-9);
+    CHECK_NEAR(query_number(db, "SELECT neutral FROM persons WHERE person = 2"), 1.0, 1e-9);
+    sqlite3_close(db);
+
+    /* A database of the build before persons. */
+    REQUIRE(shell_runf("sqlite3 '%s' 'DROP TABLE persons; ALTER TABLE observations DROP COLUMN person; "
+                       "ALTER TABLE tracks DROP COLUMN person; ALTER TABLE tracks DROP COLUMN embedding'",
+                       path) == 0);
+    REQUIRE(et_sink_open(&s, path, NULL, NULL) == ET_OK);
+    CHECK_EQ_INT(store_three_tracks(s, "b.mp4"), ET_OK);
+    CHECK_EQ_INT(et_sink_close(s), ET_OK);
+    REQUIRE(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    CHECK_EQ_INT(query_number(db, "SELECT COUNT(*) FROM persons"), 2);
+    CHECK_EQ_INT(query_number(db, "SELECT COUNT(*) FROM observations WHERE person IS NULL"), 9);
+    CHECK_EQ_INT(query_number(db, "SELECT COUNT(*) FROM tracks WHERE person IS NOT NULL"), 3);
+    sqlite3_close(db);
+    /* An older build replacing b.mp4 deletes its rows as it always did;
+     * the persons rows go with the media row. */
+    CHECK(shell_runf("sqlite3 '%s' \"PRAGMA foreign_keys = ON; DELETE FROM observations WHERE media_id = 2; "
+                     "DELETE FROM tracks WHERE media_id = 2; DELETE FROM media WHERE id = 2\"",
+                     path) == 0);
+    REQUIRE(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    CHECK_EQ_INT(query_number(db, "SELECT COUNT(*) FROM persons"), 0);
+    sqlite3_close(db);
+    /* summary reads the database without persons rows for a.mp4 and with
+     * NULL person columns: plain tracks. */
+    char args[1024], *out = NULL;
+    snprintf(args, sizeof args, "summary '%s'", path);
+    CHECK_EQ_INT(cli_run(args, &out, NULL), 0);
+    CHECK_MSG(out && strstr(out, "a.mp4  3 tracks\n") != NULL, "%s", out ? out : "");
+    free(out);
 }

@@ -20,7 +20,8 @@ static const char usage[] =
     "track, the time on screen, the dominant emotion (labelled for the longest\n"
     "time), the share of time per emotion and the strongest moment of each emotion.\n"
     "A person is the tracks analyze linked as one face; the table lists each\n"
-    "person with its tracks under it.\n"
+    "person with its tracks under it, and persons linked across files (analyze\n"
+    "--persons-across, SQLite) once more over all their files.\n"
     "\n"
     "      --csv          one CSV row per track and emotion\n"
     "      --json         one JSON document\n"
@@ -207,6 +208,96 @@ static void print_table(FILE *out, const et_result_media *m, const et_track_stat
     fprintf(out, "\n");
 }
 
+/* A person linked across the files of one run (--persons-across): its
+ * per-file statistics added up. */
+typedef struct {
+    int64_t run;
+    int person, files, tracks;
+    size_t frames;
+    double on_screen, seconds[ET_EMOTIONS], mean_sum[ET_EMOTIONS];
+} across_person;
+
+typedef struct {
+    across_person *items;
+    int count, capacity;
+} across_list;
+
+static int across_add(across_list *a, int64_t run, const et_person_stats *p)
+{
+    across_person *q = NULL;
+    for (int i = 0; i < a->count && !q; i++)
+        if (a->items[i].run == run && a->items[i].person == p->person)
+            q = &a->items[i];
+    if (!q) {
+        if (a->count == a->capacity) {
+            int cap = a->capacity ? 2 * a->capacity : 16;
+            across_person *grown = realloc(a->items, (size_t)cap * sizeof *grown);
+            if (!grown)
+                return -1;
+            a->items = grown;
+            a->capacity = cap;
+        }
+        q = &a->items[a->count++];
+        memset(q, 0, sizeof *q);
+        q->run = run;
+        q->person = p->person;
+    }
+    q->files++;
+    q->tracks += p->tracks;
+    q->frames += p->count;
+    q->on_screen += p->on_screen;
+    for (int k = 0; k < ET_EMOTIONS; k++) {
+        q->seconds[k] += p->seconds[k];
+        q->mean_sum[k] += p->mean[k] * (double)p->count;
+    }
+    return 0;
+}
+
+static int across_dominant(const across_person *q)
+{
+    int d = 0;
+    for (int k = 1; k < ET_EMOTIONS; k++)
+        if (q->seconds[k] > q->seconds[d] || (q->seconds[k] == q->seconds[d] && q->mean_sum[k] > q->mean_sum[d]))
+            d = k;
+    return d;
+}
+
+static void print_across_table(FILE *out, const across_list *a)
+{
+    fprintf(out, "persons across files (analyze --persons-across: one number per person in the files of a run)\n");
+    fprintf(out, "%4s %7s %6s %6s %10s  %-9s", "run", "person", "files", "tracks", "on screen", "dominant");
+    for (int k = 0; k < ET_EMOTIONS; k++)
+        fprintf(out, " %8s", et_emotion_names[k]);
+    fprintf(out, "\n");
+    for (int i = 0; i < a->count; i++) {
+        const across_person *q = &a->items[i];
+        fprintf(out, "%4lld %7d %6d %6d %8.2f s  %-9s", (long long)q->run, q->person, q->files, q->tracks,
+                q->on_screen, et_emotion_names[across_dominant(q)]);
+        for (int k = 0; k < ET_EMOTIONS; k++)
+            fprintf(out, " %7.1f%%", q->on_screen > 0 ? 100 * q->seconds[k] / q->on_screen : 0.0);
+        fprintf(out, "\n");
+    }
+    fprintf(out, "\n");
+}
+
+static void json_across(et_strbuf *b, const across_list *a)
+{
+    et_strbuf_append(b, ",\"persons_across\":[", 19);
+    for (int i = 0; i < a->count; i++) {
+        const across_person *q = &a->items[i];
+        et_strbuf_printf(b, "%s{\"run\":%lld,\"person\":%d,\"files\":%d,\"tracks\":%d,\"frames\":%zu,\"on_screen\":",
+                         i ? "," : "", (long long)q->run, q->person, q->files, q->tracks, q->frames);
+        et_strbuf_json_number(b, round4(q->on_screen));
+        et_strbuf_printf(b, ",\"dominant\":\"%s\",\"share\":{", et_emotion_names[across_dominant(q)]);
+        for (int k = 0; k < ET_EMOTIONS; k++) {
+            et_strbuf_printf(b, "%s\"%s\":", k ? "," : "", et_emotion_names[k]);
+            et_strbuf_json_number(b, round4(q->on_screen > 0 ? q->seconds[k] / q->on_screen : 0));
+        }
+        et_strbuf_append(b, "}}", 2);
+    }
+    et_strbuf_append(b, "]", 1);
+}
+
 int cmd_summary(int argc, char **argv)
 {
     enum { O_CSV = 256, O_JSON };
@@ -234,6 +325,7 @@ int cmd_summary(int argc, char **argv)
 
     et_results r = {0};
     et_strbuf json_text = {0};
+    across_list across = {0};
     int status = EXIT_SOME_FAILED;
     FILE *out = stdout;
     if (et_results_read(&r, argv[optind]) != ET_OK) {
@@ -272,11 +364,23 @@ int cmd_summary(int argc, char **argv)
         } else {
             print_table(out, &r.media[i], stats, n, persons, np);
         }
+        for (int j = 0; r.media[i].persons == ET_PERSONS_RUN && j < np; j++)
+            if (across_add(&across, r.media[i].run, &persons[j]) != 0) {
+                fprintf(stderr, "emotrace: summary: out of memory\n");
+                free(stats);
+                free(persons);
+                goto end;
+            }
         free(stats);
         free(persons);
     }
+    if (!csv && !json && across.count > 0)
+        print_across_table(out, &across);
     if (json) {
-        et_strbuf_append(&json_text, "]}\n", 3);
+        et_strbuf_append(&json_text, "]", 1);
+        if (across.count > 0)
+            json_across(&json_text, &across);
+        et_strbuf_append(&json_text, "}\n", 2);
         if (json_text.failed) {
             fprintf(stderr, "emotrace: summary: out of memory\n");
             goto end;
@@ -295,5 +399,6 @@ end:
         status = EXIT_SOME_FAILED;
     et_strbuf_free(&json_text);
     et_results_free(&r);
+    free(across.items);
     return status;
 }
