@@ -124,12 +124,20 @@ static int detect_batch(et_face_detector *d, batch_buffers *b, int n)
     return ET_OK;
 }
 
-/* Ends the media in the sink with info's status and the tracks so far. */
-static int write_summaries(et_sink *sink, const et_media_info *info, const et_tracker *tracker)
+/* Ends the media in the sink with info's status and the tracks so far
+ * (with their persons when linker is set, and descriptors if asked). */
+static int write_summaries(et_sink *sink, const et_media_info *info, const et_tracker *tracker,
+                           et_person_linker *linker, int store_embeddings)
 {
     et_track_summary *summaries = calloc((size_t)tracker->count + 1, sizeof *summaries);
-    if (!summaries)
+    float *descriptors = linker && store_embeddings
+                             ? malloc(((size_t)tracker->count + 1) * ET_FACE_EMBED_DIM * sizeof(float))
+                             : NULL;
+    if (!summaries || (linker && store_embeddings && !descriptors)) {
+        free(summaries);
+        free(descriptors);
         return et_error_set(ET_ERR_NOMEM, "%s: out of memory", info->path);
+    }
     for (int i = 0; i < tracker->count; i++) {
         const et_track *t = &tracker->tracks[i];
         et_track_summary *s = &summaries[i];
@@ -143,9 +151,16 @@ static int write_summaries(et_sink *sink, const et_media_info *info, const et_tr
             mean[k] = (float)s->mean_prob[k];
         }
         s->emotion = et_argmax(mean, ET_EMOTIONS);
+        s->person = linker ? et_person_linker_person(linker, i) : 0;
+        float *d = descriptors ? descriptors + (size_t)i * ET_FACE_EMBED_DIM : NULL;
+        if (d && et_person_linker_descriptor(linker, i, d)) {
+            s->embedding = d;
+            s->embedding_size = ET_FACE_EMBED_DIM;
+        }
     }
     int rc = et_sink_end_media(sink, info, summaries, tracker->count);
     free(summaries);
+    free(descriptors);
     return rc;
 }
 
@@ -191,6 +206,7 @@ void et_analyzer_defaults(et_analyzer_options *o)
     o->image_fps = 1.0;
     o->label_margin = ET_LABEL_MARGIN;
     o->label_dwell = ET_LABEL_DWELL;
+    o->person_threshold = ET_FACE_EMBED_THRESHOLD;
 }
 
 /* Reads the next frame to analyse into f (time range and --fps applied):
@@ -242,7 +258,8 @@ static int read_next(const et_analyzer_options *o, et_media_reader *reader, et_f
  * CNN outputs are ready; faces are in frame order, so tracks and states
  * advance exactly as if frames came one at a time. */
 static int finish_frame(const et_analyzer_options *o, batch_buffers *b, int i, et_tracker *tracker,
-                        et_temporal *temporal, et_sink *sink, const et_media_info *info, et_analyzer_stats *stats)
+                        et_temporal *temporal, et_person_linker *linker, et_sink *sink, const et_media_info *info,
+                        et_analyzer_stats *stats)
 {
     const et_frame *frame = b->list[i];
     int first = b->first[i], count = b->counts[i], rc = ET_OK;
@@ -250,6 +267,15 @@ static int finish_frame(const et_analyzer_options *o, batch_buffers *b, int i, e
     if (count > 0) {
         if ((rc = et_tracker_update(tracker, b->faces + first, count, frame->t, b->track_index + first)) != ET_OK)
             return rc;
+        if (linker) {
+            t0 = now();
+            rc = et_person_linker_frame(linker, tracker, frame->rgb, frame->width, frame->height, frame->stride,
+                                        b->faces + first, b->track_index + first, count, frame->t,
+                                        b->crops + (size_t)first * CROP_PIXELS, ET_FACE_SIZE);
+            stats->persons += now() - t0;
+            if (rc != ET_OK)
+                return et_error_wrap(rc, "%s: frame %lld: ", info->path, (long long)frame->index);
+        }
         const float *output = b->probabilities + (size_t)first * ET_EMOTIONS;
         if (temporal) {
             t0 = now();
@@ -279,6 +305,7 @@ static int finish_frame(const et_analyzer_options *o, batch_buffers *b, int i, e
             obs->frame = frame->index;
             obs->t = frame->t;
             obs->track = track->id;
+            obs->person = linker ? et_person_linker_person(linker, b->track_index[k]) : 0;
             obs->x = f->x0;
             obs->y = f->y0;
             obs->w = f->x1 - f->x0;
@@ -336,6 +363,8 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     info->frames_dropped = 0;
     info->status = ET_MEDIA_DONE;
     info->error = NULL;
+    info->persons = !o->embedder ? ET_PERSONS_NONE : o->persons_across ? ET_PERSONS_RUN : ET_PERSONS_FILE;
+    et_person_linker *linker = NULL;
 
     et_temporal *temporal = o->stills ? NULL : o->temporal;
     batch_buffers *b = calloc(1, sizeof *b);
@@ -354,6 +383,9 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
         rc = et_error_set(ET_ERR_NOMEM, "%s: out of memory", item->path);
         goto fail;
     }
+    if (o->embedder &&
+        (rc = et_person_linker_open(&linker, o->embedder, o->persons_across, o->person_threshold)) != ET_OK)
+        goto fail;
     b->embedding_size = o->classifier->embedding_size;
     b->feature_size = temporal ? et_temporal_feature_size(temporal) : 0;
     if ((rc = buffers_reserve(b, 64)) != ET_OK)
@@ -415,7 +447,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
         if (rc != ET_OK)
             goto fail;
         for (int i = 0; i < n; i++) {
-            if ((rc = finish_frame(o, b, i, &tracker, temporal, sink, info, stats)) != ET_OK)
+            if ((rc = finish_frame(o, b, i, &tracker, temporal, linker, sink, info, stats)) != ET_OK)
                 goto fail;
             info->frames_dropped = live ? et_media_reader_dropped(&reader) : 0;
             if (sink && (rc = et_sink_checkpoint(sink, info)) != ET_OK)
@@ -434,11 +466,17 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     if (!info->duration && stats->frames_decoded)
         info->duration = last_t;
     t0 = now();
+    rc = linker ? et_person_linker_finish(linker) : ET_OK;
+    stats->persons += now() - t0;
+    if (rc != ET_OK)
+        goto fail;
+    t0 = now();
     stats->tracks = tracker.count;
-    rc = sink ? write_summaries(sink, info, &tracker) : ET_OK;
+    rc = sink ? write_summaries(sink, info, &tracker, linker, o->store_embeddings) : ET_OK;
     stats->store += now() - t0;
     if (rc != ET_OK)
         goto fail;
+    et_person_linker_free(linker);
     et_tracker_free(&tracker);
     if (b)
         buffers_free(b);
@@ -460,11 +498,13 @@ fail: {
             if (!info->duration && stats->frames_decoded)
                 info->duration = last_t;
         }
-        if (write_summaries(sink, info, &tracker) != ET_OK && !et_sink_error(sink))
+        if ((linker && et_person_linker_finish(linker) != ET_OK) ||
+            (write_summaries(sink, info, &tracker, linker, o->store_embeddings) != ET_OK && !et_sink_error(sink)))
             et_sink_fail_media(sink, info, message); /* no memory for the summaries */
     } else if (sink) {
         et_sink_fail_media(sink, info, message);
     }
+    et_person_linker_free(linker);
     et_tracker_free(&tracker);
     if (b)
         buffers_free(b);
