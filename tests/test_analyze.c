@@ -194,18 +194,20 @@ TEST(analyze_csv_and_jsonl_parse_back)
     REQUIRE(out);
     const char *p = out;
     char fields[20][512];
-    CHECK_EQ_INT(csv_record(&p, fields, 20), 17);
-    CHECK(!strcmp(fields[0], "path") && !strcmp(fields[16], "emotion") && !strcmp(fields[9], "angry"));
+    CHECK_EQ_INT(csv_record(&p, fields, 20), 18);
+    CHECK(!strcmp(fields[0], "path") && !strcmp(fields[4], "person") && !strcmp(fields[17], "emotion") &&
+          !strcmp(fields[10], "angry"));
     int rows = 0;
     while (*p) {
         int n = csv_record(&p, fields, 20);
-        CHECK_EQ_INT(n, 17);
+        CHECK_EQ_INT(n, 18);
         CHECK(!strcmp(fields[0], "examples/expressions.mp4"));
+        CHECK(!strcmp(fields[4], "1")); /* one face: one person */
         double sum = 0;
-        for (int k = 9; k < 16; k++)
+        for (int k = 10; k < 17; k++)
             sum += atof(fields[k]);
         CHECK_NEAR(sum, 1.0, 2e-3);
-        CHECK(et_emotion_from_name(fields[16]) >= 0);
+        CHECK(et_emotion_from_name(fields[17]) >= 0);
         rows++;
     }
     CHECK_MSG(rows >= 8 && rows <= 9, "%d rows for 4 s at 2 frames/s", rows);
@@ -344,7 +346,7 @@ TEST(analyze_image_folder_natural_order)
     for (int i = 0; i < 3 && *p; i++) {
         csv_record(&p, fields, 20);
         t[i] = atof(fields[2]);
-        w[i] = atof(fields[6]);
+        w[i] = atof(fields[7]);
     }
     CHECK_NEAR(t[0], 0.0, 1e-6);
     CHECK_NEAR(t[1], 0.5, 1e-6);

@@ -318,7 +318,7 @@ static int reduce_csv(const char *path, const char *label, reduced *r)
     for (char *line = strtok(text, "\n"); line && rows < MAX_ROWS; line = strtok(NULL, "\n")) {
         if (!strncmp(line, "path,", 5))
             continue;
-        /* path,frame,t,track,x,y,w,h,score,7 probabilities,emotion */
+        /* path,frame,t,track,person,x,y,w,h,score,7 probabilities,emotion */
         char *field[32];
         int n = 0;
         for (char *p = line; n < 32; p++) {
@@ -327,12 +327,12 @@ static int reduce_csv(const char *path, const char *label, reduced *r)
                 break;
             *p = '\0';
         }
-        if (n != 17)
+        if (n != 18)
             break;
         track[rows] = atoi(field[3]);
         for (int k = 0; k < ET_EMOTIONS; k++)
-            prob[rows][k] = atof(field[9 + k]);
-        snprintf(emotion[rows], sizeof emotion[rows], "%s", field[16]);
+            prob[rows][k] = atof(field[10 + k]);
+        snprintf(emotion[rows], sizeof emotion[rows], "%s", field[17]);
         rows++;
     }
     free(text);

@@ -66,6 +66,8 @@ TEST(output_annotate_with_events_both_written)
     REQUIRE(both && alone);
     /* One face: it appears once ("from":null) and changes label or not. */
     CHECK_MSG(strstr(both, "\"from\":null") != NULL, "events: %s", both);
+    /* The one face is person 1. */
+    CHECK_MSG(strstr(both, "\"track\":1,\"person\":1,\"from\":") != NULL, "events: %s", both);
     CHECK_MSG(!strcmp(both, alone), "events with --annotate:\n%s\nalone:\n%s", both, alone);
     free(both);
     free(alone);

@@ -9,6 +9,7 @@
 #include "emotrace/live_reader.h"
 #include "emotrace/lookahead.h"
 #include "emotrace/media_input.h"
+#include "emotrace/persons.h"
 #include "emotrace/store.h"
 #include "emotrace/temporal.h"
 
@@ -81,12 +82,21 @@ typedef struct {
      * everything so far stored as a finished item. */
     et_live_policy live_policy;
     volatile int *finish;
+    /* Persons (persons.h): embedder NULL leaves them unlinked (person 0).
+     * Tracks link within each file, or across files through the run's
+     * shared gallery persons_across; store_embeddings passes each track's
+     * descriptor to the sink. */
+    et_face_embedder *embedder;
+    et_person_gallery *persons_across;
+    float person_threshold;
+    int store_embeddings;
 } et_analyzer_options;
 
 #define ET_LIVE_COMMIT_SECONDS 0.5
 
 typedef struct {
     double decode, detect, align, cnn, temporal, store; /* seconds per stage */
+    double persons;      /* seconds cutting chips, embedding and linking */
     long frames_decoded, frames_analyzed, observations, tracks;
     long frames_dropped; /* streams: decoded frames skipped because analysis was behind */
 } et_analyzer_stats;
