@@ -148,11 +148,22 @@ TEST(lookahead_window_must_be_positive)
     CHECK(strstr(et_error_message(), "window") != NULL);
 }
 
-/* One CSV row of analyze: track, time and the seven probabilities. */
+/* One CSV row of analyze: time, track and the seven probabilities. */
 typedef struct {
     int track;
     double t, prob[ET_EMOTIONS];
 } row;
+
+/* Index of name among the comma-separated fields of a header line, or -1. */
+static int column_of(const char *header, const char *name)
+{
+    size_t len = strlen(name);
+    int index = 0;
+    for (const char *p = header; p; p = strchr(p, ','), p = p ? p + 1 : NULL, index++)
+        if (!strncmp(p, name, len) && (p[len] == ',' || p[len] == '\n' || p[len] == '\0'))
+            return index;
+    return -1;
+}
 
 static int read_rows(const char *path, row *rows, int max)
 {
@@ -160,26 +171,23 @@ static int read_rows(const char *path, row *rows, int max)
     if (!f)
         return -1;
     char line[1024];
-    int n = 0;
-    if (!fgets(line, sizeof line, f)) {
-        fclose(f);
-        return -1;
+    int n = 0, t_at = -1, track_at = -1, angry_at = -1;
+    if (fgets(line, sizeof line, f)) {
+        t_at = column_of(line, "t");
+        track_at = column_of(line, "track");
+        angry_at = column_of(line, "angry");
     }
-    while (n < max && fgets(line, sizeof line, f)) {
-        /* path,frame,t,track,x,y,w,h,score,7 probabilities,emotion */
-        char *field = strchr(line, ',');
-        double values[16];
+    while (t_at >= 0 && track_at >= 0 && angry_at >= 0 && n < max && fgets(line, sizeof line, f)) {
+        double values[32];
         int k = 0;
-        while (field && k < 16) {
-            values[k++] = strtod(field + 1, NULL);
-            field = strchr(field + 1, ',');
-        }
-        if (k < 16)
+        for (const char *p = line; p && k < 32; p = strchr(p, ','), p = p ? p + 1 : NULL)
+            values[k++] = strtod(p, NULL);
+        if (k <= angry_at + ET_EMOTIONS)
             break;
-        rows[n].t = values[1];
-        rows[n].track = (int)values[2];
+        rows[n].t = values[t_at];
+        rows[n].track = (int)values[track_at];
         for (int e = 0; e < ET_EMOTIONS; e++)
-            rows[n].prob[e] = values[8 + e];
+            rows[n].prob[e] = values[angry_at + e];
         n++;
     }
     fclose(f);

@@ -39,11 +39,12 @@ static int video_frames(const char *path)
     return n;
 }
 
-/* The events of the same analysis asked for alone (--events only). */
+/* The events of the same analysis asked for alone (--events only; causal,
+ * as --annotate makes it: the video is drawn as frames are decoded). */
 static char *events_alone(void)
 {
     char args[1024];
-    snprintf(args, sizeof args, "analyze -q " RANGE " " CLIP " -o '%s' --events '%s'", test_path("alone.csv"),
+    snprintf(args, sizeof args, "analyze -q --lookahead 0 " RANGE " " CLIP " -o '%s' --events '%s'", test_path("alone.csv"),
              test_path("alone.jsonl"));
     if (cli_run(args, NULL, NULL) != 0)
         return NULL;
