@@ -7,6 +7,7 @@
 #include "emotrace/face_align.h"
 #include "emotrace/face_detector.h"
 #include "emotrace/live_reader.h"
+#include "emotrace/lookahead.h"
 #include "emotrace/media_input.h"
 #include "emotrace/persons.h"
 #include "emotrace/store.h"
@@ -51,6 +52,11 @@ typedef struct {
      * (et_label_update); margin 0: the argmax. */
     float label_margin;
     double label_dwell;
+    /* Recorded media, when temporal is set: seconds of look-ahead each side
+     * (lookahead.h), which replaces the temporal model; 0: the temporal
+     * model, as for streams (always used for them, and with
+     * on_frame_skipped). Default ET_LOOKAHEAD_WINDOW. */
+    double lookahead;
     int stills;                /* images are independent: no temporal model */
     int decoder_threads;
     /* Frames analysed together (one detector and one CNN pass): 0 for the

@@ -64,7 +64,12 @@ static const char usage[] =
     "                         it by P probability (default 0.15; 0: argmax) ...\n"
     "      --label-dwell S    ... or has been the most probable for S seconds\n"
     "                         (default 0.5)\n"
-    "      --no-temporal      report the CNN's per-frame output without the LSTM\n"
+    "      --lookahead S      recorded media: each face's probabilities are the\n"
+    "                         CNN's averaged over its track from S seconds before\n"
+    "                         to S seconds after the frame, no lag (default 1;\n"
+    "                         0: the causal LSTM, as always for live sources and\n"
+    "                         with --annotate)\n"
+    "      --no-temporal      report the CNN's per-frame output as it is\n"
     "Persons (the tracks of one face linked; a person number per track and row):\n"
     "      --person-threshold D  tracks whose face descriptors lie closer than D\n"
     "                         are one person (default 0.6; lower: fewer links)\n"
@@ -193,7 +198,7 @@ int cmd_analyze(int argc, char **argv)
     enum { O_FORMAT = 256, O_RESUME, O_STILLS, O_IMAGE_FPS, O_FPS, O_START, O_END, O_DETECTOR, O_MIN_FACE,
            O_MAX_FACES, O_MIN_SCORE, O_MAX_GAP, O_NO_TEMPORAL, O_CNN, O_LSTM, O_DETECTOR_WEIGHTS, O_THREADS,
            O_ANNOTATE, O_SHARD, O_STDIN_MEDIA, O_INPUT_FORMAT, O_INPUT_OPTION, O_LIVE_POLICY, O_EVENTS, O_TTA, O_LABEL_MARGIN, O_LABEL_DWELL,
-           O_PERSON_THRESHOLD, O_PERSONS_ACROSS, O_NO_PERSONS, O_STORE_EMBEDDINGS };
+           O_PERSON_THRESHOLD, O_PERSONS_ACROSS, O_NO_PERSONS, O_STORE_EMBEDDINGS, O_LOOKAHEAD };
     static const struct option options[] = {
         {"output", required_argument, 0, 'o'},     {"format", required_argument, 0, O_FORMAT},
         {"resume", no_argument, 0, O_RESUME},      {"quiet", no_argument, 0, 'q'},
@@ -204,6 +209,7 @@ int cmd_analyze(int argc, char **argv)
         {"max-faces", required_argument, 0, O_MAX_FACES}, {"min-score", required_argument, 0, O_MIN_SCORE},
         {"max-gap", required_argument, 0, O_MAX_GAP}, {"no-temporal", no_argument, 0, O_NO_TEMPORAL},
         {"label-margin", required_argument, 0, O_LABEL_MARGIN}, {"label-dwell", required_argument, 0, O_LABEL_DWELL},
+        {"lookahead", required_argument, 0, O_LOOKAHEAD},
         {"cnn", required_argument, 0, O_CNN},      {"lstm", required_argument, 0, O_LSTM},
         {"detector-weights", required_argument, 0, O_DETECTOR_WEIGHTS},
         {"threads", required_argument, 0, O_THREADS}, {"annotate", required_argument, 0, O_ANNOTATE},
@@ -264,6 +270,9 @@ int cmd_analyze(int argc, char **argv)
         case O_LABEL_MARGIN:
             if (cli_parse_double("analyze", "--label-margin", optarg, 0, 1, &x)) return EXIT_USAGE;
             ao.label_margin = (float)x;
+            break;
+        case O_LOOKAHEAD:
+            if (cli_parse_double("analyze", "--lookahead", optarg, 0, 60, &ao.lookahead)) return EXIT_USAGE;
             break;
         case O_LABEL_DWELL:
             if (cli_parse_double("analyze", "--label-dwell", optarg, 0, 3600, &ao.label_dwell)) return EXIT_USAGE;
@@ -404,13 +413,13 @@ int cmd_analyze(int argc, char **argv)
         append_sha(&weights, "face-embed", found[3]);
     et_strbuf_printf(&settings,
                      "detector=%s min_score=%g min_face=%g max_faces=%d max_gap=%g fps=%g start=%g end=%g "
-                     "image_fps=%g stills=%d temporal=%s tta=%s live_policy=%s label_margin=%g label_dwell=%g "
-                     "persons=%s person_threshold=%g store_embeddings=%d",
+                     "image_fps=%g stills=%d temporal=%s lookahead=%g tta=%s live_policy=%s label_margin=%g "
+                     "label_dwell=%g persons=%s person_threshold=%g store_embeddings=%d",
                      detector_options.model == ET_FACE_MODEL_FULL ? "full" : "short", detector_options.min_score,
                      detector_options.min_face_px, detector_options.max_faces, ao.max_gap, ao.max_fps, ao.start,
-                     ao.end, ao.image_fps, ao.stills, temporal ? "lstm" : "none", tta ? "flip" : "none",
-                     ao.live_policy == ET_LIVE_ALL ? "all" : "latest", ao.label_margin, ao.label_dwell,
-                     no_persons ? "none" : persons_across ? "run" : "file", ao.person_threshold,
+                     ao.end, ao.image_fps, ao.stills, temporal ? "lstm" : "none", temporal ? ao.lookahead : 0.0,
+                     tta ? "flip" : "none", ao.live_policy == ET_LIVE_ALL ? "all" : "latest", ao.label_margin,
+                     ao.label_dwell, no_persons ? "none" : persons_across ? "run" : "file", ao.person_threshold,
                      ao.store_embeddings);
 
     /* Inputs: each expanded now; one that cannot be read is reported in turn. */
