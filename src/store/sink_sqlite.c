@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "emotrace/clock.h"
 #include "emotrace/error.h"
 #include "emotrace/schema.h"
 #include "sink_internal.h"
@@ -175,13 +176,6 @@ static void bind_media(sqlite3_stmt *st, const et_media_info *m, int done, const
     sqlite3_bind_int64(st, PARAM(MEDIA_FRAMES_DROPPED), m->frames_dropped);
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int set_doing(sqlite_sink *s, const char *path)
 {
     free(s->doing);
@@ -242,7 +236,7 @@ static int sqlite_begin_media(et_sink *sink, const et_media_info *media)
     if ((rc = step_done(s, ST_INSERT_MEDIA, what)) != ET_OK)
         return rc;
     s->media_id = sqlite3_last_insert_rowid(s->db);
-    s->last_commit = now();
+    s->last_commit = et_now_seconds();
     return ET_OK;
 }
 
@@ -286,12 +280,12 @@ static int finish_media(sqlite_sink *s, const et_media_info *m, int done, const 
 static int sqlite_checkpoint(et_sink *sink, const et_media_info *progress)
 {
     sqlite_sink *s = (sqlite_sink *)sink;
-    if (s->base.commit_interval <= 0 || now() - s->last_commit < s->base.commit_interval)
+    if (s->base.commit_interval <= 0 || et_now_seconds() - s->last_commit < s->base.commit_interval)
         return ET_OK;
     int rc = finish_media(s, progress, 0, "live source still being analysed (or its run was killed)", s->doing);
     if (rc == ET_OK)
         rc = exec(s, "BEGIN IMMEDIATE", s->doing);
-    s->last_commit = now();
+    s->last_commit = et_now_seconds();
     return rc;
 }
 
