@@ -14,6 +14,7 @@
 #include "emotrace/store.h"
 #include "emotrace/store_merge.h"
 #include "cli_run.h"
+#include "db_dump.h"
 #include "test.h"
 
 #define MAN_PAGE "man/emotrace.1"
@@ -31,25 +32,6 @@ typedef struct {
     man_column columns[MAX_COLUMNS];
     int ncolumns;
 } man_table;
-
-static char *schema_read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (text && fread(text, 1, (size_t)n, f) != (size_t)n) {
-        free(text);
-        text = NULL;
-    }
-    if (text)
-        text[n] = '\0';
-    fclose(f);
-    return text;
-}
 
 /* The names on a ".B name" or ".BR a ", " b ..." line (the quoted parts
  * are punctuation). Returns how many, 0 for any other line. */
@@ -127,7 +109,7 @@ static int schema_man_tables(char *section, man_table *tables, int max)
  * section), caller frees; NULL when missing. */
 static char *schema_man_section(void)
 {
-    char *page = schema_read_file(MAN_PAGE);
+    char *page = file_read_text(MAN_PAGE);
     if (!page)
         return NULL;
     char *start = strstr(page, "\n.SS SQLite\n");
@@ -264,19 +246,6 @@ TEST(schema_created_database_matches_the_definition)
     sqlite3_close(db);
 }
 
-static double schema_query(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    double v = -1;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_double(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 /* A database of the first release (none of the columns and tables added
  * since) is read and merged as it is, the missing columns taking their old
  * values, and the merge's output has them all. */
@@ -327,8 +296,8 @@ TEST(schema_first_release_database_is_read_and_merged)
     CHECK_EQ_INT(stats.runs, 1);
     CHECK_EQ_INT(stats.media, 1);
     CHECK_EQ_INT(stats.observations, 3);
-    CHECK_EQ_INT(schema_query(out, "SELECT frames_dropped FROM media WHERE path = 'a.mp4'"), 0);
-    CHECK_EQ_INT(schema_query(out, "SELECT COUNT(*) FROM observations WHERE person IS NULL AND happy = 1"), 3);
-    CHECK_EQ_INT(schema_query(out, "SELECT COUNT(*) FROM persons"), 0);
-    CHECK_EQ_INT(schema_query(out, "SELECT COUNT(*) FROM media m JOIN runs r ON r.id = m.run_id"), 1);
+    CHECK_EQ_INT(db_count(out, "SELECT frames_dropped FROM media WHERE path = 'a.mp4'"), 0);
+    CHECK_EQ_INT(db_count(out, "SELECT COUNT(*) FROM observations WHERE person IS NULL AND happy = 1"), 3);
+    CHECK_EQ_INT(db_count(out, "SELECT COUNT(*) FROM persons"), 0);
+    CHECK_EQ_INT(db_count(out, "SELECT COUNT(*) FROM media m JOIN runs r ON r.id = m.run_id"), 1);
 }
