@@ -9,7 +9,7 @@ DEPS_LIBS   := $(shell pkg-config --libs $(PKGS)) -lopenblas -lpthread -lm
 
 # snprintf truncation is bounded and intended wherever we use it; gcc guesses
 # too often (clang has no such warning; it warns of the deliberate string
-# concatenation in sink_sqlite.c's column lists).
+# concatenation in sink_sqlite.c's SQL statements).
 CC_IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
 WARN    := -std=c11 -Wall -Wextra -Werror $(if $(CC_IS_CLANG),-Wno-string-concatenation,-Wno-format-truncation)
 DEFS    := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DET_VERSION=\"$(VERSION)\" \

@@ -61,9 +61,9 @@ static int photo_descriptor(et_photo_face *photo, et_face_embedder *e, const cha
 
 TEST(persons_real_faces)
 {
-    et_photo_face photo = {0};
+    et_photo_face photo;
     et_face_embedder *e = NULL;
-    REQUIRE(et_face_detector_open(&photo.detector, "weights/face-short.safetensors", NULL) == ET_OK);
+    REQUIRE(et_photo_face_open(&photo, "weights/face-short.safetensors", NULL, NULL) == ET_OK);
     REQUIRE(et_face_embedder_open(&e, "weights/face-embed.safetensors") == ET_OK);
     /* A (George W. Bush) appears (0-2 s), leaves for 3 s, B (Colin Powell)
      * appears (5-7 s), A returns (8-10 s) in another photo. */
@@ -83,7 +83,6 @@ TEST(persons_real_faces)
     CHECK_EQ_INT(person[1], 2);
     CHECK_EQ_INT(person[2], 1);
     et_face_embedder_free(e);
-    et_face_detector_free(photo.detector);
     et_photo_face_free(&photo);
 }
 

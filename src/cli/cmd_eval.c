@@ -276,16 +276,16 @@ int cmd_eval(int argc, char **argv)
         return cli_usage_error("eval", "--ferplus scores FER2013 CSV rows, not an image folder");
     et_face_dataset ds;
     et_photo_face photo = {0};
-    et_face_align_defaults(&photo.align);
-    photo.align.box_scale = (float)crop_scale;
-    photo.align.offset_y = (float)crop_offset;
+    et_face_align_options align;
+    et_face_align_defaults(&align);
+    align.box_scale = (float)crop_scale;
+    align.offset_y = (float)crop_offset;
     int rc = ET_OK;
     if (detect)
-        rc = et_face_detector_open(&photo.detector, NULL, &detector_options);
+        rc = et_photo_face_open(&photo, NULL, &detector_options, &align);
     if (rc == ET_OK)
         rc = is_csv ? et_fer2013_load(&ds, data, strcmp(usage_name, "all") ? usage_name : NULL, 0)
                     : et_image_folder_load_faces(&ds, data, detect ? et_photo_face_crop : NULL, &photo, &no_face);
-    et_face_detector_free(photo.detector);
     et_photo_face_free(&photo);
     if (rc != ET_OK) {
         fprintf(stderr, "emotrace: eval: %s\n", et_error_message());

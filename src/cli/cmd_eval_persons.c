@@ -70,7 +70,7 @@ static int embed_photos(const et_file_list *files, photo_set *set, int *no_face,
     int rc = chip && set->names && set->descriptors && set->face_width ? ET_OK
                                                                         : et_error_set(ET_ERR_NOMEM, "out of memory");
     if (rc == ET_OK)
-        rc = et_face_detector_open(&photo.detector, NULL, NULL);
+        rc = et_photo_face_open(&photo, NULL, NULL, NULL);
     if (rc == ET_OK)
         rc = et_face_embedder_open(&embedder, NULL);
     for (size_t i = 0; rc == ET_OK && i < files->count; i++) {
@@ -96,7 +96,6 @@ static int embed_photos(const et_file_list *files, photo_set *set, int *no_face,
         }
     }
     et_face_embedder_free(embedder);
-    et_face_detector_free(photo.detector);
     et_photo_face_free(&photo);
     free(chip);
     return rc;

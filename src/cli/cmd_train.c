@@ -100,20 +100,16 @@ static int attach_teachers(et_face_dataset *train, const et_face_dataset *val, c
  * aligns them, repeat times. */
 static int append_photos(et_face_dataset *train, const char *dir, int repeat, int quiet)
 {
-    et_face_detector_options detector_options;
-    et_face_detector_defaults(&detector_options);
-    et_photo_face photo = {0};
-    et_face_align_defaults(&photo.align);
+    et_photo_face photo;
     et_face_dataset photos = {0};
     int skipped = 0;
-    int rc = et_face_detector_open(&photo.detector, NULL, &detector_options);
+    int rc = et_photo_face_open(&photo, NULL, NULL, NULL);
     if (rc == ET_OK)
         rc = et_image_folder_load_faces(&photos, dir, et_photo_face_crop, &photo, &skipped);
     if (rc == ET_OK)
         rc = et_face_dataset_append(train, &photos, repeat);
     if (rc == ET_OK && !quiet)
         fprintf(stderr, "%s: %d photos with a face (x%d), %d without\n", dir, photos.count, repeat, skipped);
-    et_face_detector_free(photo.detector);
     et_photo_face_free(&photo);
     et_face_dataset_free(&photos);
     return rc;

@@ -4,7 +4,20 @@
 #include "emotrace/error.h"
 #include "emotrace/media_reader.h"
 
+#include <string.h>
+
 enum { MAX_FACES = 64 };
+
+int et_photo_face_open(et_photo_face *p, const char *weights, const et_face_detector_options *detector,
+                       const et_face_align_options *align)
+{
+    memset(p, 0, sizeof *p);
+    if (align)
+        p->align = *align;
+    else
+        et_face_align_defaults(&p->align);
+    return et_face_detector_open(&p->detector, weights, detector);
+}
 
 int et_photo_face_find(et_photo_face *p, const char *path, et_face *face)
 {
@@ -45,5 +58,7 @@ int et_photo_face_crop(void *ctx, const char *path, uint8_t *crop)
 
 void et_photo_face_free(et_photo_face *p)
 {
+    et_face_detector_free(p->detector);
+    p->detector = NULL;
     et_frame_free(&p->frame);
 }

@@ -11,6 +11,7 @@
 #include "emotrace/error.h"
 #include "emotrace/json.h"
 #include "emotrace/results.h"
+#include "emotrace/schema.h"
 
 void et_results_free(et_results *r)
 {
@@ -83,13 +84,7 @@ static int sqlite_fail(sqlite3 *db, const char *path)
 
 static int read_sqlite(et_results *r, const char *path)
 {
-    static const char media_sql[] = "SELECT id, path, duration, fps, width, height, run_id FROM media "
-                                    "WHERE status = 'done' ORDER BY path";
-    static const char obs_sql[] = "SELECT frame, t, track_id, x, y, w, h, score, angry, disgust, fear, happy, sad, "
-                                  "surprise, neutral, emotion, person FROM observations WHERE media_id = ?";
-    /* Databases from before persons have no person column. */
-    static const char obs_sql_old[] = "SELECT frame, t, track_id, x, y, w, h, score, angry, disgust, fear, happy, "
-                                      "sad, surprise, neutral, emotion, NULL FROM observations WHERE media_id = ?";
+    char media_sql[1024], obs_sql[1024];
     static const char scope_sql[] = "SELECT scope = 'run' FROM persons WHERE media_id = ? LIMIT 1";
     sqlite3 *db = NULL;
     sqlite3_stmt *media = NULL, *obs = NULL, *scope = NULL;
@@ -100,48 +95,56 @@ static int read_sqlite(et_results *r, const char *path)
         goto end;
     }
     sqlite3_busy_timeout(db, 10000);
+    /* Every column by name, in the schema's order (older databases give
+     * the old value of a column they lack). */
+    if (et_schema_select_sql(media_sql, sizeof media_sql, db, &et_schema_tables[ET_TABLE_MEDIA], 0,
+                             "WHERE status = 'done' ORDER BY path") != 0 ||
+        et_schema_select_sql(obs_sql, sizeof obs_sql, db, &et_schema_tables[ET_TABLE_OBSERVATIONS], 0,
+                             "WHERE media_id = ?1") != 0) {
+        rc = et_error_set(ET_ERR_NOMEM, "%s: reading: statement too long", path);
+        goto end;
+    }
     if (sqlite3_prepare_v2(db, media_sql, -1, &media, NULL) != SQLITE_OK ||
-        (sqlite3_prepare_v2(db, obs_sql, -1, &obs, NULL) != SQLITE_OK &&
-         sqlite3_prepare_v2(db, obs_sql_old, -1, &obs, NULL) != SQLITE_OK)) {
+        sqlite3_prepare_v2(db, obs_sql, -1, &obs, NULL) != SQLITE_OK) {
         rc = et_error_set(ET_ERR_FORMAT, "%s: not an emotrace results database (%s)", path, sqlite3_errmsg(db));
         goto end;
     }
     while ((step = sqlite3_step(media)) == SQLITE_ROW) {
-        const unsigned char *name = sqlite3_column_text(media, 1);
+        const unsigned char *name = sqlite3_column_text(media, ET_COL_MEDIA_PATH);
         et_result_media *m = media_add(r, name ? (const char *)name : "");
         if (!m) {
             rc = et_error_set(ET_ERR_NOMEM, "%s: out of memory", path);
             goto end;
         }
-        m->duration = sqlite3_column_double(media, 2);
-        m->fps = sqlite3_column_double(media, 3);
-        m->width = sqlite3_column_int(media, 4);
-        m->height = sqlite3_column_int(media, 5);
-        m->run = sqlite3_column_int64(media, 6);
+        m->duration = sqlite3_column_double(media, ET_COL_MEDIA_DURATION);
+        m->fps = sqlite3_column_double(media, ET_COL_MEDIA_FPS);
+        m->width = sqlite3_column_int(media, ET_COL_MEDIA_WIDTH);
+        m->height = sqlite3_column_int(media, ET_COL_MEDIA_HEIGHT);
+        m->run = sqlite3_column_int64(media, ET_COL_MEDIA_RUN_ID);
         m->persons = ET_PERSONS_NONE;
         if (scope || sqlite3_prepare_v2(db, scope_sql, -1, &scope, NULL) == SQLITE_OK) {
             sqlite3_reset(scope);
-            sqlite3_bind_int64(scope, 1, sqlite3_column_int64(media, 0));
+            sqlite3_bind_int64(scope, 1, sqlite3_column_int64(media, ET_COL_MEDIA_ID));
             if (sqlite3_step(scope) == SQLITE_ROW)
                 m->persons = sqlite3_column_int(scope, 0) ? ET_PERSONS_RUN : ET_PERSONS_FILE;
         }
         sqlite3_reset(obs);
-        sqlite3_bind_int64(obs, 1, sqlite3_column_int64(media, 0));
+        sqlite3_bind_int64(obs, 1, sqlite3_column_int64(media, ET_COL_MEDIA_ID));
         while ((step = sqlite3_step(obs)) == SQLITE_ROW) {
             et_observation o = {0};
-            o.frame = sqlite3_column_int64(obs, 0);
-            o.t = sqlite3_column_double(obs, 1);
-            o.track = sqlite3_column_int(obs, 2);
-            o.x = sqlite3_column_double(obs, 3);
-            o.y = sqlite3_column_double(obs, 4);
-            o.w = sqlite3_column_double(obs, 5);
-            o.h = sqlite3_column_double(obs, 6);
-            o.score = sqlite3_column_double(obs, 7);
+            o.frame = sqlite3_column_int64(obs, ET_COL_OBS_FRAME);
+            o.t = sqlite3_column_double(obs, ET_COL_OBS_T);
+            o.track = sqlite3_column_int(obs, ET_COL_OBS_TRACK_ID);
+            o.x = sqlite3_column_double(obs, ET_COL_OBS_X);
+            o.y = sqlite3_column_double(obs, ET_COL_OBS_Y);
+            o.w = sqlite3_column_double(obs, ET_COL_OBS_W);
+            o.h = sqlite3_column_double(obs, ET_COL_OBS_H);
+            o.score = sqlite3_column_double(obs, ET_COL_OBS_SCORE);
             for (int k = 0; k < ET_EMOTIONS; k++)
-                o.prob[k] = sqlite3_column_double(obs, 8 + k);
-            const unsigned char *label = sqlite3_column_text(obs, 15);
+                o.prob[k] = sqlite3_column_double(obs, ET_COL_OBS_PROB + k);
+            const unsigned char *label = sqlite3_column_text(obs, ET_COL_OBS_EMOTION);
             o.emotion = label ? et_emotion_from_name((const char *)label) : -1;
-            o.person = sqlite3_column_int(obs, 16);
+            o.person = sqlite3_column_int(obs, ET_COL_OBS_PERSON);
             if (o.emotion < 0) {
                 rc = et_error_set(ET_ERR_FORMAT, "%s: %s: observation at %.3f s has emotion '%s'", path, m->path, o.t,
                                   label ? (const char *)label : "NULL");

@@ -1,96 +1,14 @@
 /* The SQLite result store.
  *
- * Schema version 1 (PRAGMA user_version = 1, PRAGMA application_id =
- * 0x454D4F54, "EMOT"). Times are seconds, boxes are pixels of the source
- * frame with the origin at the top left, probabilities are 0..1.
- *
- * runs: one row per emotrace invocation that opened the database.
- *   id            INTEGER PRIMARY KEY  run number
- *   started_at    TEXT     when the run opened the database, UTC, ISO 8601
- *                          ("2024-05-01T12:00:00Z")
- *   tool_version  TEXT     emotrace version that wrote the run
- *   weights       TEXT     SHA-256 of the weights files used
- *                          ("emotion-cnn.safetensors=<64 hex digits> ...")
- *   options       TEXT     analysis options of the run
- *
- * media: one row per input file (video or image), the latest analysis only.
- *   id               INTEGER PRIMARY KEY  referenced by tracks and observations
- *   path             TEXT UNIQUE  the file as named on the command line
- *   size             INTEGER  file size in bytes when analysed
- *   mtime            INTEGER  modification time when analysed, seconds since
- *                             1970-01-01 UTC (with size, decides --resume)
- *   duration         REAL     length in seconds; NULL for still images or
- *                             when unknown
- *   fps              REAL     frame rate of the source; NULL when not
- *                             applicable or unknown
- *   width, height    INTEGER  frame size in pixels; NULL when unknown
- *   frames_analyzed  INTEGER  frames that went through face detection
- *   frames_dropped   INTEGER  frames of a live source that analysis had no
- *                             time for (--live-policy latest); 0 for files.
- *                             Added to older databases when they are opened
- *                             (NOT NULL DEFAULT 0: older builds still write
- *                             them); not in expected_columns for that reason.
- *   status           TEXT     'done' or 'failed'
- *   error            TEXT     why the file failed; NULL when done
- *   run_id           INTEGER  runs.id of the run that wrote this row
- *   A failed file has no tracks and no observations; a failed live source
- *   keeps what it stored, with its tracks (see below). Analysing a path again
- *   replaces its rows (media, tracks, observations) in one transaction.
- *
- * tracks: one row per face track in a media file.
- *   id               INTEGER PRIMARY KEY
- *   media_id         INTEGER  media.id
- *   track            INTEGER  track number within the file (the
- *                             observations.track_id of its observations)
- *   first_t, last_t  REAL     time of the first and last observation
- *   frames           INTEGER  number of observations in the track
- *   emotion          TEXT     dominant emotion label (see below)
- *   angry, disgust, fear, happy, sad, surprise, neutral
- *                    REAL     mean probability of each emotion over the track
- *   person           INTEGER  the track's person (persons.person); NULL when
- *                             persons were not linked (--no-persons)
- *   embedding        BLOB     the track's face descriptor, 128 IEEE float32
- *                             values, little-endian (512 bytes), only with
- *                             --store-embeddings; NULL otherwise
- *
- * persons: one row per person seen in a media file (analyze links the
- * tracks that show the same face; see the man page for the rule).
- *   media_id         INTEGER  media.id (deleted with its media row)
- *   person           INTEGER  person number: per file (scope 'file'), or
- *                             shared by the media of one run (scope 'run',
- *                             --persons-across: the same number is the same
- *                             person in every file with the same run_id)
- *   scope            TEXT     'file' or 'run'
- *   first_t, last_t  REAL     first and last observation of the person
- *   on_screen        REAL     seconds on screen, counted as the README's
- *                             query counts a track's (each observation lasts
- *                             until its track's next one, at most two steps)
- *   tracks           INTEGER  tracks of the person in this file
- *   frames           INTEGER  observations of the person
- *   emotion          TEXT     the emotion shown for the longest time (ties:
- *                             the higher mean probability), as in summary
- *   angry, disgust, fear, happy, sad, surprise, neutral
- *                    REAL     share of on_screen shown with each emotion
- *
- * observations: one row per face per analysed frame.
- *   media_id     INTEGER  media.id
- *   frame        INTEGER  frame index in the source, from 0
- *   t            REAL     time of the frame in seconds from the start
- *   track_id     INTEGER  track number within the file (tracks.track)
- *   x, y, w, h   REAL     face box: left, top, width, height in pixels
- *   score        REAL     face detector confidence, 0..1
- *   angry, disgust, fear, happy, sad, surprise, neutral
- *                REAL     probability of each emotion (they sum to 1)
- *   emotion      TEXT     the label shown for this face: one of 'angry',
- *                         'disgust', 'fear', 'happy', 'sad', 'surprise',
- *                         'neutral'
- *   person       INTEGER  the track's person (persons.person); NULL when
- *                         persons were not linked
- *   Columns added after the first release (frames_dropped, person,
- *   embedding, the persons table) are added to older databases when they
- *   are opened; older builds can still write to them (they leave them NULL).
- *   Indexes: observations_track (media_id, track_id, t) for per-track
- *   queries, observations_time (media_id, t) for time ranges.
+ * The tables and their columns are defined once, in schema.c
+ * (include/emotrace/schema.h), and documented in the man page (OUTPUT,
+ * SQLite), which tests/test_schema.c checks against that definition. A
+ * failed file has no tracks and no observations; a failed live source keeps
+ * what it stored, with its tracks (see below). Analysing a path again
+ * replaces its rows (media, tracks, observations, persons) in one
+ * transaction. Columns and tables added after the first release are added
+ * to older databases when they are opened; older builds can still write to
+ * them (they leave them NULL, or 0 for media.frames_dropped).
  *
  * The database is in WAL mode while a run writes, so other processes can
  * read meanwhile; closing switches it back to a rollback journal, so that
@@ -111,92 +29,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "emotrace/clock.h"
 #include "emotrace/error.h"
+#include "emotrace/schema.h"
 #include "sink_internal.h"
 
-#define SCHEMA_VERSION 1
-#define APPLICATION_ID 0x454D4F54 /* "EMOT" */
-#define STR_(x) #x
-#define STR(x) STR_(x)
+#define PARAM(column) et_schema_param(ET_COL_##column)
+
 #define BUSY_TIMEOUT_MS 10000
-
-#define PERSONS_TABLE_SQL                                                                                \
-    "CREATE TABLE persons (\n"                                                                          \
-    "  media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,\n"                             \
-    "  person INTEGER NOT NULL,\n"                                                                      \
-    "  scope TEXT NOT NULL CHECK (scope IN ('file', 'run')),\n"                                         \
-    "  first_t REAL NOT NULL,\n"                                                                        \
-    "  last_t REAL NOT NULL,\n"                                                                         \
-    "  on_screen REAL NOT NULL,\n"                                                                      \
-    "  tracks INTEGER NOT NULL,\n"                                                                      \
-    "  frames INTEGER NOT NULL,\n"                                                                      \
-    "  emotion TEXT NOT NULL,\n"                                                                        \
-    "  angry REAL, disgust REAL, fear REAL, happy REAL, sad REAL, surprise REAL, neutral REAL,\n"      \
-    "  UNIQUE (media_id, person)\n"                                                                     \
-    ");\n"
-
-static const char schema_sql[] =
-    "CREATE TABLE runs (\n"
-    "  id INTEGER PRIMARY KEY,\n"
-    "  started_at TEXT NOT NULL,\n"
-    "  tool_version TEXT NOT NULL,\n"
-    "  weights TEXT NOT NULL,\n"
-    "  options TEXT NOT NULL\n"
-    ");\n"
-    "CREATE TABLE media (\n"
-    "  id INTEGER PRIMARY KEY,\n"
-    "  path TEXT NOT NULL UNIQUE,\n"
-    "  size INTEGER NOT NULL,\n"
-    "  mtime INTEGER NOT NULL,\n"
-    "  duration REAL,\n"
-    "  fps REAL,\n"
-    "  width INTEGER,\n"
-    "  height INTEGER,\n"
-    "  frames_analyzed INTEGER NOT NULL,\n"
-    "  status TEXT NOT NULL CHECK (status IN ('done', 'failed')),\n"
-    "  error TEXT,\n"
-    "  run_id INTEGER NOT NULL REFERENCES runs(id),\n"
-    "  frames_dropped INTEGER NOT NULL DEFAULT 0\n"
-    ");\n"
-    "CREATE TABLE tracks (\n"
-    "  id INTEGER PRIMARY KEY,\n"
-    "  media_id INTEGER NOT NULL REFERENCES media(id),\n"
-    "  track INTEGER NOT NULL,\n"
-    "  first_t REAL NOT NULL,\n"
-    "  last_t REAL NOT NULL,\n"
-    "  frames INTEGER NOT NULL,\n"
-    "  emotion TEXT NOT NULL,\n"
-    "  angry REAL, disgust REAL, fear REAL, happy REAL, sad REAL, surprise REAL, neutral REAL,\n"
-    "  person INTEGER,\n"
-    "  embedding BLOB,\n"
-    "  UNIQUE (media_id, track)\n"
-    ");\n"
-    "CREATE TABLE observations (\n"
-    "  media_id INTEGER NOT NULL REFERENCES media(id),\n"
-    "  frame INTEGER NOT NULL,\n"
-    "  t REAL NOT NULL,\n"
-    "  track_id INTEGER NOT NULL,\n"
-    "  x REAL, y REAL, w REAL, h REAL,\n"
-    "  score REAL,\n"
-    "  angry REAL, disgust REAL, fear REAL, happy REAL, sad REAL, surprise REAL, neutral REAL,\n"
-    "  emotion TEXT NOT NULL,\n"
-    "  person INTEGER\n"
-    ");\n"
-    "CREATE INDEX observations_track ON observations (media_id, track_id, t);\n"
-    "CREATE INDEX observations_time ON observations (media_id, t);\n"
-    PERSONS_TABLE_SQL
-    "PRAGMA application_id = " STR(APPLICATION_ID) ";\n"
-    "PRAGMA user_version = " STR(SCHEMA_VERSION) ";\n";
-
-/* Columns an existing database must have (extra ones are tolerated). */
-static const char *const expected_columns[] = {
-    "runs",         "id,started_at,tool_version,weights,options",
-    "media",        "id,path,size,mtime,duration,fps,width,height,frames_analyzed,status,error,run_id",
-    "tracks",       "id,media_id,track,first_t,last_t,frames,emotion,"
-                    "angry,disgust,fear,happy,sad,surprise,neutral",
-    "observations", "media_id,frame,t,track_id,x,y,w,h,score,"
-                    "angry,disgust,fear,happy,sad,surprise,neutral,emotion",
-};
 
 /* The reused statements; each binds its values as parameters. */
 enum {
@@ -214,33 +54,22 @@ enum {
     ST_COUNT
 };
 
+/* The statements written out here; those that list a table's columns
+ * are built from the schema (statement_build), NULL here. */
 static const char *const statement_sql[ST_COUNT] = {
     [ST_FIND_MEDIA] = "SELECT id FROM media WHERE path = ?1",
     [ST_DELETE_OBSERVATIONS] = "DELETE FROM observations WHERE media_id = ?1",
     [ST_DELETE_TRACKS] = "DELETE FROM tracks WHERE media_id = ?1",
     [ST_DELETE_MEDIA] = "DELETE FROM media WHERE id = ?1",
-    [ST_INSERT_MEDIA] = "INSERT INTO media (path, size, mtime, duration, fps, width, height, "
-                        "frames_analyzed, status, error, run_id, frames_dropped) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    [ST_UPDATE_MEDIA] = "UPDATE media SET size = ?2, mtime = ?3, duration = ?4, fps = ?5, "
-                        "width = ?6, height = ?7, frames_analyzed = ?8, status = ?9, error = ?10, "
-                        "frames_dropped = ?12 WHERE id = ?1",
-    [ST_INSERT_OBSERVATION] = "INSERT INTO observations (media_id, frame, t, track_id, x, y, w, h, "
-                              "score, angry, disgust, fear, happy, sad, surprise, neutral, emotion, person) "
-                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                              "?15, ?16, ?17, ?18)",
-    [ST_INSERT_TRACK] = "INSERT INTO tracks (media_id, track, first_t, last_t, frames, emotion, "
-                        "angry, disgust, fear, happy, sad, surprise, neutral, person, embedding) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [ST_MEDIA_DONE] = "SELECT EXISTS (SELECT 1 FROM media WHERE path = ?1 AND size = ?2 "
                       "AND mtime = ?3 AND status = 'done')",
     [ST_DELETE_PERSONS] = "DELETE FROM persons WHERE media_id = ?1",
     /* Each observation lasts until its track's next one, at most two
      * sampling steps (the shortest positive time between observations of
      * a track in the file, else 1 / fps, else 0); the last one step. */
+    /* The rows of the SELECT follow the persons columns: statement_build
+     * puts "INSERT INTO persons (<columns>) " before it. */
     [ST_INSERT_PERSONS] =
-        "INSERT INTO persons (media_id, person, scope, first_t, last_t, on_screen, tracks, frames, emotion, "
-        "angry, disgust, fear, happy, sad, surprise, neutral) "
         "WITH o AS (SELECT person, track_id, t, emotion, angry, disgust, fear, happy, sad, surprise, neutral, "
         "  LEAD(t) OVER (PARTITION BY track_id ORDER BY t) - t AS dt FROM observations WHERE media_id = ?1), "
         "step AS (SELECT COALESCE((SELECT MIN(dt) FROM o WHERE dt > 0), "
@@ -328,29 +157,23 @@ static void bind_positive(sqlite3_stmt *st, int index, double v)
         sqlite3_bind_null(st, index);
 }
 
-/* Parameters 2..10 and 12 of ST_INSERT_MEDIA and ST_UPDATE_MEDIA. */
+/* The columns that ST_INSERT_MEDIA and ST_UPDATE_MEDIA both set: all but
+ * id, path and run_id. */
 static void bind_media(sqlite3_stmt *st, const et_media_info *m, int done, const char *error)
 {
-    sqlite3_bind_int64(st, 2, m->size);
-    sqlite3_bind_int64(st, 3, m->mtime);
-    bind_positive(st, 4, m->duration);
-    bind_positive(st, 5, m->fps);
+    sqlite3_bind_int64(st, PARAM(MEDIA_SIZE), m->size);
+    sqlite3_bind_int64(st, PARAM(MEDIA_MTIME), m->mtime);
+    bind_positive(st, PARAM(MEDIA_DURATION), m->duration);
+    bind_positive(st, PARAM(MEDIA_FPS), m->fps);
     if (m->width > 0 && m->height > 0) {
-        sqlite3_bind_int(st, 6, m->width);
-        sqlite3_bind_int(st, 7, m->height);
+        sqlite3_bind_int(st, PARAM(MEDIA_WIDTH), m->width);
+        sqlite3_bind_int(st, PARAM(MEDIA_HEIGHT), m->height);
     }
-    sqlite3_bind_int64(st, 8, m->frames_analyzed);
-    sqlite3_bind_text(st, 9, done ? "done" : "failed", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, PARAM(MEDIA_FRAMES_ANALYZED), m->frames_analyzed);
+    sqlite3_bind_text(st, PARAM(MEDIA_STATUS), done ? "done" : "failed", -1, SQLITE_STATIC);
     if (!done)
-        sqlite3_bind_text(st, 10, error && *error ? error : "failed", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 12, m->frames_dropped);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+        sqlite3_bind_text(st, PARAM(MEDIA_ERROR), error && *error ? error : "failed", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, PARAM(MEDIA_FRAMES_DROPPED), m->frames_dropped);
 }
 
 static int set_doing(sqlite_sink *s, const char *path)
@@ -407,13 +230,13 @@ static int sqlite_begin_media(et_sink *sink, const et_media_info *media)
     if (rc != ET_OK)
         return rc;
     sqlite3_stmt *ins = s->st[ST_INSERT_MEDIA];
-    sqlite3_bind_text(ins, 1, media->path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, PARAM(MEDIA_PATH), media->path, -1, SQLITE_STATIC);
     bind_media(ins, media, 0, "analysis did not finish");
-    sqlite3_bind_int64(ins, 11, s->run_id);
+    sqlite3_bind_int64(ins, PARAM(MEDIA_RUN_ID), s->run_id);
     if ((rc = step_done(s, ST_INSERT_MEDIA, what)) != ET_OK)
         return rc;
     s->media_id = sqlite3_last_insert_rowid(s->db);
-    s->last_commit = now();
+    s->last_commit = et_now_seconds();
     return ET_OK;
 }
 
@@ -421,20 +244,20 @@ static int sqlite_write_observation(et_sink *sink, const et_observation *o)
 {
     sqlite_sink *s = (sqlite_sink *)sink;
     sqlite3_stmt *st = s->st[ST_INSERT_OBSERVATION];
-    sqlite3_bind_int64(st, 1, s->media_id);
-    sqlite3_bind_int64(st, 2, o->frame);
-    sqlite3_bind_double(st, 3, o->t);
-    sqlite3_bind_int(st, 4, o->track);
-    sqlite3_bind_double(st, 5, o->x);
-    sqlite3_bind_double(st, 6, o->y);
-    sqlite3_bind_double(st, 7, o->w);
-    sqlite3_bind_double(st, 8, o->h);
-    sqlite3_bind_double(st, 9, o->score);
+    sqlite3_bind_int64(st, PARAM(OBS_MEDIA_ID), s->media_id);
+    sqlite3_bind_int64(st, PARAM(OBS_FRAME), o->frame);
+    sqlite3_bind_double(st, PARAM(OBS_T), o->t);
+    sqlite3_bind_int(st, PARAM(OBS_TRACK_ID), o->track);
+    sqlite3_bind_double(st, PARAM(OBS_X), o->x);
+    sqlite3_bind_double(st, PARAM(OBS_Y), o->y);
+    sqlite3_bind_double(st, PARAM(OBS_W), o->w);
+    sqlite3_bind_double(st, PARAM(OBS_H), o->h);
+    sqlite3_bind_double(st, PARAM(OBS_SCORE), o->score);
     for (int i = 0; i < ET_EMOTIONS; i++)
-        sqlite3_bind_double(st, 10 + i, o->prob[i]);
-    sqlite3_bind_text(st, 17, et_emotion_names[o->emotion], -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, PARAM(OBS_PROB) + i, o->prob[i]);
+    sqlite3_bind_text(st, PARAM(OBS_EMOTION), et_emotion_names[o->emotion], -1, SQLITE_STATIC);
     if (o->person > 0)
-        sqlite3_bind_int(st, 18, o->person);
+        sqlite3_bind_int(st, PARAM(OBS_PERSON), o->person);
     return step_done(s, ST_INSERT_OBSERVATION, s->doing);
 }
 
@@ -443,7 +266,7 @@ static int finish_media(sqlite_sink *s, const et_media_info *m, int done, const 
                         const char *what)
 {
     sqlite3_stmt *up = s->st[ST_UPDATE_MEDIA];
-    sqlite3_bind_int64(up, 1, s->media_id);
+    sqlite3_bind_int64(up, PARAM(MEDIA_ID), s->media_id);
     bind_media(up, m, done, error);
     int rc = step_done(s, ST_UPDATE_MEDIA, what);
     if (rc != ET_OK)
@@ -457,12 +280,12 @@ static int finish_media(sqlite_sink *s, const et_media_info *m, int done, const 
 static int sqlite_checkpoint(et_sink *sink, const et_media_info *progress)
 {
     sqlite_sink *s = (sqlite_sink *)sink;
-    if (s->base.commit_interval <= 0 || now() - s->last_commit < s->base.commit_interval)
+    if (s->base.commit_interval <= 0 || et_now_seconds() - s->last_commit < s->base.commit_interval)
         return ET_OK;
     int rc = finish_media(s, progress, 0, "live source still being analysed (or its run was killed)", s->doing);
     if (rc == ET_OK)
         rc = exec(s, "BEGIN IMMEDIATE", s->doing);
-    s->last_commit = now();
+    s->last_commit = et_now_seconds();
     return rc;
 }
 
@@ -474,18 +297,18 @@ static int sqlite_end_media(et_sink *sink, const et_media_info *final, const et_
     sqlite3_stmt *st = s->st[ST_INSERT_TRACK];
     for (int i = 0; i < ntracks; i++) {
         const et_track_summary *t = &tracks[i];
-        sqlite3_bind_int64(st, 1, s->media_id);
-        sqlite3_bind_int(st, 2, t->track);
-        sqlite3_bind_double(st, 3, t->first_t);
-        sqlite3_bind_double(st, 4, t->last_t);
-        sqlite3_bind_int64(st, 5, t->frames);
-        sqlite3_bind_text(st, 6, et_emotion_names[t->emotion], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, PARAM(TRACKS_MEDIA_ID), s->media_id);
+        sqlite3_bind_int(st, PARAM(TRACKS_TRACK), t->track);
+        sqlite3_bind_double(st, PARAM(TRACKS_FIRST_T), t->first_t);
+        sqlite3_bind_double(st, PARAM(TRACKS_LAST_T), t->last_t);
+        sqlite3_bind_int64(st, PARAM(TRACKS_FRAMES), t->frames);
+        sqlite3_bind_text(st, PARAM(TRACKS_EMOTION), et_emotion_names[t->emotion], -1, SQLITE_STATIC);
         for (int k = 0; k < ET_EMOTIONS; k++)
-            sqlite3_bind_double(st, 7 + k, t->mean_prob[k]);
+            sqlite3_bind_double(st, PARAM(TRACKS_PROB) + k, t->mean_prob[k]);
         if (t->person > 0)
-            sqlite3_bind_int(st, 14, t->person);
+            sqlite3_bind_int(st, PARAM(TRACKS_PERSON), t->person);
         if (t->embedding && t->embedding_size > 0)
-            sqlite3_bind_blob(st, 15, t->embedding, t->embedding_size * (int)sizeof(float), SQLITE_STATIC);
+            sqlite3_bind_blob(st, PARAM(TRACKS_EMBEDDING), t->embedding, t->embedding_size * (int)sizeof(float), SQLITE_STATIC);
         int rc = step_done(s, ST_INSERT_TRACK, what);
         if (rc != ET_OK)
             return rc;
@@ -580,35 +403,17 @@ static int query_int(sqlite_sink *s, const char *sql, sqlite3_int64 *out, const 
     return rc == SQLITE_OK ? ET_OK : db_fail(s, rc, what);
 }
 
-/* Checks that table has every column in the comma-separated list. */
-static int check_columns(sqlite_sink *s, const char *table, const char *columns)
+/* Checks that table t has every column of the first release (those added
+ * later are added by add_missing_columns). */
+static int check_columns(sqlite_sink *s, const et_schema_table *t)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1,
-                                &st, NULL);
-    if (rc != SQLITE_OK)
-        return db_fail(s, rc, "reading the schema");
-    int result = ET_OK;
-    const char *c = columns;
-    while (result == ET_OK && *c) {
-        size_t n = strcspn(c, ",");
-        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, c, (int)n, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
-            result = et_error_set(ET_ERR_FORMAT,
-                                  "%s: not the emotrace results schema: table %s has no column "
-                                  "%.*s",
-                                  s->base.name, table, (int)n, c);
-        else if (rc != SQLITE_ROW)
-            result = db_fail(s, rc, "reading the schema");
-        c += n;
-        if (*c == ',')
-            c++;
+    for (int i = 0; i < t->ncolumns; i++) {
+        const et_schema_column *c = &t->columns[i];
+        if (!c->old_value && !et_schema_has_column(s->db, t->name, c->name))
+            return et_error_set(ET_ERR_FORMAT, "%s: not the emotrace results schema: table %s has no column %s",
+                                s->base.name, t->name, c->name);
     }
-    sqlite3_finalize(st);
-    return result;
+    return ET_OK;
 }
 
 /* Sets *empty when the database has nothing in it yet; otherwise checks
@@ -625,36 +430,41 @@ static int check_schema(sqlite_sink *s, int *empty)
     *empty = app == 0 && version == 0 && objects == 0;
     if (*empty)
         return ET_OK;
-    if (app != APPLICATION_ID)
+    if (app != ET_SCHEMA_APPLICATION_ID)
         return et_error_set(ET_ERR_FORMAT,
                             "%s: not an emotrace results database (it already holds other data)",
                             s->base.name);
-    if (version > SCHEMA_VERSION)
+    if (version > ET_SCHEMA_VERSION)
         return et_error_set(ET_ERR_FORMAT,
                             "%s: written by a newer emotrace (schema version %lld; this version "
                             "handles up to %d)",
-                            s->base.name, (long long)version, SCHEMA_VERSION);
+                            s->base.name, (long long)version, ET_SCHEMA_VERSION);
     if (version < 1)
         return et_error_set(ET_ERR_FORMAT, "%s: unknown emotrace schema version %lld",
                             s->base.name, (long long)version);
-    for (size_t i = 0; i < sizeof expected_columns / sizeof expected_columns[0]; i += 2)
-        if ((rc = check_columns(s, expected_columns[i], expected_columns[i + 1])) != ET_OK)
+    for (int i = 0; i < ET_TABLE_COUNT; i++)
+        if (!et_schema_tables[i].added_later && (rc = check_columns(s, &et_schema_tables[i])) != ET_OK)
             return rc;
     return ET_OK;
 }
 
 static int insert_run(sqlite_sink *s, const et_run_info *run)
 {
+    char sql[512], started[32];
+    time_t now = time(NULL);
+    struct tm utc;
+    if (!gmtime_r(&now, &utc) || !strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &utc))
+        return et_error_set(ET_ERR_IO, "%s: recording the run: no clock", s->base.name);
+    if (et_schema_insert_sql(sql, sizeof sql, &et_schema_tables[ET_TABLE_RUNS]) != 0)
+        return et_error_set(ET_ERR_NOMEM, "%s: recording the run: statement too long", s->base.name);
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db,
-                                "INSERT INTO runs (started_at, tool_version, weights, options) "
-                                "VALUES (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?1, ?2, ?3)",
-                                -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, run && run->tool_version ? run->tool_version : ET_VERSION, -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, run && run->weights ? run->weights : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, run && run->options ? run->options : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, PARAM(RUNS_STARTED_AT), started, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, PARAM(RUNS_TOOL_VERSION), run && run->tool_version ? run->tool_version : ET_VERSION,
+                          -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, PARAM(RUNS_WEIGHTS), run && run->weights ? run->weights : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, PARAM(RUNS_OPTIONS), run && run->options ? run->options : "", -1, SQLITE_STATIC);
         rc = sqlite3_step(st);
         if (rc == SQLITE_DONE)
             rc = SQLITE_OK;
@@ -664,43 +474,88 @@ static int insert_run(sqlite_sink *s, const et_run_info *run)
     return rc == SQLITE_OK ? ET_OK : db_fail(s, rc, "recording the run");
 }
 
-/* Databases from before media.frames_dropped get the column; the default
- * keeps the INSERTs of older builds valid, so both can go on writing. */
-static int add_frames_dropped(sqlite_sink *s)
+/* Databases from before a column or table was added get it: NULL (or the
+ * column's default) in the rows already there, as older builds, which can
+ * go on writing to them, leave it. */
+static int add_missing_columns(sqlite_sink *s)
 {
-    sqlite3_int64 has = 0;
-    int rc = query_int(s, "SELECT count(*) FROM pragma_table_info('media') WHERE name = 'frames_dropped'", &has,
-                       "reading the schema");
-    if (rc != ET_OK || has)
-        return rc;
-    return exec(s, "ALTER TABLE media ADD COLUMN frames_dropped INTEGER NOT NULL DEFAULT 0",
-                "adding media.frames_dropped");
+    char sql[1024], what[200];
+    int rc = ET_OK;
+    for (int i = 0; i < ET_TABLE_COUNT && rc == ET_OK; i++) {
+        const et_schema_table *t = &et_schema_tables[i];
+        if (t->added_later && !et_schema_has_column(s->db, t->name, t->columns[0].name)) {
+            snprintf(what, sizeof what, "adding the %s table", t->name);
+            rc = et_schema_create_sql(sql, sizeof sql, t) == 0 ? exec(s, sql, what)
+                                                                : et_error_set(ET_ERR_NOMEM, "%s: %s", s->base.name, what);
+            continue;
+        }
+        for (int k = 0; k < t->ncolumns && rc == ET_OK; k++) {
+            const et_schema_column *c = &t->columns[k];
+            if (!c->old_value || et_schema_has_column(s->db, t->name, c->name))
+                continue;
+            snprintf(what, sizeof what, "adding %s.%s", t->name, c->name);
+            snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s%s%s", t->name, c->name, c->type,
+                     c->constraint ? " " : "", c->constraint ? c->constraint : "");
+            rc = exec(s, sql, what);
+        }
+    }
+    return rc;
 }
 
-/* Databases from before persons get their columns and table (NULL for the
- * rows already there; older builds leave them NULL too). */
-static int add_persons(sqlite_sink *s)
+/* The creating SQL of every table, the indexes and the PRAGMAs. */
+static int create_tables(sqlite_sink *s)
 {
-    static const char *const columns[][3] = {
-        {"observations", "person", "ALTER TABLE observations ADD COLUMN person INTEGER"},
-        {"tracks", "person", "ALTER TABLE tracks ADD COLUMN person INTEGER"},
-        {"tracks", "embedding", "ALTER TABLE tracks ADD COLUMN embedding BLOB"},
-    };
-    char sql[200];
-    sqlite3_int64 has = 0;
-    int rc = ET_OK;
-    for (size_t i = 0; i < sizeof columns / sizeof columns[0] && rc == ET_OK; i++) {
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'", columns[i][0],
-                 columns[i][1]);
-        if ((rc = query_int(s, sql, &has, "reading the schema")) == ET_OK && !has)
-            rc = exec(s, columns[i][2], "adding the person columns");
+    char sql[8192];
+    if (et_schema_create_all_sql(sql, sizeof sql) != 0)
+        return et_error_set(ET_ERR_NOMEM, "%s: cannot create the tables: schema text too long", s->base.name);
+    return exec(s, sql, "cannot create the tables");
+}
+
+/* The text of statement which into buf: from statement_sql, or built from
+ * the schema for those that list a table's columns. */
+static int statement_build(int which, char *buf, size_t size)
+{
+    const et_schema_table *media = &et_schema_tables[ET_TABLE_MEDIA];
+    int n;
+    switch (which) {
+    case ST_INSERT_MEDIA: return et_schema_insert_sql(buf, size, media);
+    case ST_INSERT_OBSERVATION: return et_schema_insert_sql(buf, size, &et_schema_tables[ET_TABLE_OBSERVATIONS]);
+    case ST_INSERT_TRACK: return et_schema_insert_sql(buf, size, &et_schema_tables[ET_TABLE_TRACKS]);
+    case ST_UPDATE_MEDIA:
+        /* The columns bind_media sets. */
+        n = snprintf(buf, size, "UPDATE media SET ");
+        for (int c = 0, first = 1; c < media->ncolumns && n >= 0 && (size_t)n < size; c++) {
+            if (c == ET_COL_MEDIA_ID || c == ET_COL_MEDIA_PATH || c == ET_COL_MEDIA_RUN_ID)
+                continue;
+            n += snprintf(buf + n, size - n, "%s%s = ?%d", first ? "" : ", ", media->columns[c].name,
+                          et_schema_param(c));
+            first = 0;
+        }
+        if (n >= 0 && (size_t)n < size)
+            n += snprintf(buf + n, size - n, " WHERE id = ?%d", PARAM(MEDIA_ID));
+        return n >= 0 && (size_t)n < size ? 0 : -1;
+    case ST_INSERT_PERSONS:
+        n = snprintf(buf, size, "INSERT INTO persons (");
+        if (n < 0 || (size_t)n >= size || et_schema_column_list(buf + n, size - n, &et_schema_tables[ET_TABLE_PERSONS]))
+            return -1;
+        n += (int)strlen(buf + n);
+        n += snprintf(buf + n, size - n, ") %s", statement_sql[which]);
+        return n >= 0 && (size_t)n < size ? 0 : -1;
+    default: n = snprintf(buf, size, "%s", statement_sql[which]); return n >= 0 && (size_t)n < size ? 0 : -1;
     }
-    if (rc == ET_OK)
-        rc = query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'persons'", &has,
-                       "reading the schema");
-    if (rc == ET_OK && !has)
-        rc = exec(s, PERSONS_TABLE_SQL, "adding the persons table");
-    return rc;
+}
+
+static int prepare_statements(sqlite_sink *s)
+{
+    char sql[4096];
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (statement_build(i, sql, sizeof sql) != 0)
+            return et_error_set(ET_ERR_NOMEM, "%s: preparing statements: statement too long", s->base.name);
+        int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+        if (rc != SQLITE_OK)
+            return db_fail(s, rc, "preparing statements");
+    }
+    return ET_OK;
 }
 
 static int sqlite_setup(sqlite_sink *s, const char *path, const et_run_info *run)
@@ -739,19 +594,11 @@ static int sqlite_setup(sqlite_sink *s, const char *path, const et_run_info *run
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
     }
-    if (empty && (rc = exec(s, schema_sql, "cannot create the tables")) != ET_OK)
-        return rc;
-    if (!empty && ((rc = add_frames_dropped(s)) != ET_OK || (rc = add_persons(s)) != ET_OK))
+    if ((rc = empty ? create_tables(s) : add_missing_columns(s)) != ET_OK)
         return rc;
     if ((rc = insert_run(s, run)) != ET_OK || (rc = exec(s, "COMMIT", "cannot set up database")) != ET_OK)
         return rc;
-    for (int i = 0; i < ST_COUNT; i++) {
-        rc = sqlite3_prepare_v3(s->db, statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-                                NULL);
-        if (rc != SQLITE_OK)
-            return db_fail(s, rc, "preparing statements");
-    }
-    return ET_OK;
+    return prepare_statements(s);
 }
 
 int et_store_sqlite_check(sqlite3 *db, const char *name, int create)
@@ -765,13 +612,13 @@ int et_store_sqlite_check(sqlite3 *db, const char *name, int create)
     if (rc != ET_OK)
         return rc;
     /* Written to (merge's output): brought up to this build's columns. */
-    if (!empty && create && ((rc = add_frames_dropped(&s)) != ET_OK || (rc = add_persons(&s)) != ET_OK))
+    if (!empty && create && (rc = add_missing_columns(&s)) != ET_OK)
         return rc;
     if (!empty)
         return ET_OK;
     if (!create)
         return et_error_set(ET_ERR_FORMAT, "%s: not an emotrace results database (it is empty)", name);
-    return exec(&s, schema_sql, "cannot create the tables");
+    return create_tables(&s);
 }
 
 /* Why path cannot be written, as the file system sees it, or NULL. SQLite

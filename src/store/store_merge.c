@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "emotrace/error.h"
+#include "emotrace/schema.h"
 #include "sink_internal.h"
 
 typedef struct {
@@ -64,9 +65,10 @@ static int db_error(sqlite3 *db, const char *name, const char *what)
 
 /* Copies the rows of select_sql (from the input) into insert_sql (on the
  * output). Column 0 of the select is the row's old id (kept in map when
- * map is not NULL), its other columns bind to parameters 1.. of the insert;
- * remap_column (a select column, or 0) holds an id translated through
- * remap. */
+ * map is not NULL), its other columns bind to parameters 1.. of the insert
+ * (the parameter of an INTEGER PRIMARY KEY column goes unused: the output
+ * numbers its rows); remap_column (a select column, or 0) holds an id
+ * translated through remap. */
 static int copy_rows(merge_state *m, const char *select_sql, const char *insert_sql, id_map *map, int remap_column,
                      const id_map *remap, long *copied)
 {
@@ -100,7 +102,8 @@ static int copy_rows(merge_state *m, const char *select_sql, const char *insert_
         if (done == SQLITE_CONSTRAINT_UNIQUE && map == &m->media) {
             rc = et_error_set(ET_ERR_USAGE, "%s: %s is already in %s (from the output or an earlier input); "
                               "nothing was merged",
-                              m->in_name, (const char *)sqlite3_column_text(sel, 1), m->out_name);
+                              m->in_name, (const char *)sqlite3_column_text(sel, 1 + ET_COL_MEDIA_PATH),
+                              m->out_name);
             break;
         }
         if (done != SQLITE_DONE) {
@@ -120,82 +123,47 @@ static int copy_rows(merge_state *m, const char *select_sql, const char *insert_
     return rc;
 }
 
-/* 1 when the input's table has column (databases written before live
- * sources lack media.frames_dropped: their files dropped nothing; before
- * persons, the person columns and the persons table). */
-static int has_column(merge_state *m, const char *table, const char *column)
+/* Copies table t of the input, every column by name (a column the input
+ * is too old to have gets its old value), in the order of the input's row
+ * ids, remapping the column that references runs or media. */
+static int copy_table(merge_state *m, const et_schema_table *t, id_map *map, long *copied)
 {
-    sqlite3_stmt *st = NULL;
-    int found = 0;
-    if (sqlite3_prepare_v2(m->in, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
-        found = sqlite3_step(st) == SQLITE_ROW;
+    char select_sql[1024], insert_sql[1024];
+    int remap_column = 0;
+    const id_map *remap = NULL;
+    for (int c = 0; c < t->ncolumns; c++) {
+        const char *ref = t->columns[c].references;
+        if (ref) {
+            remap_column = 1 + c; /* after the row id */
+            remap = !strcmp(ref, "runs") ? &m->runs : &m->media;
+        }
     }
-    sqlite3_finalize(st);
-    return found;
+    if (et_schema_select_sql(select_sql, sizeof select_sql, m->in, t, 1, "ORDER BY rowid") != 0 ||
+        et_schema_insert_sql(insert_sql, sizeof insert_sql, t) != 0)
+        return et_error_set(ET_ERR_NOMEM, "%s: merging table %s: statement too long", m->in_name, t->name);
+    return copy_rows(m, select_sql, insert_sql, map, remap_column, remap, copied);
 }
 
-static int has_frames_dropped(merge_state *m)
-{
-    return has_column(m, "media", "frames_dropped");
-}
-
+/* Person numbers need no renumbering: per file they belong to their media
+ * row, across files (scope 'run') to their run, and both get new ids
+ * together. */
 static int merge_one(merge_state *m)
 {
     int rc = et_store_sqlite_check(m->in, m->in_name, 0);
     long ignored = 0;
     m->runs.count = m->media.count = 0;
-    if (rc == ET_OK)
-        rc = copy_rows(m, "SELECT id, started_at, tool_version, weights, options FROM runs ORDER BY id",
-                       "INSERT INTO runs (started_at, tool_version, weights, options) VALUES (?1, ?2, ?3, ?4)",
-                       &m->runs, 0, NULL, &m->stats->runs);
-    if (rc == ET_OK)
-        rc = copy_rows(m,
-                       has_frames_dropped(m)
-                           ? "SELECT id, path, size, mtime, duration, fps, width, height, frames_analyzed, status, "
-                             "error, run_id, frames_dropped FROM media ORDER BY id"
-                           : "SELECT id, path, size, mtime, duration, fps, width, height, frames_analyzed, status, "
-                             "error, run_id, 0 FROM media ORDER BY id",
-                       "INSERT INTO media (path, size, mtime, duration, fps, width, height, frames_analyzed, "
-                       "status, error, run_id, frames_dropped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                       "?11, ?12)",
-                       &m->media, 11, &m->runs, &m->stats->media);
-    /* Person numbers need no renumbering: per file they belong to their
-     * media row, across files (scope 'run') to their run, and both get new
-     * ids together. */
-    int persons = has_column(m, "observations", "person");
-    if (rc == ET_OK)
-        rc = copy_rows(m,
-                       persons ? "SELECT id, media_id, track, first_t, last_t, frames, emotion, angry, disgust, "
-                                 "fear, happy, sad, surprise, neutral, person, embedding FROM tracks ORDER BY id"
-                               : "SELECT id, media_id, track, first_t, last_t, frames, emotion, angry, disgust, "
-                                 "fear, happy, sad, surprise, neutral, NULL, NULL FROM tracks ORDER BY id",
-                       "INSERT INTO tracks (media_id, track, first_t, last_t, frames, emotion, angry, disgust, "
-                       "fear, happy, sad, surprise, neutral, person, embedding) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                       "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                       NULL, 1, &m->media, &ignored);
-    if (rc == ET_OK)
-        rc = copy_rows(m,
-                       persons ? "SELECT rowid, media_id, frame, t, track_id, x, y, w, h, score, angry, disgust, "
-                                 "fear, happy, sad, surprise, neutral, emotion, person FROM observations ORDER BY "
-                                 "rowid"
-                               : "SELECT rowid, media_id, frame, t, track_id, x, y, w, h, score, angry, disgust, "
-                                 "fear, happy, sad, surprise, neutral, emotion, NULL FROM observations ORDER BY "
-                                 "rowid",
-                       "INSERT INTO observations (media_id, frame, t, track_id, x, y, w, h, score, angry, "
-                       "disgust, fear, happy, sad, surprise, neutral, emotion, person) VALUES (?1, ?2, ?3, ?4, "
-                       "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-                       NULL, 1, &m->media, &m->stats->observations);
-    if (rc == ET_OK && has_column(m, "persons", "person"))
-        rc = copy_rows(m,
-                       "SELECT rowid, media_id, person, scope, first_t, last_t, on_screen, tracks, frames, "
-                       "emotion, angry, disgust, fear, happy, sad, surprise, neutral FROM persons ORDER BY rowid",
-                       "INSERT INTO persons (media_id, person, scope, first_t, last_t, on_screen, tracks, frames, "
-                       "emotion, angry, disgust, fear, happy, sad, surprise, neutral) VALUES (?1, ?2, ?3, ?4, ?5, "
-                       "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-                       NULL, 1, &m->media, &ignored);
+    for (int i = 0; i < ET_TABLE_COUNT && rc == ET_OK; i++) {
+        const et_schema_table *t = &et_schema_tables[i];
+        /* A table the input is too old to have has nothing to copy. */
+        if (t->added_later && !et_schema_has_column(m->in, t->name, t->columns[0].name))
+            continue;
+        id_map *map = i == ET_TABLE_RUNS ? &m->runs : i == ET_TABLE_MEDIA ? &m->media : NULL;
+        long *copied = i == ET_TABLE_RUNS ? &m->stats->runs
+                       : i == ET_TABLE_MEDIA ? &m->stats->media
+                       : i == ET_TABLE_OBSERVATIONS ? &m->stats->observations
+                                                    : &ignored;
+        rc = copy_table(m, t, map, copied);
+    }
     return rc;
 }
 

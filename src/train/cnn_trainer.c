@@ -206,259 +206,376 @@ static int keep_best(const et_cnn_train_options *o, et_checkpoint_info *info, et
     return o->out_path ? save_best(o->out_path, net, o, m, epoch, averaged) : ET_OK;
 }
 
+/* Everything one training run holds, from set-up (trainer_init) to
+ * tear-down (trainer_free). */
+typedef struct {
+    const et_cnn_train_options *o;
+    const et_face_dataset *train, *val;
+    et_cnn_train_result *result;
+    et_net *net, *avg_net; /* avg_net: the weight average (swa_start), else NULL */
+    et_optimizer opt;
+    et_tensor dlogits;
+    uint8_t *augmented;
+    int *order, *labels;
+    float *targets;
+    /* The unmixed batch, source of the CutMix boxes. */
+    float *batch_images, *batch_targets;
+    et_augment_options aug;
+    float weights[ET_EMOTIONS];
+    et_checkpoint_info info;
+    int first_epoch, first_position; /* where a resumed run starts */
+    long total_steps, warmup;
+    double run_start, last_checkpoint;
+    int epochs_run;
+} cnn_trainer;
+
+/* The running loss and accuracy of the epoch being trained. */
+typedef struct {
+    double loss_sum;
+    long correct, seen;
+} epoch_tally;
+
+/* Copies the --init weights into the new net, saying which layers they lack. */
+static int load_init_weights(cnn_trainer *t)
+{
+    const et_cnn_train_options *o = t->o;
+    et_net *init = NULL;
+    int rc = et_net_load(&init, o->init_weights);
+    if (rc == ET_OK)
+        rc = et_net_copy_params(t->net, init);
+    /* Layers --arch adds to the --init net start from their initialisation. */
+    for (int l = 0; rc == ET_OK && !o->quiet && l < t->net->layer_count; l++)
+        if (t->net->layers[l].param_count > 0 && et_net_find(init, t->net->layers[l].name) < 0)
+            fprintf(stderr, "layer '%s' is not in %s: it starts from its initialisation\n", t->net->layers[l].name,
+                    o->init_weights);
+    et_net_free(init);
+    return rc == ET_OK ? ET_OK : et_error_wrap(rc, "%s: ", o->init_weights);
+}
+
+/* The buffers, the net (and the weight average's), the optimizer and the
+ * schedule. On error the caller still calls trainer_free. */
+static int trainer_init(cnn_trainer *t, const et_cnn_train_options *o, const et_face_dataset *train,
+                        const et_face_dataset *val, et_cnn_train_result *result)
+{
+    memset(t, 0, sizeof *t);
+    t->o = o;
+    t->train = train;
+    t->val = val;
+    t->result = result;
+    t->augmented = malloc(FACE_PIXELS);
+    t->order = malloc((size_t)train->count * sizeof(int));
+    t->labels = malloc((size_t)o->batch * sizeof(int));
+    t->targets = malloc((size_t)o->batch * ET_EMOTIONS * sizeof(float));
+    t->batch_images = o->cutmix > 0 ? malloc((size_t)o->batch * FACE_PIXELS * sizeof(float)) : NULL;
+    t->batch_targets = o->cutmix > 0 ? malloc((size_t)o->batch * ET_EMOTIONS * sizeof(float)) : NULL;
+    if (!t->augmented || !t->order || !t->labels || !t->targets ||
+        (o->cutmix > 0 && (!t->batch_images || !t->batch_targets)))
+        return et_error_set(ET_ERR_NOMEM, "train: out of memory");
+    const char *arch = o->arch_json ? o->arch_json : et_emotion_cnn_default_arch();
+    int rc = et_net_create(&t->net, arch, o->seed);
+    if (rc == ET_OK && o->init_weights)
+        rc = load_init_weights(t);
+    if (rc == ET_OK)
+        rc = et_optimizer_init(&t->opt, t->net, o->optimizer);
+    if (rc != ET_OK)
+        return rc;
+    t->opt.momentum = o->momentum;
+    t->opt.weight_decay = o->weight_decay;
+    if (o->swa_start > 0 && ((rc = et_optimizer_average_enable(&t->opt)) != ET_OK ||
+                             (rc = et_net_create(&t->avg_net, arch, o->seed)) != ET_OK))
+        return rc;
+    settings_text(o, t->info.settings, sizeof t->info.settings);
+    t->info.best_accuracy = -1.0;
+    et_augment_defaults(&t->aug);
+    if (o->video_augment)
+        et_augment_video_defaults(&t->aug);
+    et_cnn_class_weights(train, o->class_balance, t->weights);
+    long steps_per_epoch = (train->count + o->batch - 1) / o->batch;
+    t->total_steps = steps_per_epoch * o->epochs;
+    t->warmup = steps_per_epoch * o->warmup_epochs;
+    return ET_OK;
+}
+
+static void trainer_free(cnn_trainer *t)
+{
+    free(t->augmented);
+    free(t->order);
+    free(t->labels);
+    free(t->targets);
+    free(t->batch_images);
+    free(t->batch_targets);
+    et_tensor_free(&t->dlogits);
+    et_optimizer_free(&t->opt);
+    et_net_free(t->avg_net);
+    et_net_free(t->net);
+}
+
+/* Continues from the checkpoint (made with the same settings): weights,
+ * optimizer, random state and the position inside its epoch, whose
+ * running tally goes to *tally. */
+static int trainer_resume(cnn_trainer *t, epoch_tally *tally)
+{
+    const et_cnn_train_options *o = t->o;
+    et_checkpoint_info loaded;
+    int rc = et_checkpoint_load(o->checkpoint_path, t->net, &t->opt, &loaded);
+    if (rc != ET_OK)
+        return rc;
+    if (strcmp(loaded.settings, t->info.settings) != 0)
+        return et_error_set(ET_ERR_USAGE, "%s: checkpoint was made with other settings (%s); this run has (%s)",
+                            o->checkpoint_path, loaded.settings, t->info.settings);
+    t->info = loaded;
+    t->net->rng = loaded.rng;
+    t->first_epoch = loaded.epoch;
+    t->first_position = loaded.position;
+    tally->loss_sum = loaded.partial_loss;
+    tally->correct = loaded.partial_correct;
+    tally->seen = loaded.partial_seen;
+    t->result->best_epoch = loaded.best_epoch;
+    if (!o->quiet)
+        fprintf(stderr, "resuming %s at epoch %d, sample %d (best accuracy %.4f at epoch %d)\n", o->checkpoint_path,
+                loaded.epoch + 1, loaded.position, loaded.best_accuracy, loaded.best_epoch);
+    return ET_OK;
+}
+
+/* The epoch's order of the training images, from (seed, epoch) alone. */
+static void shuffle_order(cnn_trainer *t, int epoch)
+{
+    et_rng shuffle;
+    et_rng_seed(&shuffle, mix(t->o->seed, (uint64_t)epoch));
+    for (int i = 0; i < t->train->count; i++)
+        t->order[i] = i;
+    for (int i = t->train->count - 1; i > 0; i--) {
+        int j = (int)et_rng_below(&shuffle, (uint32_t)(i + 1));
+        int tmp = t->order[i];
+        t->order[i] = t->order[j];
+        t->order[j] = tmp;
+    }
+}
+
+/* Saves the exact position inside the epoch (sample start, the tally so
+ * far), so that --resume sees the same batches. */
+static int checkpoint_position(cnn_trainer *t, int epoch, int start, const epoch_tally *tally)
+{
+    t->info.epoch = epoch;
+    t->info.position = start;
+    t->info.partial_loss = tally->loss_sum;
+    t->info.partial_correct = tally->correct;
+    t->info.partial_seen = tally->seen;
+    t->info.rng = t->net->rng;
+    int rc = ET_OK;
+    if (t->o->checkpoint_path && start > 0)
+        rc = et_checkpoint_save(t->o->checkpoint_path, t->net, &t->opt, &t->info);
+    t->last_checkpoint = et_now_seconds();
+    return rc;
+}
+
+/* The n images from sample start of the epoch's order, augmented (each
+ * from its own seed), into the net's input, their targets into
+ * t->targets, then CutMix across the batch. */
+static int fill_batch(cnn_trainer *t, int epoch, int start, int n)
+{
+    const et_cnn_train_options *o = t->o;
+    const et_face_dataset *train = t->train;
+    et_net *net = t->net;
+    int rc = et_net_prepare(net, n, 1);
+    if (rc != ET_OK)
+        return rc;
+    for (int i = 0; i < n; i++) {
+        int idx = t->order[start + i];
+        const uint8_t *src = train->pixels + (size_t)idx * FACE_PIXELS;
+        if (o->augment) {
+            et_rng sample_rng;
+            et_rng_seed(&sample_rng, mix(mix(o->seed, (uint64_t)epoch), (uint64_t)(start + i)));
+            et_augment_face(src, t->augmented, ET_FACE_SIZE, &t->aug, &sample_rng);
+            src = t->augmented;
+        }
+        et_emotion_normalize(src, net->input.data + (size_t)i * FACE_PIXELS);
+        t->labels[i] = train->labels[idx];
+        if (train->soft)
+            memcpy(t->targets + (size_t)i * ET_EMOTIONS, train->soft + (size_t)idx * ET_EMOTIONS,
+                   ET_EMOTIONS * sizeof(float));
+    }
+    if (!train->soft)
+        et_targets_one_hot(t->labels, n, ET_EMOTIONS, t->targets);
+    if (o->cutmix > 0) {
+        memcpy(t->batch_images, net->input.data, (size_t)n * FACE_PIXELS * sizeof(float));
+        memcpy(t->batch_targets, t->targets, (size_t)n * ET_EMOTIONS * sizeof(float));
+        et_rng mix_rng;
+        et_rng_seed(&mix_rng, mix(mix(mix(o->seed, (uint64_t)epoch), (uint64_t)start), 0xc0731bULL));
+        et_cutmix_batch(net->input.data, t->targets, n, ET_FACE_SIZE, ET_EMOTIONS, o->cutmix, t->batch_images,
+                        t->batch_targets, &mix_rng);
+    }
+    return ET_OK;
+}
+
+/* One optimizer step on the batch fill_batch made: forward, loss (class
+ * weighted), backward, update; the batch's loss and hits go to tally. */
+static int train_step(cnn_trainer *t, int epoch, int n, epoch_tally *tally)
+{
+    const et_cnn_train_options *o = t->o;
+    et_net *net = t->net;
+    int rc = et_net_forward(net, 1);
+    if (rc != ET_OK)
+        return rc;
+    et_layer *out = &net->layers[net->outputs[0]];
+    double loss;
+    if ((rc = et_loss_softmax_cross_entropy(&out->out, t->targets, o->smoothing, &t->dlogits, &loss)) != ET_OK)
+        return rc;
+    if (!isfinite(loss))
+        return et_error_set(ET_ERR, "train: loss became %g at epoch %d step %ld (learning rate too high?)", loss,
+                            epoch + 1, t->info.step);
+    et_tensor *d = &t->dlogits;
+    if ((rc = et_tensor_resize(&out->dout, d->n, d->c, d->h, d->w)) != ET_OK)
+        return rc;
+    memcpy(out->dout.data, d->data, et_tensor_count(d) * sizeof(float));
+    if (o->class_balance > 0)
+        weight_rows(out->dout.data, t->targets, n, t->weights);
+    for (int i = 0; i < n; i++)
+        tally->correct += et_argmax(out->out.data + (size_t)i * ET_EMOTIONS, ET_EMOTIONS) == t->labels[i];
+    tally->seen += n;
+    tally->loss_sum += loss * n;
+    et_net_zero_grad(net);
+    if ((rc = et_net_backward(net)) != ET_OK)
+        return rc;
+    float lr = et_lr_cosine(o->lr, o->min_lr, t->info.step, t->total_steps, t->warmup);
+    if ((rc = et_optimizer_step(&t->opt, net, lr)) != ET_OK)
+        return rc;
+    t->info.step++;
+    return ET_OK;
+}
+
+/* Trains the batches of epoch from sample start0 on. A stop (signal,
+ * max_steps) or the checkpoint interval saves the position first; a stop
+ * sets *interrupted and returns. */
+static int run_epoch(cnn_trainer *t, int epoch, int start0, epoch_tally *tally, int *interrupted)
+{
+    const et_cnn_train_options *o = t->o;
+    int rc = ET_OK;
+    *interrupted = 0;
+    for (int start = start0; start < t->train->count; start += o->batch) {
+        int stopping = (o->max_steps && t->info.step >= o->max_steps) || (o->stop && *o->stop);
+        if ((stopping ||
+             (o->checkpoint_seconds > 0 && start > start0 &&
+              et_now_seconds() - t->last_checkpoint >= o->checkpoint_seconds)) &&
+            (rc = checkpoint_position(t, epoch, start, tally)) != ET_OK)
+            return rc;
+        if (stopping) {
+            *interrupted = 1;
+            return ET_OK;
+        }
+        int n = t->train->count - start < o->batch ? t->train->count - start : o->batch;
+        if ((rc = fill_batch(t, epoch, start, n)) != ET_OK || (rc = train_step(t, epoch, n, tally)) != ET_OK)
+            return rc;
+    }
+    return ET_OK;
+}
+
+/* After a finished epoch: validates the net (and the weight average from
+ * swa_start on), writes the epoch files and new best weights. Sets
+ * *averaging when the average was validated. */
+static int select_epoch(cnn_trainer *t, int epoch, const et_metrics *val_metrics, int *averaging)
+{
+    const et_cnn_train_options *o = t->o;
+    et_cnn_train_result *result = t->result;
+    int rc;
+    if ((rc = save_epoch(o, t->net, val_metrics, epoch + 1, 0)) != ET_OK)
+        return rc;
+    if (val_metrics->accuracy > t->info.best_accuracy &&
+        (rc = keep_best(o, &t->info, result, t->net, val_metrics, epoch + 1, 0)) != ET_OK)
+        return rc;
+    *averaging = t->avg_net && epoch + 1 >= o->swa_start;
+    if (!*averaging)
+        return ET_OK;
+    et_metrics *avg = &result->last_average_val;
+    if ((rc = validate_average(&t->opt, t->net, t->avg_net, t->train, t->val, o, avg)) != ET_OK ||
+        (rc = save_epoch(o, t->avg_net, avg, epoch + 1, t->opt.averaged)) != ET_OK)
+        return rc;
+    if (avg->accuracy > t->info.best_accuracy &&
+        (rc = keep_best(o, &t->info, result, t->avg_net, avg, epoch + 1, t->opt.averaged)) != ET_OK)
+        return rc;
+    return ET_OK;
+}
+
+static void print_epoch(const cnn_trainer *t, int epoch, const et_metrics *val_metrics, int averaging,
+                        double epoch_start)
+{
+    const et_cnn_train_options *o = t->o;
+    const et_cnn_train_result *result = t->result;
+    double elapsed = et_now_seconds() - t->run_start;
+    double eta = elapsed / t->epochs_run * (o->epochs - epoch - 1);
+    char average[96] = "";
+    if (averaging)
+        snprintf(average, sizeof average, " avg_val_acc %.4f avg_val_macro_f1 %.4f (%ld epochs)",
+                 result->last_average_val.accuracy, result->last_average_val.macro_f1, t->opt.averaged);
+    fprintf(stderr, "epoch %d/%d loss %.4f train_acc %.4f val_acc %.4f val_macro_f1 %.4f%s best %.4f@%d "
+                    "lr %.5f %.0f img/s epoch %.0fs eta %.0fm\n",
+            epoch + 1, o->epochs, result->last_loss, result->last_train_accuracy, val_metrics->accuracy,
+            val_metrics->macro_f1, average, t->info.best_accuracy, t->info.best_epoch,
+            et_lr_cosine(o->lr, o->min_lr, t->info.step, t->total_steps, t->warmup), result->images_per_second,
+            et_now_seconds() - epoch_start, eta / 60.0);
+}
+
+/* The end of a finished epoch: validation, selection, the epoch's
+ * checkpoint and its line of progress. */
+static int end_epoch(cnn_trainer *t, int epoch, const epoch_tally *tally, double epoch_start, double train_seconds)
+{
+    et_cnn_train_result *result = t->result;
+    et_metrics val_metrics;
+    int rc = et_cnn_evaluate(t->net, t->val, &val_metrics, NULL);
+    if (rc != ET_OK)
+        return rc;
+    t->epochs_run++;
+    t->info.epoch = epoch + 1;
+    t->info.position = 0;
+    t->info.partial_loss = 0.0;
+    t->info.partial_correct = t->info.partial_seen = 0;
+    t->info.rng = t->net->rng;
+    result->epochs_done = epoch + 1;
+    result->last_val = val_metrics;
+    result->images_per_second = train_seconds > 0 ? tally->seen / train_seconds : 0.0;
+    int averaging = 0;
+    if ((rc = select_epoch(t, epoch, &val_metrics, &averaging)) != ET_OK)
+        return rc;
+    if (t->o->checkpoint_path && (rc = et_checkpoint_save(t->o->checkpoint_path, t->net, &t->opt, &t->info)) != ET_OK)
+        return rc;
+    t->last_checkpoint = et_now_seconds();
+    if (!t->o->quiet)
+        print_epoch(t, epoch, &val_metrics, averaging, epoch_start);
+    return ET_OK;
+}
+
 int et_cnn_train(const et_cnn_train_options *o, const et_face_dataset *train, const et_face_dataset *val,
                  et_cnn_train_result *result)
 {
     memset(result, 0, sizeof *result);
-    et_net *net = NULL, *avg_net = NULL;
-    et_optimizer opt = {0};
-    et_tensor dlogits = {0};
-    uint8_t *augmented = malloc(FACE_PIXELS);
-    int *order = malloc((size_t)train->count * sizeof(int));
-    int *labels = malloc((size_t)o->batch * sizeof(int));
-    float *targets = malloc((size_t)o->batch * ET_EMOTIONS * sizeof(float));
-    /* The unmixed batch, source of the CutMix boxes. */
-    float *batch_images = o->cutmix > 0 ? malloc((size_t)o->batch * FACE_PIXELS * sizeof(float)) : NULL;
-    float *batch_targets = o->cutmix > 0 ? malloc((size_t)o->batch * ET_EMOTIONS * sizeof(float)) : NULL;
-    int rc = ET_OK;
-    if (!augmented || !order || !labels || !targets || (o->cutmix > 0 && (!batch_images || !batch_targets))) {
-        rc = et_error_set(ET_ERR_NOMEM, "train: out of memory");
-        goto done;
-    }
-    rc = et_net_create(&net, o->arch_json ? o->arch_json : et_emotion_cnn_default_arch(), o->seed);
-    if (rc != ET_OK)
-        goto done;
-    if (o->init_weights) {
-        et_net *init = NULL;
-        rc = et_net_load(&init, o->init_weights);
-        if (rc == ET_OK)
-            rc = et_net_copy_params(net, init);
-        /* Layers --arch adds to the --init net start from their initialisation. */
-        for (int l = 0; rc == ET_OK && !o->quiet && l < net->layer_count; l++)
-            if (net->layers[l].param_count > 0 && et_net_find(init, net->layers[l].name) < 0)
-                fprintf(stderr, "layer '%s' is not in %s: it starts from its initialisation\n",
-                        net->layers[l].name, o->init_weights);
-        et_net_free(init);
-        if (rc != ET_OK) {
-            rc = et_error_wrap(rc, "%s: ", o->init_weights);
-            goto done;
-        }
-    }
-    rc = et_optimizer_init(&opt, net, o->optimizer);
-    if (rc != ET_OK)
-        goto done;
-    opt.momentum = o->momentum;
-    opt.weight_decay = o->weight_decay;
-    if (o->swa_start > 0 &&
-        ((rc = et_optimizer_average_enable(&opt)) != ET_OK ||
-         (rc = et_net_create(&avg_net, o->arch_json ? o->arch_json : et_emotion_cnn_default_arch(), o->seed)) != ET_OK))
-        goto done;
-
-    et_checkpoint_info info = {0};
-    settings_text(o, info.settings, sizeof info.settings);
-    info.best_accuracy = -1.0;
-    int first_epoch = 0, first_position = 0;
-    double resumed_loss = 0.0;
-    long resumed_correct = 0, resumed_seen = 0;
-    if (o->resume) {
-        et_checkpoint_info loaded;
-        rc = et_checkpoint_load(o->checkpoint_path, net, &opt, &loaded);
-        if (rc != ET_OK)
-            goto done;
-        if (strcmp(loaded.settings, info.settings) != 0) {
-            rc = et_error_set(ET_ERR_USAGE, "%s: checkpoint was made with other settings (%s); this run has (%s)",
-                              o->checkpoint_path, loaded.settings, info.settings);
-            goto done;
-        }
-        info = loaded;
-        net->rng = loaded.rng;
-        first_epoch = loaded.epoch;
-        first_position = loaded.position;
-        resumed_loss = loaded.partial_loss;
-        resumed_correct = loaded.partial_correct;
-        resumed_seen = loaded.partial_seen;
-        result->best_epoch = loaded.best_epoch;
-        if (!o->quiet)
-            fprintf(stderr, "resuming %s at epoch %d, sample %d (best accuracy %.4f at epoch %d)\n",
-                    o->checkpoint_path, loaded.epoch + 1, loaded.position, loaded.best_accuracy, loaded.best_epoch);
-    }
-
-    et_augment_options aug;
-    et_augment_defaults(&aug);
-    if (o->video_augment)
-        et_augment_video_defaults(&aug);
-    float weights[ET_EMOTIONS];
-    et_cnn_class_weights(train, o->class_balance, weights);
-    long steps_per_epoch = (train->count + o->batch - 1) / o->batch;
-    long total_steps = steps_per_epoch * o->epochs, warmup = steps_per_epoch * o->warmup_epochs;
-    double run_start = et_now_seconds(), last_checkpoint = et_now_seconds();
-    int epochs_run = 0;
-    for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
+    cnn_trainer t;
+    epoch_tally resumed = {0};
+    int rc = trainer_init(&t, o, train, val, result);
+    if (rc == ET_OK && o->resume)
+        rc = trainer_resume(&t, &resumed);
+    t.run_start = t.last_checkpoint = et_now_seconds();
+    for (int epoch = t.first_epoch; rc == ET_OK && epoch < o->epochs; epoch++) {
         /* max_steps ends the run like an interruption (tests use it). */
-        if (o->max_steps && info.step >= o->max_steps)
+        if (o->max_steps && t.info.step >= o->max_steps)
             break;
         double epoch_start = et_now_seconds();
-        et_rng shuffle;
-        et_rng_seed(&shuffle, mix(o->seed, (uint64_t)epoch));
-        for (int i = 0; i < train->count; i++)
-            order[i] = i;
-        for (int i = train->count - 1; i > 0; i--) {
-            int j = (int)et_rng_below(&shuffle, (uint32_t)(i + 1));
-            int t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
-        double loss_sum = 0.0;
-        long correct = 0, seen = 0;
-        int interrupted = 0, start0 = 0;
-        if (epoch == first_epoch && first_position > 0) {
-            start0 = first_position;
-            loss_sum = resumed_loss;
-            correct = resumed_correct;
-            seen = resumed_seen;
-        }
-        for (int start = start0; start < train->count; start += o->batch) {
-            /* A stop (signal, time limit, max_steps) or the checkpoint
-             * interval saves the exact position inside the epoch. */
-            int stopping = (o->max_steps && info.step >= o->max_steps) || (o->stop && *o->stop);
-            if (stopping || (o->checkpoint_seconds > 0 && start > start0 &&
-                             et_now_seconds() - last_checkpoint >= o->checkpoint_seconds)) {
-                info.epoch = epoch;
-                info.position = start;
-                info.partial_loss = loss_sum;
-                info.partial_correct = correct;
-                info.partial_seen = seen;
-                info.rng = net->rng;
-                if (o->checkpoint_path && start > 0 &&
-                    (rc = et_checkpoint_save(o->checkpoint_path, net, &opt, &info)) != ET_OK)
-                    goto done;
-                last_checkpoint = et_now_seconds();
-            }
-            if (stopping) {
-                interrupted = 1;
-                break;
-            }
-            int n = train->count - start < o->batch ? train->count - start : o->batch;
-            if ((rc = et_net_prepare(net, n, 1)) != ET_OK)
-                goto done;
-            for (int i = 0; i < n; i++) {
-                int idx = order[start + i];
-                const uint8_t *src = train->pixels + (size_t)idx * FACE_PIXELS;
-                if (o->augment) {
-                    et_rng sample_rng;
-                    et_rng_seed(&sample_rng, mix(mix(o->seed, (uint64_t)epoch), (uint64_t)(start + i)));
-                    et_augment_face(src, augmented, ET_FACE_SIZE, &aug, &sample_rng);
-                    src = augmented;
-                }
-                et_emotion_normalize(src, net->input.data + (size_t)i * FACE_PIXELS);
-                labels[i] = train->labels[idx];
-                if (train->soft)
-                    memcpy(targets + (size_t)i * ET_EMOTIONS, train->soft + (size_t)idx * ET_EMOTIONS,
-                           ET_EMOTIONS * sizeof(float));
-            }
-            if (!train->soft)
-                et_targets_one_hot(labels, n, ET_EMOTIONS, targets);
-            if (o->cutmix > 0) {
-                memcpy(batch_images, net->input.data, (size_t)n * FACE_PIXELS * sizeof(float));
-                memcpy(batch_targets, targets, (size_t)n * ET_EMOTIONS * sizeof(float));
-                et_rng mix_rng;
-                et_rng_seed(&mix_rng, mix(mix(mix(o->seed, (uint64_t)epoch), (uint64_t)start), 0xc0731bULL));
-                et_cutmix_batch(net->input.data, targets, n, ET_FACE_SIZE, ET_EMOTIONS, o->cutmix, batch_images,
-                                batch_targets, &mix_rng);
-            }
-            if ((rc = et_net_forward(net, 1)) != ET_OK)
-                goto done;
-            et_layer *out = &net->layers[net->outputs[0]];
-            double loss;
-            if ((rc = et_loss_softmax_cross_entropy(&out->out, targets, o->smoothing, &dlogits, &loss)) != ET_OK)
-                goto done;
-            if (!isfinite(loss)) {
-                rc = et_error_set(ET_ERR, "train: loss became %g at epoch %d step %ld (learning rate too high?)",
-                                  loss, epoch + 1, info.step);
-                goto done;
-            }
-            if ((rc = et_tensor_resize(&out->dout, dlogits.n, dlogits.c, dlogits.h, dlogits.w)) != ET_OK)
-                goto done;
-            memcpy(out->dout.data, dlogits.data, et_tensor_count(&dlogits) * sizeof(float));
-            if (o->class_balance > 0)
-                weight_rows(out->dout.data, targets, n, weights);
-            for (int i = 0; i < n; i++)
-                correct += et_argmax(out->out.data + (size_t)i * ET_EMOTIONS, ET_EMOTIONS) == labels[i];
-            seen += n;
-            loss_sum += loss * n;
-            et_net_zero_grad(net);
-            if ((rc = et_net_backward(net)) != ET_OK)
-                goto done;
-            float lr = et_lr_cosine(o->lr, o->min_lr, info.step, total_steps, warmup);
-            if ((rc = et_optimizer_step(&opt, net, lr)) != ET_OK)
-                goto done;
-            info.step++;
-        }
+        shuffle_order(&t, epoch);
+        int resuming = epoch == t.first_epoch && t.first_position > 0;
+        epoch_tally tally = resuming ? resumed : (epoch_tally){0};
+        int interrupted = 0;
+        if ((rc = run_epoch(&t, epoch, resuming ? t.first_position : 0, &tally, &interrupted)) != ET_OK)
+            break;
         double train_seconds = et_now_seconds() - epoch_start;
-        result->last_loss = seen ? loss_sum / seen : 0.0;
-        result->last_train_accuracy = seen ? (double)correct / seen : 0.0;
+        result->last_loss = tally.seen ? tally.loss_sum / tally.seen : 0.0;
+        result->last_train_accuracy = tally.seen ? (double)tally.correct / tally.seen : 0.0;
         if (interrupted) {
             if (o->stop && *o->stop)
                 rc = et_error_set(ET_ERR_INTERRUPTED, "%s: interrupted; continue with --resume",
                                   o->checkpoint_path ? o->checkpoint_path : "training");
             break;
         }
-        et_metrics val_metrics;
-        if ((rc = et_cnn_evaluate(net, val, &val_metrics, NULL)) != ET_OK)
-            goto done;
-        epochs_run++;
-        info.epoch = epoch + 1;
-        info.position = 0;
-        info.partial_loss = 0.0;
-        info.partial_correct = info.partial_seen = 0;
-        info.rng = net->rng;
-        result->epochs_done = epoch + 1;
-        result->last_val = val_metrics;
-        result->images_per_second = train_seconds > 0 ? seen / train_seconds : 0.0;
-        if ((rc = save_epoch(o, net, &val_metrics, epoch + 1, 0)) != ET_OK)
-            goto done;
-        if (val_metrics.accuracy > info.best_accuracy &&
-            (rc = keep_best(o, &info, result, net, &val_metrics, epoch + 1, 0)) != ET_OK)
-            goto done;
-        int averaging = avg_net && epoch + 1 >= o->swa_start;
-        if (averaging) {
-            et_metrics *avg = &result->last_average_val;
-            if ((rc = validate_average(&opt, net, avg_net, train, val, o, avg)) != ET_OK)
-                goto done;
-            if ((rc = save_epoch(o, avg_net, avg, epoch + 1, opt.averaged)) != ET_OK)
-                goto done;
-            if (avg->accuracy > info.best_accuracy &&
-                (rc = keep_best(o, &info, result, avg_net, avg, epoch + 1, opt.averaged)) != ET_OK)
-                goto done;
-        }
-        if (o->checkpoint_path && (rc = et_checkpoint_save(o->checkpoint_path, net, &opt, &info)) != ET_OK)
-            goto done;
-        last_checkpoint = et_now_seconds();
-        if (!o->quiet) {
-            double elapsed = et_now_seconds() - run_start;
-            double eta = elapsed / epochs_run * (o->epochs - epoch - 1);
-            char average[96] = "";
-            if (averaging)
-                snprintf(average, sizeof average, " avg_val_acc %.4f avg_val_macro_f1 %.4f (%ld epochs)",
-                         result->last_average_val.accuracy, result->last_average_val.macro_f1, opt.averaged);
-            fprintf(stderr, "epoch %d/%d loss %.4f train_acc %.4f val_acc %.4f val_macro_f1 %.4f%s best %.4f@%d "
-                            "lr %.5f %.0f img/s epoch %.0fs eta %.0fm\n",
-                    epoch + 1, o->epochs, result->last_loss, result->last_train_accuracy, val_metrics.accuracy,
-                    val_metrics.macro_f1, average, info.best_accuracy, info.best_epoch,
-                    et_lr_cosine(o->lr, o->min_lr, info.step, total_steps, warmup), result->images_per_second,
-                    et_now_seconds() - epoch_start, eta / 60.0);
-        }
+        rc = end_epoch(&t, epoch, &tally, epoch_start, train_seconds);
     }
-done:
-    free(augmented);
-    free(order);
-    free(labels);
-    free(targets);
-    free(batch_images);
-    free(batch_targets);
-    et_tensor_free(&dlogits);
-    et_optimizer_free(&opt);
-    et_net_free(avg_net);
-    et_net_free(net);
+    trainer_free(&t);
     return rc;
 }
