@@ -38,7 +38,7 @@ TEST(lookahead_step_known_answers)
 {
     const double window = 1.0;
     et_lookahead *l;
-    REQUIRE(et_lookahead_init(&l, window, 0, 0) == ET_OK);
+    REQUIRE(et_lookahead_create(&l, window, 0, 0) == ET_OK);
     et_lookahead_frame ready;
     int popped = 0;
     for (int i = 0; i < 30; i++) {
@@ -81,7 +81,7 @@ TEST(lookahead_step_known_answers)
 TEST(lookahead_narrows_at_the_end_of_a_track)
 {
     et_lookahead *l;
-    REQUIRE(et_lookahead_init(&l, 1.0, 0, 0) == ET_OK);
+    REQUIRE(et_lookahead_create(&l, 1.0, 0, 0) == ET_OK);
     for (int i = 0; i < 25; i++)
         REQUIRE(push_one(l, i, i / 25.0, 7, i < 20 ? 6 : 3) == ET_OK);
     et_lookahead_frame ready;
@@ -107,7 +107,7 @@ TEST(lookahead_narrows_at_the_end_of_a_track)
 TEST(lookahead_keeps_tracks_apart)
 {
     et_lookahead *l;
-    REQUIRE(et_lookahead_init(&l, 0.5, 1, 0) == ET_OK);
+    REQUIRE(et_lookahead_create(&l, 0.5, 1, 0) == ET_OK);
     et_lookahead_frame ready;
     int out = 0;
     for (int i = 0; i <= 40; i++) {
@@ -143,7 +143,7 @@ TEST(lookahead_keeps_tracks_apart)
 TEST(lookahead_window_must_be_positive)
 {
     et_lookahead *l = (et_lookahead *)&l;
-    CHECK_EQ_INT(et_lookahead_init(&l, 0.0, 0, 0), ET_ERR_USAGE);
+    CHECK_EQ_INT(et_lookahead_create(&l, 0.0, 0, 0), ET_ERR_USAGE);
     CHECK(l == NULL);
     CHECK(strstr(et_error_message(), "window") != NULL);
 }
@@ -250,7 +250,7 @@ TEST(analyze_lookahead_smooths_the_cnn_rows)
 TEST(lookahead_keeps_pixels_and_skipped_frames_in_order)
 {
     et_lookahead *l;
-    REQUIRE(et_lookahead_init(&l, 0.3, 0, 1) == ET_OK);
+    REQUIRE(et_lookahead_create(&l, 0.3, 0, 1) == ET_OK);
     et_frame frame = {0};
     REQUIRE(et_frame_resize(&frame, 4, 2) == ET_OK);
     et_lookahead_frame ready;

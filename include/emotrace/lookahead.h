@@ -42,7 +42,7 @@ typedef struct {
 
 /* window > 0 seconds; crop_bytes: size of one face's crop (0: none kept);
  * keep_pixels: keep each frame's pixels until it is handed back. */
-int et_lookahead_init(et_lookahead **out, double window, int crop_bytes, int keep_pixels);
+int et_lookahead_create(et_lookahead **out, double window, int crop_bytes, int keep_pixels);
 void et_lookahead_free(et_lookahead *l);
 
 /* Takes one analysed frame (frame times must not decrease): count faces,

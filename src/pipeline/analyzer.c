@@ -464,7 +464,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     b->feature_size = temporal ? et_temporal_feature_size(temporal) : 0;
     if ((rc = buffers_reserve(b, 64)) != ET_OK)
         goto fail;
-    if (look_ahead && (rc = et_lookahead_init(&lookahead, o->lookahead, o->on_frame ? CROP_PIXELS : 0,
+    if (look_ahead && (rc = et_lookahead_create(&lookahead, o->lookahead, o->on_frame ? CROP_PIXELS : 0,
                                               o->on_frame && o->on_frame_skipped)) != ET_OK)
         goto fail;
     run.lookahead = lookahead;

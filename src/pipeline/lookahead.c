@@ -34,7 +34,7 @@ struct et_lookahead {
     int out_capacity;
 };
 
-int et_lookahead_init(et_lookahead **out, double window, int crop_bytes, int keep_pixels)
+int et_lookahead_create(et_lookahead **out, double window, int crop_bytes, int keep_pixels)
 {
     *out = NULL;
     if (!(window > 0.0))
