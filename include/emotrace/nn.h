@@ -103,6 +103,10 @@ struct et_net {
 /* Builds a net from architecture JSON with freshly initialised parameters
  * (He-normal weights from seed, zero biases, unit batch-norm scale). */
 int et_net_create(et_net **out, const char *arch_json, uint64_t seed);
+/* The same without drawing the weights (they stay as the layers set them
+ * up, zero): for loaders that set every parameter, which then skip the
+ * random draws (tens of milliseconds for the shipped nets at start-up). */
+int et_net_create_uninitialized(et_net **out, const char *arch_json);
 void et_net_free(et_net *net);
 
 /* Loads architecture and parameters from a .safetensors file; every tensor
