@@ -98,6 +98,7 @@ struct et_net {
     et_rng rng;       /* dropout and initialisation */
     char *arch;       /* the architecture JSON text */
     int need_input_grad;
+    int frozen;       /* et_net_freeze: parameters fixed from now on */
 };
 
 /* Builds a net from architecture JSON with freshly initialised parameters
@@ -147,6 +148,11 @@ void et_net_zero_grad(et_net *net);
  * layers folded into a later one (the conv2d, batch norm or add before such
  * a ReLU) are not kept: read the last layer of the chain. */
 int et_net_fold_batchnorm(et_net *net);
+/* Promises that the parameters no longer change (an inference net, after
+ * loading and folding): layers may then keep what they derive from them,
+ * such as conv2d's Winograd kernels for 3x3 convolutions (2.25 times less
+ * GEMM work; outputs within about 1e-6 relative of the direct path). */
+void et_net_freeze(et_net *net);
 
 /* Streaming: run a recurrent net one step (or a few) per pass with constant
  * memory per sequence, e.g. one frame per face track. Normally each pass

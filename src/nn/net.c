@@ -299,6 +299,11 @@ int et_net_create_uninitialized(et_net **out, const char *arch_json)
     return net_build(out, arch_json, 0, 0);
 }
 
+void et_net_freeze(et_net *net)
+{
+    net->frozen = 1;
+}
+
 void et_net_free(et_net *net)
 {
     if (!net)
