@@ -52,8 +52,10 @@ size_t et_winograd_chunk_tiles(const et_winograd *g)
 
 size_t et_winograd_work_floats(const et_winograd *g)
 {
-    size_t tiles = et_winograd_chunk_tiles(g);
-    return 16 * (size_t)(g->c + g->oc) * tiles + 8 * ((size_t)g->tw * 2 + 2);
+    /* V, M, then the transforms' rows: 8 rows of 2 tw + 2 floats in, 4
+     * per tile of the chunk out. */
+    size_t tiles = et_winograd_chunk_tiles(g), in = 8 * ((size_t)g->tw * 2 + 2), out = 4 * tiles;
+    return 16 * (size_t)(g->c + g->oc) * tiles + (in > out ? in : out);
 }
 
 /* V for tile rows [unit0, unit0 + units) (unit = image * th + tile row):
@@ -109,45 +111,72 @@ ET_VECTOR_CLONES static void input_transform(const et_winograd *g, int unit0, in
         }
 }
 
-/* Y = At M A for tile rows [unit0, unit0 + units), bias and ReLU, into the
- * output (the last row or column of a tile dropped past an odd edge). */
-ET_VECTOR_CLONES static void output_transform(const et_winograd *g, int unit0, int units, const float *m,
-                                              size_t ldm)
+/* Y = At M A for the chunk's tiles, bias and ReLU, into y00..y11 (one
+ * float per tile each: the tile's 2x2 outputs), along all the chunk's
+ * tiles at once so that it vectorises. */
+ET_VECTOR_CLONES static void fold_tiles(const float *mat, size_t estride, size_t tiles, float bias, int relu,
+                                        float *restrict y00, float *restrict y01, float *restrict y10,
+                                        float *restrict y11)
 {
-    size_t plane = (size_t)g->oh * g->ow;
+    const float *restrict m0 = mat, *restrict m1 = mat + estride, *restrict m2 = mat + 2 * estride,
+                          *restrict m3 = mat + 3 * estride, *restrict m4 = mat + 4 * estride,
+                          *restrict m5 = mat + 5 * estride, *restrict m6 = mat + 6 * estride,
+                          *restrict m7 = mat + 7 * estride, *restrict m8 = mat + 8 * estride,
+                          *restrict m9 = mat + 9 * estride, *restrict m10 = mat + 10 * estride,
+                          *restrict m11 = mat + 11 * estride, *restrict m12 = mat + 12 * estride,
+                          *restrict m13 = mat + 13 * estride, *restrict m14 = mat + 14 * estride,
+                          *restrict m15 = mat + 15 * estride;
+    for (size_t t = 0; t < tiles; t++) {
+        /* At down the columns (rows 0-3 of M are e = 0-3, 4-7, ...) ... */
+        float s00 = m0[t] + m4[t] + m8[t], s01 = m1[t] + m5[t] + m9[t];
+        float s02 = m2[t] + m6[t] + m10[t], s03 = m3[t] + m7[t] + m11[t];
+        float s10 = m4[t] - m8[t] - m12[t], s11 = m5[t] - m9[t] - m13[t];
+        float s12 = m6[t] - m10[t] - m14[t], s13 = m7[t] - m11[t] - m15[t];
+        /* ... then A along the rows. */
+        float a = s00 + s01 + s02 + bias, b = s01 - s02 - s03 + bias;
+        float c = s10 + s11 + s12 + bias, d = s11 - s12 - s13 + bias;
+        if (relu) {
+            a = a > 0.0f ? a : 0.0f;
+            b = b > 0.0f ? b : 0.0f;
+            c = c > 0.0f ? c : 0.0f;
+            d = d > 0.0f ? d : 0.0f;
+        }
+        y00[t] = a;
+        y01[t] = b;
+        y10[t] = c;
+        y11[t] = d;
+    }
+}
+
+/* The chunk's outputs of tile rows [unit0, unit0 + units) into the output
+ * (the last row or column of a tile dropped past an odd edge). rows:
+ * scratch of 4 tiles floats. */
+static void output_transform(const et_winograd *g, int unit0, int units, const float *m, size_t ldm, float *rows)
+{
+    size_t plane = (size_t)g->oh * g->ow, tiles = (size_t)units * g->tw;
+    float *y00 = rows, *y01 = rows + tiles, *y10 = rows + 2 * tiles, *y11 = rows + 3 * tiles;
+    int tw = g->tw, full = g->ow / 2; /* tiles whose two columns are both inside */
     for (int o = 0; o < g->oc; o++) {
-        float bias = g->bias ? g->bias[o] : 0.0f;
+        fold_tiles(m + (size_t)o * ldm, (size_t)g->oc * ldm, tiles, g->bias ? g->bias[o] : 0.0f, g->relu, y00,
+                   y01, y10, y11);
         for (int k = 0; k < units; k++) {
             int unit = unit0 + k, img = unit / g->th, ty = unit % g->th;
             float *dst = g->out + ((size_t)img * g->oc + o) * plane + (size_t)(2 * ty) * g->ow;
-            int two_rows = 2 * ty + 1 < g->oh;
-            const float *me[16];
-            for (int e = 0; e < 16; e++)
-                me[e] = m + ((size_t)e * g->oc + o) * ldm + (size_t)k * g->tw;
-            for (int tx = 0; tx < g->tw; tx++) {
-                float s[2][4];
-                for (int j = 0; j < 4; j++) {
-                    s[0][j] = me[j][tx] + me[4 + j][tx] + me[8 + j][tx];
-                    s[1][j] = me[4 + j][tx] - me[8 + j][tx] - me[12 + j][tx];
+            size_t base = (size_t)k * tw;
+            for (int tx = 0; tx < full; tx++) {
+                dst[2 * tx] = y00[base + tx];
+                dst[2 * tx + 1] = y01[base + tx];
+            }
+            if (full < tw)
+                dst[2 * full] = y00[base + full];
+            if (2 * ty + 1 < g->oh) {
+                dst += g->ow;
+                for (int tx = 0; tx < full; tx++) {
+                    dst[2 * tx] = y10[base + tx];
+                    dst[2 * tx + 1] = y11[base + tx];
                 }
-                float y[2][2];
-                for (int i = 0; i < 2; i++) {
-                    y[i][0] = s[i][0] + s[i][1] + s[i][2] + bias;
-                    y[i][1] = s[i][1] - s[i][2] - s[i][3] + bias;
-                    if (g->relu) {
-                        y[i][0] = y[i][0] > 0.0f ? y[i][0] : 0.0f;
-                        y[i][1] = y[i][1] > 0.0f ? y[i][1] : 0.0f;
-                    }
-                }
-                int x = 2 * tx;
-                dst[x] = y[0][0];
-                if (two_rows)
-                    dst[g->ow + x] = y[1][0];
-                if (x + 1 < g->ow) {
-                    dst[x + 1] = y[0][1];
-                    if (two_rows)
-                        dst[g->ow + x + 1] = y[1][1];
-                }
+                if (full < tw)
+                    dst[2 * full] = y10[base + full];
             }
         }
     }
@@ -166,6 +195,6 @@ void et_winograd_forward(const et_winograd *g, int unit_begin, int unit_end, flo
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->oc, (int)tiles, g->c, 1.0f,
                         g->u + (size_t)e * g->oc * g->c, g->c, v + (size_t)e * g->c * tiles, (int)tiles, 0.0f,
                         m + (size_t)e * g->oc * tiles, (int)tiles);
-        output_transform(g, u0, units, m, tiles);
+        output_transform(g, u0, units, m, tiles, rows);
     }
 }
