@@ -52,63 +52,75 @@ size_t et_winograd_chunk_tiles(const et_winograd *g)
 
 size_t et_winograd_work_floats(const et_winograd *g)
 {
-    /* V, M, then the transforms' rows: 8 rows of 2 tw + 2 floats in, 4
-     * per tile of the chunk out. */
-    size_t tiles = et_winograd_chunk_tiles(g), in = 8 * ((size_t)g->tw * 2 + 2), out = 4 * tiles;
+    /* V, M, then the transforms' rows: 16 per tile of the chunk and one
+     * input row in, 4 per tile out. */
+    size_t tiles = et_winograd_chunk_tiles(g), in = 16 * tiles + 2 * (size_t)g->tw + 2, out = 4 * tiles;
     return 16 * (size_t)(g->c + g->oc) * tiles + (in > out ? in : out);
 }
 
-/* V for tile rows [unit0, unit0 + units) (unit = image * th + tile row):
- * v[(e * c + ci) * ldv + tile]. rows: scratch of 8 * (2 tw + 2) floats. */
-ET_VECTOR_CLONES static void input_transform(const et_winograd *g, int unit0, int units, float *v, size_t ldv,
-                                             float *rows)
+/* B along the columns of input rows 2 ty - pt + r (r = 0..3) of tile
+ * row ty: h[(j * 4 + r) * ldh + tx] for the tile's columns 2 tx .. 2 tx + 3.
+ * line: scratch of 2 tw + 2 floats. */
+ET_VECTOR_CLONES static void combine_columns(const et_winograd *g, const float *plane, int ty, float *restrict h,
+                                             size_t ldh, float *restrict line)
 {
-    int len = 2 * g->tw + 2; /* input columns -pl .. 2 tw + 1 - pl */
-    float *r[4], *t[4];
-    for (int i = 0; i < 4; i++) {
-        r[i] = rows + (size_t)i * len;
-        t[i] = rows + (size_t)(4 + i) * len;
+    int tw = g->tw, len = 2 * tw + 2; /* input columns -pl .. 2 tw + 1 - pl */
+    int lo = g->pl < len ? g->pl : len, hi = g->w + g->pl < len ? g->w + g->pl : len;
+    for (int r = 0; r < 4; r++) {
+        int y = 2 * ty - g->pt + r;
+        float *h0 = h + (size_t)r * ldh, *h1 = h + (size_t)(4 + r) * ldh, *h2 = h + (size_t)(8 + r) * ldh,
+              *h3 = h + (size_t)(12 + r) * ldh;
+        if (y < 0 || y >= g->h || hi <= lo) {
+            memset(h0, 0, (size_t)tw * sizeof(float));
+            memset(h1, 0, (size_t)tw * sizeof(float));
+            memset(h2, 0, (size_t)tw * sizeof(float));
+            memset(h3, 0, (size_t)tw * sizeof(float));
+            continue;
+        }
+        memset(line, 0, (size_t)lo * sizeof(float));
+        memcpy(line + lo, plane + (size_t)y * g->w + (lo - g->pl), (size_t)(hi - lo) * sizeof(float));
+        memset(line + hi, 0, (size_t)(len - hi) * sizeof(float));
+        for (int tx = 0; tx < tw; tx++) {
+            const float *q = line + 2 * tx;
+            h0[tx] = q[0] - q[2];
+            h1[tx] = q[1] + q[2];
+            h2[tx] = q[2] - q[1];
+            h3[tx] = q[1] - q[3];
+        }
     }
-    for (int ci = 0; ci < g->c; ci++)
+}
+
+/* Bt down the rows, along all the chunk's tiles at once: row i of V for
+ * column j from h_j's four rows. */
+ET_VECTOR_CLONES static void combine_rows(const float *restrict h, size_t tiles, float *restrict v0,
+                                          float *restrict v1, float *restrict v2, float *restrict v3)
+{
+    const float *restrict r0 = h, *restrict r1 = h + tiles, *restrict r2 = h + 2 * tiles, *restrict r3 = h + 3 * tiles;
+    for (size_t t = 0; t < tiles; t++) {
+        v0[t] = r0[t] - r2[t];
+        v1[t] = r1[t] + r2[t];
+        v2[t] = r2[t] - r1[t];
+        v3[t] = r1[t] - r3[t];
+    }
+}
+
+/* V for tile rows [unit0, unit0 + units) (unit = image * th + tile row):
+ * v[(e * c + ci) * ldv + tile], e = i * 4 + j. rows: scratch of 16 ldv +
+ * 2 tw + 2 floats. */
+static void input_transform(const et_winograd *g, int unit0, int units, float *v, size_t ldv, float *rows)
+{
+    float *h = rows, *line = rows + 16 * ldv;
+    for (int ci = 0; ci < g->c; ci++) {
         for (int k = 0; k < units; k++) {
             int unit = unit0 + k, img = unit / g->th, ty = unit % g->th;
             const float *plane = g->in + ((size_t)img * g->c + ci) * g->h * g->w;
-            for (int i = 0; i < 4; i++) {
-                int y = 2 * ty - g->pt + i;
-                if (y < 0 || y >= g->h) {
-                    memset(r[i], 0, (size_t)len * sizeof(float));
-                    continue;
-                }
-                const float *src = plane + (size_t)y * g->w;
-                for (int x = 0; x < len; x++) {
-                    int sx = x - g->pl;
-                    r[i][x] = sx >= 0 && sx < g->w ? src[sx] : 0.0f;
-                }
-            }
-            /* Bt down the columns, for the whole row of tiles at once. */
-            for (int x = 0; x < len; x++) {
-                t[0][x] = r[0][x] - r[2][x];
-                t[1][x] = r[1][x] + r[2][x];
-                t[2][x] = r[2][x] - r[1][x];
-                t[3][x] = r[1][x] - r[3][x];
-            }
-            /* ... then B along each tile's 4 columns. */
-            size_t base = (size_t)k * g->tw;
-            for (int i = 0; i < 4; i++) {
-                float *v0 = v + ((size_t)(i * 4 + 0) * g->c + ci) * ldv + base;
-                float *v1 = v + ((size_t)(i * 4 + 1) * g->c + ci) * ldv + base;
-                float *v2 = v + ((size_t)(i * 4 + 2) * g->c + ci) * ldv + base;
-                float *v3 = v + ((size_t)(i * 4 + 3) * g->c + ci) * ldv + base;
-                const float *s = t[i];
-                for (int tx = 0; tx < g->tw; tx++) {
-                    const float *q = s + 2 * tx;
-                    v0[tx] = q[0] - q[2];
-                    v1[tx] = q[1] + q[2];
-                    v2[tx] = q[2] - q[1];
-                    v3[tx] = q[1] - q[3];
-                }
-            }
+            combine_columns(g, plane, ty, h + (size_t)k * g->tw, ldv, line);
         }
+        for (int j = 0; j < 4; j++)
+            combine_rows(h + (size_t)j * 4 * ldv, ldv, v + ((size_t)(0 * 4 + j) * g->c + ci) * ldv,
+                         v + ((size_t)(1 * 4 + j) * g->c + ci) * ldv, v + ((size_t)(2 * 4 + j) * g->c + ci) * ldv,
+                         v + ((size_t)(3 * 4 + j) * g->c + ci) * ldv);
+    }
 }
 
 /* Y = At M A for the chunk's tiles, bias and ReLU, into y00..y11 (one
