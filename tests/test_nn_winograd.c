@@ -1,7 +1,7 @@
 /* conv2d's Winograd path (frozen nets) against its im2col path on the same
  * parameters and inputs: odd and even output sizes (tiles cut at the
  * edge), symmetric and uneven padding, bias and a fused ReLU, several
- * images, one and two threads. */
+ * images, one and two threads; 2x2 tiles (maps under 12) and 4x4. */
 #include <math.h>
 #include <stdio.h>
 
@@ -85,6 +85,9 @@ TEST(nn_winograd_equals_im2col)
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
         for (int threads = 1; threads <= 2; threads++) {
             double worst = compare(cases[k].arch, cases[k].batch, threads);
-            CHECK_MSG(worst < 1e-5, "case %zu, %d threads: Winograd differs from im2col by %g", k, threads, worst);
+            /* 4x4 tiles (maps of 12 or more) sum terms weighted up to 8
+             * (their transforms' points 2 and -2): about 1e-5 relative,
+             * 2x2 tiles about 1e-6. */
+            CHECK_MSG(worst < 3e-5, "case %zu, %d threads: Winograd differs from im2col by %g", k, threads, worst);
         }
 }

@@ -45,6 +45,7 @@ typedef struct {
     float *flipped; /* backward: flipped, transposed weights */
     size_t flipped_size;
     float *winograd; /* frozen nets: the kernels transformed for Winograd */
+    int winograd_m;  /* ... for F(m x m, 3x3) */
 } conv2d_state;
 
 static int conv2d_setup(et_layer *layer, const et_json *config)
@@ -384,6 +385,8 @@ static void forward_part(void *ctx, int t, int threads)
  * less time (1.5 instead of 2.0 ms per crop in all, the 2-core AMD EPYC
  * machine), but the first layer (one input channel) 6 times more. */
 #define WINOGRAD_MIN_CHANNELS 16
+/* Maps at least this wide and high take 4x4 tiles, smaller ones 2x2. */
+#define WINOGRAD_4X4_MIN_SIDE 12
 
 static int winograd_fits(const conv2d_state *s, const et_tensor *in, const et_tensor *out)
 {
@@ -414,16 +417,21 @@ static int conv2d_forward_winograd(et_layer *layer, et_net *net, const et_tensor
 {
     conv2d_state *s = layer->state;
     et_tensor *out = &layer->out;
-    if (!s->winograd) {
-        s->winograd = et_floats_alloc((size_t)16 * out->c * in->c);
+    /* 4x4 tiles where the map holds whole ones; on smaller maps most of
+     * their work would fall past the edge. */
+    int m = out->h >= WINOGRAD_4X4_MIN_SIDE && out->w >= WINOGRAD_4X4_MIN_SIDE ? 4 : 2;
+    if (!s->winograd || s->winograd_m != m) {
+        et_floats_free(s->winograd);
+        s->winograd = et_floats_alloc((size_t)(m + 2) * (m + 2) * out->c * in->c);
         if (!s->winograd)
             return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
-        et_winograd_kernels(layer->params[0].value.data, out->c, in->c, s->winograd);
+        et_winograd_kernels(m, layer->params[0].value.data, out->c, in->c, s->winograd);
+        s->winograd_m = m;
     }
     winograd_job j;
-    j.g = (et_winograd){in->data, in->n, in->c, in->h, in->w, s->win.pt, s->win.pl, out->data, out->c, out->h,
+    j.g = (et_winograd){m, in->data, in->n, in->c, in->h, in->w, s->win.pt, s->win.pl, out->data, out->c, out->h,
                         out->w, s->winograd, layer->param_count > 1 ? layer->params[1].value.data : NULL,
-                        layer->fused_relu, (out->h + 1) / 2, (out->w + 1) / 2};
+                        layer->fused_relu, (out->h + m - 1) / m, (out->w + m - 1) / m};
     int threads = et_nn_threads(), units = in->n * j.g.th;
     threads = threads < units ? threads : units;
     j.work_stride = round_floats(et_winograd_work_floats(&j.g));
