@@ -158,7 +158,7 @@ TEST(annotate_analyze_same_frames_and_times)
     double x = 0, y = 0, w = 0, h = 0;
     char emotion[16] = "";
     for (char *line = strtok(rows, "\n"); line; line = strtok(NULL, "\n"))
-        if (sscanf(line, "examples/expressions.mp4,10,%*f,%*d,%lf,%lf,%lf,%lf,%*f,%*f,%*f,%*f,%*f,%*f,%*f,%*f,%15s",
+        if (sscanf(line, "examples/expressions.mp4,10,%*f,%*d,%*d,%lf,%lf,%lf,%lf,%*f,%*f,%*f,%*f,%*f,%*f,%*f,%*f,%15s",
                    &x, &y, &w, &h, emotion) == 5)
             break;
     free(rows);

@@ -318,7 +318,7 @@ static int reduce_csv(const char *path, const char *label, reduced *r)
     for (char *line = strtok(text, "\n"); line && rows < MAX_ROWS; line = strtok(NULL, "\n")) {
         if (!strncmp(line, "path,", 5))
             continue;
-        /* path,frame,t,track,x,y,w,h,score,7 probabilities,emotion */
+        /* path,frame,t,track,person,x,y,w,h,score,7 probabilities,emotion */
         char *field[32];
         int n = 0;
         for (char *p = line; n < 32; p++) {
@@ -327,12 +327,12 @@ static int reduce_csv(const char *path, const char *label, reduced *r)
                 break;
             *p = '\0';
         }
-        if (n != 17)
+        if (n != 18)
             break;
         track[rows] = atoi(field[3]);
         for (int k = 0; k < ET_EMOTIONS; k++)
-            prob[rows][k] = atof(field[9 + k]);
-        snprintf(emotion[rows], sizeof emotion[rows], "%s", field[16]);
+            prob[rows][k] = atof(field[10 + k]);
+        snprintf(emotion[rows], sizeof emotion[rows], "%s", field[17]);
         rows++;
     }
     free(text);
@@ -387,7 +387,7 @@ TEST(eval_clips_equals_analyze_on_a_labelled_clip)
     const et_json *clip = et_json_at(et_json_get(j, "per_clip"), 0);
     REQUIRE(clip);
     CHECK(!strcmp(et_json_get_string(clip, "label", ""), "happy"));
-    const char *passes[2] = {"cnn", "cnn_lstm"}, *flags[2] = {"--no-temporal", ""};
+    const char *passes[2] = {"cnn", "temporal"}, *flags[2] = {"--no-temporal", ""};
     int held_changes = -1;
     for (int p = 0; p < 2; p++) {
         const char *csv = test_path(p ? "lstm.csv" : "cnn.csv");
@@ -445,7 +445,7 @@ TEST(eval_clips_equals_analyze_on_a_labelled_clip)
     REQUIRE(j);
     CHECK(!et_json_get_bool(j, "labelled", 1));
     CHECK(et_json_get(et_json_get(j, "cnn"), "frame_accuracy") == NULL);
-    CHECK(et_json_get(j, "cnn_lstm") == NULL);
+    CHECK(et_json_get(j, "temporal") == NULL);
     et_json_free(j);
     REQUIRE(shell_runf("cp '%s/Sheryl.mp4' '%s/Sheryl_happy.mp4'", dir, dir) == 0);
     char *err = NULL;
@@ -490,7 +490,7 @@ TEST(track_onset_plan_ends_at_the_peak)
     et_face_dataset_free(&ds);
 }
 
-/* eval --temporal reports the onsets of both models, the same for the same seed. */
+/* eval --temporal reports the onsets of the three, the same for the same seed. */
 TEST(eval_temporal_reports_onsets)
 {
     const char *args = "eval --temporal --data tests/fixtures/fer2013-publictest-sample.csv.gz --usage PublicTest "
@@ -498,8 +498,9 @@ TEST(eval_temporal_reports_onsets)
     et_json *a = run_json(args), *b = run_json(args);
     REQUIRE(a && b);
     CHECK_EQ_INT(et_json_get_number(a, "onsets", -1), 12);
-    for (int p = 0; p < 2; p++) {
-        const char *key = p ? "cnn_lstm" : "cnn";
+    const char *keys[3] = {"cnn", "cnn_lstm", "lookahead"};
+    for (int p = 0; p < 3; p++) {
+        const char *key = keys[p];
         double share = et_json_get_number(et_json_get(a, "onset_last_frame"), key, -1);
         CHECK_MSG(share >= 0 && share <= 1, "%s: %g", key, share);
         CHECK_NEAR(share * 12, round(share * 12), 1e-4); /* a share of 12 onsets */

@@ -123,18 +123,19 @@ TEST(extract_crops_are_what_analyze_classifies)
     char *save = NULL;
     for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *f[20];
-        if (lines++ == 0 || split(line, f, 20) != 17)
+        /* path,frame,t,track,person,x,y,w,h,score,7 probabilities,emotion */
+        if (lines++ == 0 || split(line, f, 20) != 18)
             continue;
         long frame = atol(f[1]);
         for (int i = 0; i < n; i++) {
             if (rows[i].frame != frame || rows[i].track != atoi(f[3]))
                 continue;
-            int emotion = et_emotion_from_name(f[16]);
+            int emotion = et_emotion_from_name(f[17]);
             CHECK_EQ_INT(rows[i].emotion, emotion);
             if (emotion >= 0)
-                CHECK_NEAR(rows[i].confidence, atof(f[9 + emotion]), 1.5e-4);
-            CHECK_NEAR(rows[i].x, atof(f[4]), 0.011);
-            CHECK_NEAR(rows[i].w, atof(f[6]), 0.011);
+                CHECK_NEAR(rows[i].confidence, atof(f[10 + emotion]), 1.5e-4);
+            CHECK_NEAR(rows[i].x, atof(f[5]), 0.011);
+            CHECK_NEAR(rows[i].w, atof(f[7]), 0.011);
             CHECK_NEAR(rows[i].t, atof(f[2]), 1e-3);
             matched++;
         }

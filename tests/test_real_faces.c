@@ -266,16 +266,17 @@ static int parse_rows(char *csv, float (*p)[ET_EMOTIONS], double *t, int *label,
     for (char *line = strtok_r(csv, "\n", &save); line && n < max; line = strtok_r(NULL, "\n", &save)) {
         if (!strncmp(line, "path,", 5))
             continue;
-        char *field[17], *s2 = NULL;
+        /* path,frame,t,track,person,x,y,w,h,score,7 probabilities,emotion */
+        char *field[18], *s2 = NULL;
         int f = 0;
-        for (char *x = strtok_r(line, ",", &s2); x && f < 17; x = strtok_r(NULL, ",", &s2))
+        for (char *x = strtok_r(line, ",", &s2); x && f < 18; x = strtok_r(NULL, ",", &s2))
             field[f++] = x;
-        if (f != 17 || strcmp(field[3], "1") != 0)
+        if (f != 18 || strcmp(field[3], "1") != 0)
             continue;
         for (int k = 0; k < ET_EMOTIONS; k++)
-            p[n][k] = (float)atof(field[9 + k]);
+            p[n][k] = (float)atof(field[10 + k]);
         t[n] = atof(field[2]);
-        label[n] = et_emotion_from_name(field[16]);
+        label[n] = et_emotion_from_name(field[17]);
         n++;
     }
     return n;

@@ -19,7 +19,8 @@ typedef struct {
     double seconds, share, mean, peak, peak_t;
 } summary_row;
 
-/* The --csv row of track (prefix "path,track,") and emotion; 0 if found. */
+/* The --csv row of track (prefix "path,track,") and emotion, the person
+ * field after the prefix skipped; 0 if found. */
 static int find_row(const char *csv, const char *prefix, const char *emotion, summary_row *r)
 {
     size_t n = strlen(prefix);
@@ -27,7 +28,8 @@ static int find_row(const char *csv, const char *prefix, const char *emotion, su
         if (strncmp(line, prefix, n) != 0)
             continue;
         char label[16];
-        if (sscanf(line + n, "%lf,%lf,%lf,%d,%15[^,],%15[^,],%lf,%lf,%lf,%lf,%lf", &r->first_t, &r->last_t,
+        const char *after_person = strchr(line + n, ',');
+        if (after_person && sscanf(after_person + 1, "%lf,%lf,%lf,%d,%15[^,],%15[^,],%lf,%lf,%lf,%lf,%lf", &r->first_t, &r->last_t,
                    &r->on_screen, &r->frames, r->dominant, label, &r->seconds, &r->share, &r->mean, &r->peak,
                    &r->peak_t) == 11 &&
             !strcmp(label, emotion))
@@ -43,7 +45,7 @@ static void check_fixture_summary(const char *file)
     CHECK_EQ_INT(cli_run(args, &out, &err), 0);
     REQUIRE(out);
     summary_row r;
-    CHECK_MSG(!strncmp(out, "path,track,first_t,last_t,on_screen,frames,dominant,emotion,", 60), "%s: header: %.80s",
+    CHECK_MSG(!strncmp(out, "path,track,person,first_t,last_t,on_screen,frames,dominant,emotion,", 67), "%s: header: %.80s",
               file, out);
     REQUIRE(find_row(out, "a.mp4,1,", "sad", &r) == 0);
     CHECK_NEAR(r.first_t, 0, 1e-9);

@@ -51,6 +51,7 @@ static et_observation observation(int frame, int track, double x)
     o.frame = frame;
     o.t = frame / 30.0;
     o.track = track;
+    o.person = track; /* track 0: no person (empty field), track 1: person 1 */
     o.x = x;
     o.y = 12.125;
     o.w = 100;
@@ -164,7 +165,7 @@ static void csv_free(csv_record *records, int n)
             free(records[i].field[k]);
 }
 
-static const char *const columns[] = {"path", "frame", "t",     "track", "x",     "y",
+static const char *const columns[] = {"path", "frame", "t",     "track", "person", "x",     "y",
                                       "w",    "h",     "score", "angry", "disgust", "fear",
                                       "happy", "sad",  "surprise", "neutral", "emotion"};
 
@@ -181,7 +182,7 @@ TEST(store_csv_round_trip)
     size_t len = 0;
     char *text = read_all(path, &len);
     REQUIRE(text);
-    const char *header = "path,frame,t,track,x,y,w,h,score,angry,disgust,fear,happy,sad,surprise,"
+    const char *header = "path,frame,t,track,person,x,y,w,h,score,angry,disgust,fear,happy,sad,surprise,"
                          "neutral,emotion\n";
     CHECK(!strncmp(text, header, strlen(header)));
 
@@ -189,9 +190,9 @@ TEST(store_csv_round_trip)
     int n = csv_parse(text, len, records, 64);
     CHECK_EQ_INT(n, 1 + 2 * NPATHS);
     for (int r = 0; r < n; r++)
-        CHECK_EQ_INT(records[r].count, 17);
+        CHECK_EQ_INT(records[r].count, 18);
     if (n == 1 + 2 * NPATHS) {
-        for (int c = 0; c < 17; c++)
+        for (int c = 0; c < 18; c++)
             CHECK(!strcmp(records[0].field[c], columns[c]));
         for (int i = 0; i < NPATHS; i++) {
             for (int k = 0; k < 2; k++) {
@@ -201,21 +202,22 @@ TEST(store_csv_round_trip)
                 CHECK_EQ_INT(atoll(f[1]), o.frame);
                 CHECK_NEAR(strtod(f[2], NULL), o.t, 0.00051);
                 CHECK_EQ_INT(atoi(f[3]), o.track);
-                CHECK_NEAR(strtod(f[4], NULL), o.x, 0.0051);
-                CHECK_NEAR(strtod(f[5], NULL), o.y, 0.0051);
-                CHECK_NEAR(strtod(f[6], NULL), o.w, 0.0051);
-                CHECK_NEAR(strtod(f[7], NULL), o.h, 0.0051);
-                CHECK_NEAR(strtod(f[8], NULL), o.score, 0.000051);
+                CHECK(!strcmp(f[4], k ? "1" : "")); /* no person: empty */
+                CHECK_NEAR(strtod(f[5], NULL), o.x, 0.0051);
+                CHECK_NEAR(strtod(f[6], NULL), o.y, 0.0051);
+                CHECK_NEAR(strtod(f[7], NULL), o.w, 0.0051);
+                CHECK_NEAR(strtod(f[8], NULL), o.h, 0.0051);
+                CHECK_NEAR(strtod(f[9], NULL), o.score, 0.000051);
                 for (int e = 0; e < ET_EMOTIONS; e++)
-                    CHECK_NEAR(strtod(f[9 + e], NULL), o.prob[e], 0.000051);
-                CHECK(!strcmp(f[16], "happy"));
+                    CHECK_NEAR(strtod(f[10 + e], NULL), o.prob[e], 0.000051);
+                CHECK(!strcmp(f[17], "happy"));
             }
         }
         /* Exact text of a few numbers. */
-        CHECK(!strcmp(records[1].field[4], "-3.25"));
+        CHECK(!strcmp(records[1].field[5], "-3.25"));
         CHECK(!strcmp(records[2].field[2], "0.033"));
-        CHECK(!strcmp(records[1].field[8], "0.9877"));
-        CHECK(!strcmp(records[1].field[12], "0.6000"));
+        CHECK(!strcmp(records[1].field[9], "0.9877"));
+        CHECK(!strcmp(records[1].field[13], "0.6000"));
     }
     csv_free(records, n > 0 ? n : 0);
     free(text);
@@ -256,7 +258,7 @@ TEST(store_csv_numbers_ignore_locale)
     REQUIRE(text);
     const char *row = strchr(text, '\n');
     REQUIRE(row);
-    CHECK_MSG(!strcmp(row + 1, "n.mp4,3,1234.568,1,0.00,12.13,100000000000000000000,120.50,,"
+    CHECK_MSG(!strcmp(row + 1, "n.mp4,3,1234.568,1,1,0.00,12.13,100000000000000000000,120.50,,"
                                "0.3333,0.0200,0.0300,0.6000,0.0400,0.0500,0.2500,happy\n"),
               "row: %s (comma locale %s)", row + 1, switched ? "used" : "not installed");
     free(text);
@@ -291,8 +293,8 @@ TEST(store_jsonl_round_trip)
         int rc = et_json_parse(p, (size_t)(end - p), &j);
         CHECK_MSG(rc == ET_OK, "line %d: %s", line, et_error_message());
         if (rc == ET_OK) {
-            CHECK_EQ_INT(j->count, 17);
-            for (int c = 0; c < 17; c++) {
+            CHECK_EQ_INT(j->count, 18);
+            for (int c = 0; c < 18; c++) {
                 const et_json *v = et_json_at(j, c);
                 CHECK(v && !strcmp(v->key, columns[c]));
             }
@@ -304,6 +306,10 @@ TEST(store_jsonl_round_trip)
                 CHECK_EQ_INT(et_json_get_number(j, "frame", -1), want.frame);
                 CHECK_NEAR(et_json_get_number(j, "t", -1), want.t, 0.00051);
                 CHECK_EQ_INT(et_json_get_number(j, "track", -1), want.track);
+                /* No person: null. */
+                const et_json *person = et_json_get(j, "person");
+                CHECK(person && (k ? person->type == ET_JSON_NUMBER && person->number == 1
+                                   : person->type == ET_JSON_NULL));
                 CHECK_NEAR(et_json_get_number(j, "x", -1), want.x, 0.0051);
                 CHECK_NEAR(et_json_get_number(j, "h", -1), want.h, 0.0051);
                 CHECK_NEAR(et_json_get_number(j, "score", -1), want.score, 0.000051);
@@ -425,7 +431,7 @@ TEST(store_text_stdout_is_csv)
     if (n == 2) {
         CHECK(!strcmp(records[0].field[0], "path"));
         CHECK(!strcmp(records[1].field[0], "v.mp4"));
-        CHECK(!strcmp(records[1].field[4], "5.00"));
+        CHECK(!strcmp(records[1].field[5], "5.00"));
     }
     csv_free(records, n > 0 ? n : 0);
     free(text);

@@ -13,9 +13,11 @@
 #   FER2013 PublicTest      eval --data fer2013.csv.gz --ferplus fer2013new.csv
 #   faces-in-the-wild       eval --data faces-in-the-wild --detect
 #   posed-dev               eval --data posed-dev --detect
-#   videos-labelled-dev     eval --clips videos-labelled-dev   (CNN alone, CNN+LSTM)
+#   videos-labelled-dev     eval --clips videos-labelled-dev   (CNN alone, and as analyze
+#                           reports files: the look-ahead; --lookahead 0: the LSTM)
 #   videos                  eval --clips videos
-#   synthetic tracks        eval --temporal --data fer2013.csv.gz (200 tracks, 400 onsets)
+#   synthetic tracks        eval --temporal --data fer2013.csv.gz (200 tracks, 400 onsets;
+#                           CNN alone, CNN+LSTM and the look-ahead)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -7,7 +7,9 @@
 #include "emotrace/face_align.h"
 #include "emotrace/face_detector.h"
 #include "emotrace/live_reader.h"
+#include "emotrace/lookahead.h"
 #include "emotrace/media_input.h"
+#include "emotrace/persons.h"
 #include "emotrace/store.h"
 #include "emotrace/temporal.h"
 
@@ -50,6 +52,11 @@ typedef struct {
      * (et_label_update); margin 0: the argmax. */
     float label_margin;
     double label_dwell;
+    /* Recorded media, when temporal is set: seconds of look-ahead each side
+     * (lookahead.h), which replaces the temporal model; 0: the temporal
+     * model, as for streams (always used for them, and with
+     * on_frame_skipped). Default ET_LOOKAHEAD_WINDOW. */
+    double lookahead;
     int stills;                /* images are independent: no temporal model */
     int decoder_threads;
     /* Frames analysed together (one detector and one CNN pass): 0 for the
@@ -80,12 +87,21 @@ typedef struct {
      * everything so far stored as a finished item. */
     et_live_policy live_policy;
     volatile int *finish;
+    /* Persons (persons.h): embedder NULL leaves them unlinked (person 0).
+     * Tracks link within each file, or across files through the run's
+     * shared gallery persons_across; store_embeddings passes each track's
+     * descriptor to the sink. */
+    et_face_embedder *embedder;
+    et_person_gallery *persons_across;
+    float person_threshold;
+    int store_embeddings;
 } et_analyzer_options;
 
 #define ET_LIVE_COMMIT_SECONDS 0.5
 
 typedef struct {
     double decode, detect, align, cnn, temporal, store; /* seconds per stage */
+    double persons;      /* seconds cutting chips, embedding and linking */
     long frames_decoded, frames_analyzed, observations, tracks;
     long frames_dropped; /* streams: decoded frames skipped because analysis was behind */
     long frames_detected, frames_interpolated; /* frames the face detector ran on, and not */

@@ -2,7 +2,8 @@
  * once (--jobs) with the cores split between the jobs.
  *
  * Parallel jobs each have their own detector, classifier and temporal
- * model (the nets keep per-pass scratch state, so they are not shared) and
+ * model and face embedder (the nets keep per-pass scratch state, so they
+ * are not shared; persons linked across files share the gallery) and
  * analyse into their own memory sink (et_sink_memory_open). The calling
  * thread is the only writer: it hands out items, and replays each finished
  * file into the output, so every file is still one SQLite transaction and
@@ -31,6 +32,7 @@ typedef struct {
     /* Where the caller's models came from, so that each further job loads
      * its own copy (detector_path NULL: the shipped one). */
     const char *detector_path, *lstm_path;
+    const char *embedder_path; /* NULL: the shipped face-embed */
     et_face_detector_options detector_options;
     /* Once nonzero no item is started; running ones finish (a second
      * signal should set the analyzer's stop flag to abandon them). */

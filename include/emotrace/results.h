@@ -20,6 +20,11 @@ typedef struct {
     char *path;
     double duration, fps;     /* 0 when unknown (always for CSV and JSON Lines) */
     int width, height;        /* 0 when unknown */
+    /* Persons: linked per file or across the files of one run (SQLite's
+     * persons.scope and media.run_id; text files say neither: persons
+     * found in their rows count as per file). */
+    et_persons_scope persons;
+    int64_t run;              /* 0 when unknown */
     et_observation *obs;
     size_t count, capacity;
 } et_result_media;
@@ -49,6 +54,7 @@ typedef struct {
  * two, 0 if that is unknown too). This is the README's SQL query. */
 typedef struct {
     int track;
+    int person;               /* of its first observation; 0: not linked */
     size_t first, count;      /* the track's observations: obs[first .. first+count) */
     double first_t, last_t;
     double on_screen;         /* seconds: the sum of its observations' times */
@@ -62,6 +68,28 @@ typedef struct {
 /* Statistics of every track of m, in track order (caller frees *out; NULL
  * and 0 when m has no observations). */
 int et_track_stats_compute(const et_result_media *m, et_track_stats **out, int *count);
+/* One person of one media file: its tracks' statistics added up (seconds
+ * and time on screen summed, means weighted by observations, the strongest
+ * moments the strongest of its tracks'). */
+typedef struct {
+    int person;
+    int tracks;               /* how many */
+    int first_track;          /* index of its first track in the track statistics */
+    size_t count;             /* observations */
+    double first_t, last_t, on_screen;
+    int dominant;
+    double seconds[ET_EMOTIONS], share[ET_EMOTIONS], mean[ET_EMOTIONS];
+    et_moment peak[ET_EMOTIONS];
+} et_person_stats;
+
+/* Persons of the n track statistics of one media file (from
+ * et_track_stats_compute), in order of person number; tracks without a
+ * person are left out. Caller frees *out (NULL and 0 when none). */
+int et_person_stats_compute(const et_track_stats *tracks, int n, et_person_stats **out, int *count);
+/* The tracks of person p, in track order, as indices into tracks (up to
+ * max); returns how many there are. */
+int et_person_tracks(const et_track_stats *tracks, int n, int person, int *index, int max);
+
 /* The sampling step of m as used above, in seconds (0 if unknown). */
 double et_result_media_step(const et_result_media *m);
 

@@ -25,6 +25,11 @@
 
 typedef enum { ET_MEDIA_DONE, ET_MEDIA_FAILED } et_media_status;
 
+/* Persons not linked (0 in every row), linked within each file (numbers
+ * per file, like tracks), or across all files of the run (one number per
+ * person in every file of the run). */
+typedef enum { ET_PERSONS_NONE, ET_PERSONS_FILE, ET_PERSONS_RUN } et_persons_scope;
+
 /* One input file. Unknown or not applicable numbers are 0 (a still image
  * has no duration or fps); the SQLite store writes them as NULL. */
 typedef struct {
@@ -38,6 +43,8 @@ typedef struct {
     int64_t frames_dropped;  /* live sources: frames analysis had no time for */
     et_media_status status;
     const char *error;       /* why it failed, or NULL */
+    /* How person numbers were given (see et_observation.person). */
+    et_persons_scope persons;
 } et_media_info;
 
 /* One face in one frame. Times and boxes are relative to the media file. */
@@ -45,6 +52,7 @@ typedef struct {
     int64_t frame;           /* frame index in the source, from 0 */
     double t;                /* seconds from the start */
     int track;               /* per-file track number */
+    int person;              /* the track's person, 1, 2, ...; 0 when persons are not linked */
     double x, y, w, h;       /* face box in source pixels, top-left origin */
     double score;            /* detector confidence, 0..1 */
     double prob[ET_EMOTIONS];
@@ -54,6 +62,9 @@ typedef struct {
 /* What one track looked like over the whole file. */
 typedef struct {
     int track;
+    int person;              /* as in its observations */
+    const float *embedding;  /* the track's face descriptor, or NULL: stored only when asked */
+    int embedding_size;
     double first_t, last_t;  /* seconds */
     int64_t frames;          /* observations in the track */
     int emotion;             /* dominant emotion index */
@@ -104,7 +115,8 @@ int et_sink_checkpoint(et_sink *sink, const et_media_info *progress);
 int et_sink_begin_media(et_sink *sink, const et_media_info *media);
 int et_sink_write_observation(et_sink *sink, const et_observation *obs);
 /* Finishes the current media file with its final record (every field but
- * path is taken from final) and track summaries (only SQLite keeps them).
+ * path is taken from final) and track summaries (only SQLite keeps them,
+ * and there derives the persons table from the observations).
  * A final status of ET_MEDIA_FAILED (with final->error) acts like
  * et_sink_fail_media, except with a commit interval (live sources): then
  * the rows already written stay, the tracks are stored and the media row

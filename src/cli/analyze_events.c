@@ -1,7 +1,7 @@
 /* analyze --events: a track's first observation and every change of its
  * label become one JSON Lines object, flushed at once:
- *   {"path":"cam.ts","t":3.040,"track":1,"from":"neutral","to":"happy","confidence":0.8123}
- * "from" is null when the track appears. */
+ *   {"path":"cam.ts","t":3.040,"track":1,"person":1,"from":"neutral","to":"happy","confidence":0.8123}
+ * "from" is null when the track appears; "person" when persons are not linked. */
 #include "analyze_events.h"
 
 #include <errno.h>
@@ -82,8 +82,12 @@ int analyze_events_on_frame(const et_frame_result *r, void *ctx)
         if (*last == o->emotion)
             continue;
         e->line.length = 0;
-        et_strbuf_printf(&e->line, "{\"path\":%s,\"t\":%.3f,\"track\":%d,\"from\":", e->source.data, o->t,
+        et_strbuf_printf(&e->line, "{\"path\":%s,\"t\":%.3f,\"track\":%d,\"person\":", e->source.data, o->t,
                          o->track);
+        if (o->person > 0)
+            et_strbuf_printf(&e->line, "%d,\"from\":", o->person);
+        else
+            et_strbuf_printf(&e->line, "null,\"from\":");
         if (*last < 0)
             et_strbuf_printf(&e->line, "null");
         else

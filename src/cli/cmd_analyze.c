@@ -68,7 +68,21 @@ static const char usage[] =
     "                         it by P probability (default 0.15; 0: argmax) ...\n"
     "      --label-dwell S    ... or has been the most probable for S seconds\n"
     "                         (default 0.5)\n"
-    "      --no-temporal      report the CNN's per-frame output without the LSTM\n"
+    "      --lookahead S      recorded media: each face's probabilities are the\n"
+    "                         CNN's averaged over its track from S seconds before\n"
+    "                         to S seconds after the frame, no lag (default 1;\n"
+    "                         0: the causal LSTM, as always for live sources and\n"
+    "                         with --annotate)\n"
+    "      --no-temporal      report the CNN's per-frame output as it is\n"
+    "Persons (the tracks of one face linked; a person number per track and row):\n"
+    "      --person-threshold D  tracks whose face descriptors lie closer than D\n"
+    "                         are one person (default 0.6; lower: fewer links)\n"
+    "      --persons-across   link persons over all inputs of the run (the same\n"
+    "                         number is the same person in every file)\n"
+    "      --no-persons       do not link tracks (no face descriptors computed;\n"
+    "                         the person column stays empty)\n"
+    "      --store-embeddings also store each track's face descriptor (SQLite\n"
+    "                         tracks.embedding); never stored otherwise\n"
     "      --tta              also classify each face mirrored and average the two:\n"
     "                         more accurate (FER2013 PublicTest 70.5% -> 71.2%),\n"
     "                         the CNN's time doubles\n"
@@ -187,7 +201,8 @@ int cmd_analyze(int argc, char **argv)
 {
     enum { O_FORMAT = 256, O_RESUME, O_STILLS, O_IMAGE_FPS, O_FPS, O_START, O_END, O_DETECTOR, O_MIN_FACE,
            O_MAX_FACES, O_MIN_SCORE, O_MAX_GAP, O_NO_TEMPORAL, O_CNN, O_LSTM, O_DETECTOR_WEIGHTS, O_THREADS,
-           O_ANNOTATE, O_SHARD, O_STDIN_MEDIA, O_INPUT_FORMAT, O_INPUT_OPTION, O_LIVE_POLICY, O_EVENTS, O_TTA, O_LABEL_MARGIN, O_LABEL_DWELL, O_DETECT_EVERY };
+           O_ANNOTATE, O_SHARD, O_STDIN_MEDIA, O_INPUT_FORMAT, O_INPUT_OPTION, O_LIVE_POLICY, O_EVENTS, O_TTA, O_LABEL_MARGIN, O_LABEL_DWELL,
+           O_PERSON_THRESHOLD, O_PERSONS_ACROSS, O_NO_PERSONS, O_STORE_EMBEDDINGS, O_LOOKAHEAD, O_DETECT_EVERY };
     static const struct option options[] = {
         {"output", required_argument, 0, 'o'},     {"format", required_argument, 0, O_FORMAT},
         {"resume", no_argument, 0, O_RESUME},      {"quiet", no_argument, 0, 'q'},
@@ -198,6 +213,7 @@ int cmd_analyze(int argc, char **argv)
         {"max-faces", required_argument, 0, O_MAX_FACES}, {"min-score", required_argument, 0, O_MIN_SCORE},
         {"max-gap", required_argument, 0, O_MAX_GAP}, {"detect-every", required_argument, 0, O_DETECT_EVERY}, {"no-temporal", no_argument, 0, O_NO_TEMPORAL},
         {"label-margin", required_argument, 0, O_LABEL_MARGIN}, {"label-dwell", required_argument, 0, O_LABEL_DWELL},
+        {"lookahead", required_argument, 0, O_LOOKAHEAD},
         {"cnn", required_argument, 0, O_CNN},      {"lstm", required_argument, 0, O_LSTM},
         {"detector-weights", required_argument, 0, O_DETECTOR_WEIGHTS},
         {"threads", required_argument, 0, O_THREADS}, {"annotate", required_argument, 0, O_ANNOTATE},
@@ -205,12 +221,18 @@ int cmd_analyze(int argc, char **argv)
         {"stdin-media", no_argument, 0, O_STDIN_MEDIA}, {"input-format", required_argument, 0, O_INPUT_FORMAT},
         {"input-option", required_argument, 0, O_INPUT_OPTION}, {"live-policy", required_argument, 0, O_LIVE_POLICY},
         {"events", required_argument, 0, O_EVENTS}, {"tta", no_argument, 0, O_TTA},
+        {"person-threshold", required_argument, 0, O_PERSON_THRESHOLD},
+        {"persons-across", no_argument, 0, O_PERSONS_ACROSS}, {"no-persons", no_argument, 0, O_NO_PERSONS},
+        {"store-embeddings", no_argument, 0, O_STORE_EMBEDDINGS},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *input_option_list[65] = {0}, *events_path = NULL;
     int input_option_count = 0, stdin_media = 0;
     const char *output = "-", *format = NULL, *cnn_path = NULL, *lstm_path = NULL, *detector_path = NULL;
     const char *annotate_path = NULL;
     et_annotator *annotator = NULL;
+    int no_persons = 0, persons_across = 0;
+    et_person_gallery *gallery = NULL;
+    et_face_embedder *embedder = NULL;
     int resume = 0, quiet = 0, no_temporal = 0, tta = 0, threads = 0, jobs = 1, shard = 0, shards = 0, c, value;
     double x;
     et_media_input_options input_options = {0};
@@ -253,6 +275,9 @@ int cmd_analyze(int argc, char **argv)
             if (cli_parse_double("analyze", "--label-margin", optarg, 0, 1, &x)) return EXIT_USAGE;
             ao.label_margin = (float)x;
             break;
+        case O_LOOKAHEAD:
+            if (cli_parse_double("analyze", "--lookahead", optarg, 0, 60, &ao.lookahead)) return EXIT_USAGE;
+            break;
         case O_LABEL_DWELL:
             if (cli_parse_double("analyze", "--label-dwell", optarg, 0, 3600, &ao.label_dwell)) return EXIT_USAGE;
             break;
@@ -285,6 +310,13 @@ int cmd_analyze(int argc, char **argv)
             else return cli_usage_error("analyze", "--live-policy must be latest or all");
             break;
         case O_EVENTS: events_path = optarg; break;
+        case O_PERSON_THRESHOLD:
+            if (cli_parse_double("analyze", "--person-threshold", optarg, 1e-3, 10, &x)) return EXIT_USAGE;
+            ao.person_threshold = (float)x;
+            break;
+        case O_PERSONS_ACROSS: persons_across = 1; break;
+        case O_NO_PERSONS: no_persons = 1; break;
+        case O_STORE_EMBEDDINGS: ao.store_embeddings = 1; break;
         case 'h': printf("%s", usage); return EXIT_OK;
         default: return cli_usage_error("analyze", "unknown option");
         }
@@ -305,6 +337,12 @@ int cmd_analyze(int argc, char **argv)
         return cli_usage_error("analyze", "--events - and the results cannot both go to standard output");
     if (resume && sink_format != ET_SINK_SQLITE)
         return cli_usage_error("analyze", "--resume needs a SQLite output (-o FILE.sqlite)");
+    /* Descriptors identify people: only where a column is made for them,
+     * and never by default. */
+    if (ao.store_embeddings && sink_format != ET_SINK_SQLITE)
+        return cli_usage_error("analyze", "--store-embeddings needs a SQLite output (-o FILE.sqlite)");
+    if (no_persons && (persons_across || ao.store_embeddings))
+        return cli_usage_error("analyze", "--no-persons contradicts --persons-across and --store-embeddings");
     if (threads > 0 && jobs == 1)
         openblas_set_num_threads(threads);
     /* SIGPIPE keeps its default: "analyze ... -o - | head" ends quietly, as
@@ -318,7 +356,7 @@ int cmd_analyze(int argc, char **argv)
     analyze_events *events = NULL;
     et_media_list list = {0};
     et_strbuf weights = {0}, settings = {0};
-    char found[3][1024];
+    char found[4][1024];
     input_options.warn = print_warning;
     input_options.warn_ctx = &quiet;
 
@@ -348,6 +386,15 @@ int cmd_analyze(int argc, char **argv)
             fprintf(stderr, "emotrace: warning: no temporal model found; reporting the CNN's per-frame output\n");
         }
     }
+    if (!no_persons) {
+        if (et_weights_find("face-embed.safetensors", found[3], sizeof found[3]) != ET_OK ||
+            et_face_embedder_open(&embedder, found[3]) != ET_OK)
+            goto model_error;
+        if (persons_across && et_person_gallery_open(&gallery, ao.person_threshold) != ET_OK)
+            goto model_error;
+        ao.embedder = embedder;
+        ao.persons_across = gallery;
+    }
     append_sha(&weights, "emotion-cnn", cnn_path);
     if (temporal && *et_temporal_cnn_sha256(temporal)) {
         /* The LSTM reads the CNN's embedding: it is only valid with the CNN it
@@ -367,13 +414,18 @@ int cmd_analyze(int argc, char **argv)
                                                                           : "face-short.safetensors",
                              found[2], sizeof found[2]) == ET_OK)
         append_sha(&weights, "detector", found[2]);
+    if (embedder)
+        append_sha(&weights, "face-embed", found[3]);
     et_strbuf_printf(&settings,
                      "detector=%s min_score=%g min_face=%g max_faces=%d max_gap=%g fps=%g start=%g end=%g "
-                     "image_fps=%g stills=%d temporal=%s tta=%s live_policy=%s label_margin=%g label_dwell=%g",
+                     "image_fps=%g stills=%d temporal=%s lookahead=%g tta=%s live_policy=%s label_margin=%g "
+                     "label_dwell=%g persons=%s person_threshold=%g store_embeddings=%d",
                      detector_options.model == ET_FACE_MODEL_FULL ? "full" : "short", detector_options.min_score,
                      detector_options.min_face_px, detector_options.max_faces, ao.max_gap, ao.max_fps, ao.start,
-                     ao.end, ao.image_fps, ao.stills, temporal ? "lstm" : "none", tta ? "flip" : "none",
-                     ao.live_policy == ET_LIVE_ALL ? "all" : "latest", ao.label_margin, ao.label_dwell);
+                     ao.end, ao.image_fps, ao.stills, temporal ? "lstm" : "none", temporal ? ao.lookahead : 0.0,
+                     tta ? "flip" : "none", ao.live_policy == ET_LIVE_ALL ? "all" : "latest", ao.label_margin,
+                     ao.label_dwell, no_persons ? "none" : persons_across ? "run" : "file", ao.person_threshold,
+                     ao.store_embeddings);
     et_strbuf_printf(&settings, " detect_every=%d", ao.detect_every);
 
     /* Inputs: each expanded now; one that cannot be read is reported in turn. */
@@ -427,7 +479,7 @@ int cmd_analyze(int argc, char **argv)
     item_printer printer = {quiet, {NULL, isatty(2) && !quiet && jobs == 1, 0}, events};
     ao.progress = show_progress;
     ao.progress_ctx = &printer.progress;
-    et_batch_options bo = {jobs, threads, resume, detector_path, temporal ? lstm_path : NULL, detector_options,
+    et_batch_options bo = {jobs, threads, resume, detector_path, temporal ? lstm_path : NULL, found[3], detector_options,
                            &interrupt_count, start_item, print_item, &printer};
     et_batch_summary summary;
     if (et_batch_run(&bo, &ao, &list, sink, &summary) != ET_OK && !summary.output_failed) {
@@ -470,6 +522,8 @@ done:
     et_temporal_free(temporal);
     et_face_detector_free(detector);
     et_emotion_classifier_free(&classifier);
+    et_face_embedder_free(embedder);
+    et_person_gallery_free(gallery);
     et_strbuf_free(&weights);
     et_strbuf_free(&settings);
     return status;

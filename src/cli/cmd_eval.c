@@ -51,6 +51,7 @@ static const char usage[] =
     "  --no-temporal     --clips: the CNN-alone pass only\n"
     "  --label-margin P  --clips: as analyze --label-margin (default 0.15; 0: argmax)\n"
     "  --label-dwell S   --clips: as analyze --label-dwell (default 0.5)\n"
+    "  --lookahead S     --clips: as analyze --lookahead (default 1; 0: the LSTM)\n"
     "  --detector short|full  face detector for --detect and --clips (default short)\n"
     "  --crop-scale X    face crop side in detection box sides (default 1.1)\n"
     "  --crop-offset Y   crop centre moved down by Y box sides (default 0)\n"
@@ -192,13 +193,15 @@ int cmd_eval(int argc, char **argv)
                                             {"clips", required_argument, 0, 'c'}, {"lstm", required_argument, 0, 'L'},
                                             {"no-temporal", no_argument, 0, 'N'},
                                             {"label-margin", required_argument, 0, 'M'},
-                                            {"label-dwell", required_argument, 0, 'W'}, {0, 0, 0, 0}};
+                                            {"label-dwell", required_argument, 0, 'W'},
+                                            {"lookahead", required_argument, 0, 'A'}, {0, 0, 0, 0}};
     const char *data = NULL, *usage_name = "PublicTest", *weights = NULL, *ferplus = NULL;
     int json = 0, threads = 0, detect = 0, no_face = 0, tta = 0, c;
     double crop_scale = ET_FACE_ALIGN_BOX_SCALE, crop_offset = 0.0;
     eval_clips_options clips = {0};
     clips.label_margin = ET_LABEL_MARGIN;
     clips.label_dwell = ET_LABEL_DWELL;
+    clips.lookahead = ET_LOOKAHEAD_WINDOW;
     et_face_detector_options detector_options;
     et_face_detector_defaults(&detector_options);
     optind = 1;
@@ -222,6 +225,10 @@ int cmd_eval(int argc, char **argv)
             if (cli_parse_double("eval", "--label-dwell", optarg, 0, 3600, &clips.label_dwell)) return EXIT_USAGE;
             clips.rule_given = 1;
             break;
+        case 'A':
+            if (cli_parse_double("eval", "--lookahead", optarg, 0, 60, &clips.lookahead)) return EXIT_USAGE;
+            clips.rule_given = 1;
+            break;
         case 'm':
             if (!strcmp(optarg, "short")) detector_options.model = ET_FACE_MODEL_SHORT;
             else if (!strcmp(optarg, "full")) detector_options.model = ET_FACE_MODEL_FULL;
@@ -241,7 +248,7 @@ int cmd_eval(int argc, char **argv)
     if (clips.dir && (detect || ferplus))
         return cli_usage_error("eval", "--clips takes no --detect or --ferplus");
     if (!clips.dir && (clips.lstm_path || clips.no_temporal || clips.rule_given))
-        return cli_usage_error("eval", "--lstm, --no-temporal, --label-margin and --label-dwell go with --clips");
+        return cli_usage_error("eval", "--lstm, --no-temporal, --label-margin, --label-dwell and --lookahead go with --clips");
     if (threads > 0)
         openblas_set_num_threads(threads);
     char weights_path[1024];

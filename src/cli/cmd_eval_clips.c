@@ -96,8 +96,8 @@ static void json_totals(et_strbuf *b, const char *name, const clip_totals *t)
     et_strbuf_append(b, "}}", 2);
 }
 
-static const char *const pass_keys[2] = {"cnn", "cnn_lstm"};
-static const char *const pass_names[2] = {"cnn", "cnn+lstm"};
+static const char *const pass_keys[2] = {"cnn", "temporal"};
+static const char *const pass_names[2] = {"cnn", "temporal"};
 
 static void print_json(const eval_clips_options *o, const et_media_item *const *clips, int count,
                        et_clip_summary *const *s, const clip_totals *t, int passes, int failed)
@@ -304,6 +304,7 @@ int eval_clips(const eval_clips_options *o)
     ao.align.offset_y = (float)o->offset_y;
     ao.label_margin = (float)o->label_margin;
     ao.label_dwell = o->label_dwell;
+    ao.lookahead = o->lookahead;
     for (int p = 0; p < passes; p++) {
         ao.temporal = p ? temporal : NULL;
         for (int i = 0; i < count; i++)

@@ -14,6 +14,7 @@
 #include "emotrace/analyzer.h"
 #include "emotrace/error.h"
 #include "emotrace/json.h"
+#include "emotrace/lookahead.h"
 #include "emotrace/metrics.h"
 #include "emotrace/sha256.h"
 #include "emotrace/temporal.h"
@@ -25,7 +26,9 @@
 static const char usage[] =
     "usage: emotrace eval --temporal (--data FILE.csv[.gz] | --tracks-file FILE) [OPTIONS]\n"
     "\n"
-    "Compares the emotion CNN alone with CNN+LSTM on synthetic face tracks built\n"
+    "Compares the emotion CNN alone, CNN+LSTM (what analyze reports for live\n"
+    "sources) and the CNN smoothed with the look-ahead (recorded media) on\n"
+    "synthetic face tracks built\n"
     "from FER2013 rows (PublicTest by default): per-frame accuracy, flicker (label\n"
     "changes per 10 s inside constant-emotion segments) and the median switch\n"
     "latency (from a true change to the new label; a switch never made counts as\n"
@@ -47,6 +50,8 @@ static const char usage[] =
     "  --label-margin P      the reported label changes only when another leads it\n"
     "                        by P probability, as in analyze (default 0.15; 0: argmax)\n"
     "  --label-dwell S       ... or has been the most probable for S seconds (default 0.5)\n"
+    "  --lookahead S         the look-ahead window analyze uses for recorded media\n"
+    "                        (default 1): the third row smooths the CNN with it\n"
     "  --tracks-file FILE    use tracks saved by --save-tracks (no CNN run, no onsets)\n"
     "  --save-tracks FILE    save the tracks' features for later runs and tests\n"
     "  --json                one JSON object instead of the text report\n"
@@ -106,8 +111,46 @@ static void report_labels(const et_track_set *set, float *probabilities, const l
 /* Share of onsets whose last frame is labelled with the expression. */
 typedef struct {
     int count;
-    double right[2]; /* cnn, cnn+lstm */
+    double right[3]; /* cnn, cnn+lstm, look-ahead */
 } onset_score;
+
+/* What analyze reports for recorded media: each frame's CNN probabilities
+ * smoothed over its track with the look-ahead (lookahead.h). */
+static int lookahead_set(const et_track_set *set, double window, float *probabilities)
+{
+    int rc = ET_OK;
+    for (int t = 0; t < set->tracks && rc == ET_OK; t++) {
+        et_lookahead *l;
+        if ((rc = et_lookahead_init(&l, window, 0)) != ET_OK)
+            break;
+        int out = set->start[t];
+        et_lookahead_frame ready;
+        for (int f = set->start[t]; f <= set->start[t + 1] && rc == ET_OK; f++) {
+            int end = f == set->start[t + 1];
+            if (!end) {
+                et_frame frame = {0};
+                et_observation o = {0};
+                frame.t = o.t = set->times[f];
+                frame.index = o.frame = f - set->start[t];
+                o.track = 1;
+                const float *p = et_track_set_cnn_probabilities(set, f);
+                for (int k = 0; k < ET_EMOTIONS; k++)
+                    o.prob[k] = p[k];
+                rc = et_lookahead_push(l, &frame, &o, NULL, 1);
+            }
+            int got;
+            while (rc == ET_OK && (got = et_lookahead_pop(l, end, &ready)) == 1) {
+                for (int k = 0; k < ET_EMOTIONS; k++)
+                    probabilities[(size_t)out * ET_EMOTIONS + k] = (float)ready.observations[0].prob[k];
+                out++;
+            }
+            if (rc == ET_OK && got < 0)
+                rc = got;
+        }
+        et_lookahead_free(l);
+    }
+    return rc;
+}
 
 static double onset_share(const et_track_set *set, const float *probabilities)
 {
@@ -121,7 +164,7 @@ static double onset_share(const et_track_set *set, const float *probabilities)
 
 /* Builds the onsets from the rows of data and scores both models on them. */
 static int onsets_run(onset_score *o, const et_track_set_recipe *r, et_emotion_classifier *cnn, et_temporal *model,
-                      const label_rule *rule)
+                      const label_rule *rule, double window)
 {
     et_face_dataset ds;
     et_track_synth synth;
@@ -144,6 +187,10 @@ static int onsets_run(onset_score *o, const et_track_set_recipe *r, et_emotion_c
         rc = et_temporal_stream_set(model, &set, probabilities);
         report_labels(&set, probabilities, rule);
         o->right[1] = onset_share(&set, probabilities);
+        if (rc == ET_OK && (rc = lookahead_set(&set, window, probabilities)) == ET_OK) {
+            report_labels(&set, probabilities, rule);
+            o->right[2] = onset_share(&set, probabilities);
+        }
     }
     free(probabilities);
     et_track_set_free(&set);
@@ -152,7 +199,7 @@ static int onsets_run(onset_score *o, const et_track_set_recipe *r, et_emotion_c
     return rc;
 }
 
-static void print_report(const et_track_set *set, const et_temporal_metrics m[2], int json, const char *lstm_path,
+static void print_report(const et_track_set *set, const et_temporal_metrics m[3], int json, const char *lstm_path,
                          const onset_score *onsets)
 {
     double seconds = 0.0;
@@ -165,9 +212,11 @@ static void print_report(const et_track_set *set, const et_temporal_metrics m[2]
         et_strbuf_printf(&b, ",\"tracks\":%d,\"frames\":%d,\"seconds\":%.1f", set->tracks, set->frames, seconds);
         json_metrics(&b, "cnn", &m[0]);
         json_metrics(&b, "cnn_lstm", &m[1]);
+        json_metrics(&b, "lookahead", &m[2]);
         if (onsets->count)
-            et_strbuf_printf(&b, ",\"onsets\":%d,\"onset_last_frame\":{\"cnn\":%.6f,\"cnn_lstm\":%.6f}",
-                             onsets->count, onsets->right[0], onsets->right[1]);
+            et_strbuf_printf(&b,
+                             ",\"onsets\":%d,\"onset_last_frame\":{\"cnn\":%.6f,\"cnn_lstm\":%.6f,\"lookahead\":%.6f}",
+                             onsets->count, onsets->right[0], onsets->right[1], onsets->right[2]);
         et_strbuf_append(&b, "}", 1);
         if (!b.failed)
             printf("%s\n", b.data);
@@ -177,15 +226,15 @@ static void print_report(const et_track_set *set, const et_temporal_metrics m[2]
     printf("tracks: %d (%d frames, %.0f s, %d true changes)\n\n", set->tracks, set->frames, seconds, m[0].switches);
     printf("%-10s %9s %12s %16s %18s %8s\n", "", "accuracy", "flicker/10s", "median_latency", "(detected only)",
            "missed");
-    const char *names[2] = {"cnn", "cnn+lstm"};
-    for (int i = 0; i < 2; i++)
+    const char *names[3] = {"cnn", "cnn+lstm", "lookahead"};
+    for (int i = 0; i < 3; i++)
         printf("%-10s %9.4f %12.3f %9.3f s %4.0f f %9.3f s %4.0f f %7.1f%%\n", names[i], m[i].accuracy,
                m[i].flicker_per_10s, m[i].latency_median_s, m[i].latency_median_frames,
                m[i].detected_latency_median_s, m[i].detected_latency_median_frames,
                m[i].switches ? 100.0 * m[i].missed / m[i].switches : 0.0);
     if (onsets->count)
-        printf("\nonsets: %d (%.1f s neutral to peak): last frame right: cnn %.4f, cnn+lstm %.4f\n", onsets->count,
-               ET_ONSET_SECONDS, onsets->right[0], onsets->right[1]);
+        printf("\nonsets: %d (%.1f s neutral to peak): last frame right: cnn %.4f, cnn+lstm %.4f, lookahead %.4f\n",
+               onsets->count, ET_ONSET_SECONDS, onsets->right[0], onsets->right[1], onsets->right[2]);
 }
 
 int cmd_eval_temporal(int argc, char **argv)
@@ -199,12 +248,13 @@ int cmd_eval_temporal(int argc, char **argv)
         {"save-tracks", required_argument, 0, 's'}, {"json", no_argument, 0, 'j'},
         {"threads", required_argument, 0, 't'},   {"help", no_argument, 0, 'h'},
         {"onsets", required_argument, 0, 'o'},    {"label-margin", required_argument, 0, 'M'},
-        {"label-dwell", required_argument, 0, 'W'},
+        {"label-dwell", required_argument, 0, 'W'}, {"lookahead", required_argument, 0, 'A'},
         {0, 0, 0, 0}};
     const char *data = NULL, *usage_name = "PublicTest", *cnn_path = NULL, *lstm_path = NULL;
     const char *tracks_file = NULL, *save_path = NULL;
     int tracks = 200, seed = 1, json = 0, threads = 0, c;
-    onset_score onsets = {400, {0, 0}};
+    onset_score onsets = {400, {0, 0, 0}};
+    double window = ET_LOOKAHEAD_WINDOW;
     label_rule rule = {ET_LABEL_MARGIN, ET_LABEL_DWELL};
     et_track_set_recipe recipe = {0};
     et_track_synth_defaults(&recipe.synth);
@@ -218,6 +268,7 @@ int cmd_eval_temporal(int argc, char **argv)
         case 'L': lstm_path = optarg; break;
         case 'M': if (cli_parse_double("eval", "--label-margin", optarg, 0, 1, &rule.margin)) return EXIT_USAGE; break;
         case 'W': if (cli_parse_double("eval", "--label-dwell", optarg, 0, 3600, &rule.dwell)) return EXIT_USAGE; break;
+        case 'A': if (cli_parse_double("eval", "--lookahead", optarg, 0.01, 60, &window)) return EXIT_USAGE; break;
         case 'o': if (cli_parse_int("eval", "--onsets", optarg, 0, 1000000, &onsets.count)) return EXIT_USAGE; break;
         case 'n': if (cli_parse_int("eval", "--tracks", optarg, 1, 1000000, &tracks)) return EXIT_USAGE; break;
         case 'S': if (cli_parse_int("eval", "--seed", optarg, 0, 2147483647, &seed)) return EXIT_USAGE; break;
@@ -284,7 +335,7 @@ int cmd_eval_temporal(int argc, char **argv)
         recipe.progress = !json;
         int rc = et_track_set_make(&set, &recipe, &cnn, cnn_sha);
         if (rc == ET_OK && onsets.count)
-            rc = onsets_run(&onsets, &recipe, &cnn, model, &rule);
+            rc = onsets_run(&onsets, &recipe, &cnn, model, &rule, window);
         if (rc != ET_OK) {
             fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
             goto done;
@@ -296,7 +347,7 @@ int cmd_eval_temporal(int argc, char **argv)
         goto done;
     }
     probabilities = malloc((size_t)set.frames * ET_EMOTIONS * sizeof(float));
-    et_temporal_metrics m[2];
+    et_temporal_metrics m[3];
     if (!probabilities) {
         fprintf(stderr, "emotrace: eval: out of memory\n");
         goto done;
@@ -307,6 +358,10 @@ int cmd_eval_temporal(int argc, char **argv)
     if (rc == ET_OK && (rc = et_temporal_stream_set(model, &set, probabilities)) == ET_OK) {
         report_labels(&set, probabilities, &rule);
         rc = et_temporal_metrics_compute(&set, probabilities, &m[1]);
+    }
+    if (rc == ET_OK && (rc = lookahead_set(&set, window, probabilities)) == ET_OK) {
+        report_labels(&set, probabilities, &rule);
+        rc = et_temporal_metrics_compute(&set, probabilities, &m[2]);
     }
     if (rc != ET_OK) {
         fprintf(stderr, "emotrace: eval: %s\n", et_error_message());

@@ -13,30 +13,33 @@ static const char usage[] =
     "\n"
     "Draws the emotion timeline of face tracks from a results file of 'emotrace\n"
     "analyze' (FILE.sqlite|.db, FILE.csv or FILE.jsonl) as one SVG picture: a panel\n"
-    "per track with the seven probabilities over time.\n"
+    "per track with the seven probabilities over time, tracks grouped by person.\n"
     "\n"
     "  -o, --output FILE  the SVG file, or - for standard output (default -)\n"
     "      --media PATH   only the media file with this path (as stored)\n"
     "      --track N      only track N\n"
+    "      --person N     only the tracks of person N\n"
     "\n"
     "Exit status: 0 done, 1 the file could not be read or nothing matched, 2 usage error.\n";
 
 int cmd_plot(int argc, char **argv)
 {
-    enum { O_MEDIA = 256, O_TRACK };
+    enum { O_MEDIA = 256, O_TRACK, O_PERSON };
     static const struct option options[] = {{"output", required_argument, 0, 'o'},
                                             {"media", required_argument, 0, O_MEDIA},
                                             {"track", required_argument, 0, O_TRACK},
+                                            {"person", required_argument, 0, O_PERSON},
                                             {"help", no_argument, 0, 'h'},
                                             {0, 0, 0, 0}};
     const char *output = "-", *media = NULL;
-    int track = 0, c;
+    int track = 0, person = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
         switch (c) {
         case 'o': output = optarg; break;
         case O_MEDIA: media = optarg; break;
         case O_TRACK: if (cli_parse_int("plot", "--track", optarg, 1, 1 << 30, &track)) return EXIT_USAGE; break;
+        case O_PERSON: if (cli_parse_int("plot", "--person", optarg, 1, 1 << 30, &person)) return EXIT_USAGE; break;
         case 'h': printf("%s", usage); return EXIT_OK;
         default: return cli_usage_error("plot", "unknown option");
         }
@@ -73,14 +76,26 @@ int cmd_plot(int argc, char **argv)
         fprintf(stderr, "emotrace: plot: out of memory\n");
         goto end;
     }
-    for (size_t i = 0; i < r.count; i++)
+    /* Tracks grouped by person (in order of person, then track), those
+     * without a person after them. */
+    for (size_t i = 0; i < r.count; i++) {
+        int highest = 0;
         for (int j = 0; j < counts[i]; j++)
-            if (!track || stats[i][j].track == track)
-                panels[panel_count++] = (et_plot_panel){&r.media[i], &stats[i][j]};
+            highest = stats[i][j].person > highest ? stats[i][j].person : highest;
+        for (int p = 1; p <= highest + 1; p++)
+            for (int j = 0; j < counts[i]; j++) {
+                const et_track_stats *t = &stats[i][j];
+                int in_turn = p <= highest ? t->person == p : t->person == 0;
+                if (in_turn && (!track || t->track == track) && (!person || t->person == person))
+                    panels[panel_count++] = (et_plot_panel){&r.media[i], t};
+            }
+    }
     if (panel_count == 0) {
-        char number[32] = "";
+        char number[64] = "";
         if (track)
             snprintf(number, sizeof number, " %d", track);
+        if (person)
+            snprintf(number + strlen(number), sizeof number - strlen(number), " of person %d", person);
         fprintf(stderr, "emotrace: plot: %s: no face track%s%s%s\n", argv[optind], number, media ? " in " : "",
                 media ? media : "");
         goto end;

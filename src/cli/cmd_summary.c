@@ -16,9 +16,12 @@ static const char usage[] =
     "usage: emotrace summary [OPTIONS] FILE\n"
     "\n"
     "Summarises a results file of 'emotrace analyze' (FILE.sqlite|.db, FILE.csv,\n"
-    "FILE.jsonl, or - for CSV on standard input): per media file and face track,\n"
-    "the time on screen, the dominant emotion (labelled for the longest time), the\n"
-    "share of time per emotion and the strongest moment of each emotion.\n"
+    "FILE.jsonl, or - for CSV on standard input): per media file, person and face\n"
+    "track, the time on screen, the dominant emotion (labelled for the longest\n"
+    "time), the share of time per emotion and the strongest moment of each emotion.\n"
+    "A person is the tracks analyze linked as one face; the table lists each\n"
+    "person with its tracks under it, and persons linked across files (analyze\n"
+    "--persons-across, SQLite) once more over all their files.\n"
     "\n"
     "      --csv          one CSV row per track and emotion\n"
     "      --json         one JSON document\n"
@@ -51,13 +54,17 @@ static void print_csv(FILE *out, const et_result_media *m, const et_track_stats 
     for (int i = 0; i < n; i++)
         for (int k = 0; k < ET_EMOTIONS; k++) {
             csv_field(out, m->path);
-            fprintf(out, ",%d,%.3f,%.3f,%.3f,%zu,%s,%s,%.3f,%.4f,%.4f,%.4f,%.3f\n", s[i].track, s[i].first_t,
+            fprintf(out, ",%d,", s[i].track);
+            if (s[i].person > 0)
+                fprintf(out, "%d", s[i].person);
+            fprintf(out, ",%.3f,%.3f,%.3f,%zu,%s,%s,%.3f,%.4f,%.4f,%.4f,%.3f\n", s[i].first_t,
                     s[i].last_t, s[i].on_screen, s[i].count, et_emotion_names[s[i].dominant], et_emotion_names[k],
                     s[i].seconds[k], s[i].share[k], s[i].mean[k], s[i].peak[k].p, s[i].peak[k].t);
         }
 }
 
-static void json_media(et_strbuf *b, const et_result_media *m, const et_track_stats *s, int n)
+static void json_media(et_strbuf *b, const et_result_media *m, const et_track_stats *s, int n,
+                       const et_person_stats *p, int np)
 {
     et_strbuf_append(b, "{\"path\":", 8);
     et_strbuf_json_string(b, m->path);
@@ -71,7 +78,12 @@ static void json_media(et_strbuf *b, const et_result_media *m, const et_track_st
     else
         et_strbuf_printf(b, ",\"width\":null,\"height\":null,\"tracks\":[");
     for (int i = 0; i < n; i++) {
-        et_strbuf_printf(b, "%s{\"track\":%d,\"first_t\":", i ? "," : "", s[i].track);
+        et_strbuf_printf(b, "%s{\"track\":%d,\"person\":", i ? "," : "", s[i].track);
+        if (s[i].person > 0)
+            et_strbuf_printf(b, "%d", s[i].person);
+        else
+            et_strbuf_append(b, "null", 4);
+        et_strbuf_printf(b, ",\"first_t\":");
         et_strbuf_json_number(b, round4(s[i].first_t));
         et_strbuf_printf(b, ",\"last_t\":");
         et_strbuf_json_number(b, round4(s[i].last_t));
@@ -94,12 +106,47 @@ static void json_media(et_strbuf *b, const et_result_media *m, const et_track_st
         }
         et_strbuf_append(b, "}}", 2);
     }
+    et_strbuf_append(b, "],\"persons\":[", 13);
+    for (int j = 0; j < np; j++) {
+        et_strbuf_printf(b, "%s{\"person\":%d,\"tracks\":[", j ? "," : "", p[j].person);
+        for (int i = 0, first = 1; i < n; i++)
+            if (s[i].person == p[j].person) {
+                et_strbuf_printf(b, "%s%d", first ? "" : ",", s[i].track);
+                first = 0;
+            }
+        et_strbuf_printf(b, "],\"first_t\":");
+        et_strbuf_json_number(b, round4(p[j].first_t));
+        et_strbuf_printf(b, ",\"last_t\":");
+        et_strbuf_json_number(b, round4(p[j].last_t));
+        et_strbuf_printf(b, ",\"on_screen\":");
+        et_strbuf_json_number(b, round4(p[j].on_screen));
+        et_strbuf_printf(b, ",\"frames\":%zu,\"dominant\":\"%s\",\"share\":{", p[j].count,
+                         et_emotion_names[p[j].dominant]);
+        for (int k = 0; k < ET_EMOTIONS; k++) {
+            et_strbuf_printf(b, "%s\"%s\":", k ? "," : "", et_emotion_names[k]);
+            et_strbuf_json_number(b, round4(p[j].share[k]));
+        }
+        et_strbuf_append(b, "}}", 2);
+    }
     et_strbuf_append(b, "]}", 2);
 }
 
-static void print_table(FILE *out, const et_result_media *m, const et_track_stats *s, int n)
+static void print_row(FILE *out, int width, const char *label, double first_t, double last_t, double on_screen, int dominant,
+                      const double *share)
 {
-    char a[32], z[32], len[32];
+    char a[32], z[32];
+    et_format_clock(a, sizeof a, first_t, 2);
+    et_format_clock(z, sizeof z, last_t, 2);
+    fprintf(out, "%-*s  %-9s %-9s %8.2f s  %-9s", width, label, a, z, on_screen, et_emotion_names[dominant]);
+    for (int k = 0; k < ET_EMOTIONS; k++)
+        fprintf(out, " %7.1f%%", 100 * share[k]);
+    fprintf(out, "\n");
+}
+
+static void print_table(FILE *out, const et_result_media *m, const et_track_stats *s, int n,
+                        const et_person_stats *p, int np)
+{
+    char a[32], len[32];
     fprintf(out, "%s", m->path);
     if (m->duration > 0) {
         et_format_clock(len, sizeof len, m->duration, 1);
@@ -110,24 +157,42 @@ static void print_table(FILE *out, const et_result_media *m, const et_track_stat
             fprintf(out, ", %.4g fps", m->fps);
         fprintf(out, ")");
     }
-    fprintf(out, "  %d track%s\n", n, n == 1 ? "" : "s");
+    if (np > 0)
+        fprintf(out, "  %d person%s, %d track%s\n", np, np == 1 ? "" : "s", n, n == 1 ? "" : "s");
+    else
+        fprintf(out, "  %d track%s\n", n, n == 1 ? "" : "s");
     if (n == 0) {
         fprintf(out, "  no faces\n\n");
         return;
     }
-    fprintf(out, "%6s  %-9s %-9s %10s  %-9s", "track", "from", "to", "on screen", "dominant");
+    /* Without persons the table is as before them: right-aligned numbers. */
+    int width = np > 0 ? 12 : 6;
+    fprintf(out, np > 0 ? "%-*s  %-9s %-9s %10s  %-9s" : "%*s  %-9s %-9s %10s  %-9s", width,
+            np > 0 ? "person/track" : "track", "from", "to", "on screen", "dominant");
     for (int k = 0; k < ET_EMOTIONS; k++)
         fprintf(out, " %8s", et_emotion_names[k]);
     fprintf(out, "\n");
-    for (int i = 0; i < n; i++) {
-        et_format_clock(a, sizeof a, s[i].first_t, 2);
-        et_format_clock(z, sizeof z, s[i].last_t, 2);
-        fprintf(out, "%6d  %-9s %-9s %8.2f s  %-9s", s[i].track, a, z, s[i].on_screen,
-                et_emotion_names[s[i].dominant]);
-        for (int k = 0; k < ET_EMOTIONS; k++)
-            fprintf(out, " %7.1f%%", 100 * s[i].share[k]);
-        fprintf(out, "\n");
+    /* Each person, then its tracks under it; tracks without a person
+     * (persons not linked) on their own. */
+    for (int j = 0; j < np; j++) {
+        char label[32];
+        snprintf(label, sizeof label, "person %d", p[j].person);
+        print_row(out, width, label, p[j].first_t, p[j].last_t, p[j].on_screen, p[j].dominant, p[j].share);
+        for (int i = 0; i < n; i++)
+            if (s[i].person == p[j].person) {
+                snprintf(label, sizeof label, "  track %d", s[i].track);
+                print_row(out, width, label, s[i].first_t, s[i].last_t, s[i].on_screen, s[i].dominant, s[i].share);
+            }
     }
+    for (int i = 0; i < n; i++)
+        if (s[i].person == 0) {
+            char label[32];
+            if (np > 0)
+                snprintf(label, sizeof label, "track %d", s[i].track);
+            else
+                snprintf(label, sizeof label, "%6d", s[i].track);
+            print_row(out, width, label, s[i].first_t, s[i].last_t, s[i].on_screen, s[i].dominant, s[i].share);
+        }
     fprintf(out, "strongest moments (probability at time):\n%6s ", "track");
     for (int k = 0; k < ET_EMOTIONS; k++)
         fprintf(out, k + 1 < ET_EMOTIONS ? " %-15s" : " %s\n", et_emotion_names[k]);
@@ -141,6 +206,96 @@ static void print_table(FILE *out, const et_result_media *m, const et_track_stat
         }
     }
     fprintf(out, "\n");
+}
+
+/* A person linked across the files of one run (--persons-across): its
+ * per-file statistics added up. */
+typedef struct {
+    int64_t run;
+    int person, files, tracks;
+    size_t frames;
+    double on_screen, seconds[ET_EMOTIONS], mean_sum[ET_EMOTIONS];
+} across_person;
+
+typedef struct {
+    across_person *items;
+    int count, capacity;
+} across_list;
+
+static int across_add(across_list *a, int64_t run, const et_person_stats *p)
+{
+    across_person *q = NULL;
+    for (int i = 0; i < a->count && !q; i++)
+        if (a->items[i].run == run && a->items[i].person == p->person)
+            q = &a->items[i];
+    if (!q) {
+        if (a->count == a->capacity) {
+            int cap = a->capacity ? 2 * a->capacity : 16;
+            across_person *grown = realloc(a->items, (size_t)cap * sizeof *grown);
+            if (!grown)
+                return -1;
+            a->items = grown;
+            a->capacity = cap;
+        }
+        q = &a->items[a->count++];
+        memset(q, 0, sizeof *q);
+        q->run = run;
+        q->person = p->person;
+    }
+    q->files++;
+    q->tracks += p->tracks;
+    q->frames += p->count;
+    q->on_screen += p->on_screen;
+    for (int k = 0; k < ET_EMOTIONS; k++) {
+        q->seconds[k] += p->seconds[k];
+        q->mean_sum[k] += p->mean[k] * (double)p->count;
+    }
+    return 0;
+}
+
+static int across_dominant(const across_person *q)
+{
+    int d = 0;
+    for (int k = 1; k < ET_EMOTIONS; k++)
+        if (q->seconds[k] > q->seconds[d] || (q->seconds[k] == q->seconds[d] && q->mean_sum[k] > q->mean_sum[d]))
+            d = k;
+    return d;
+}
+
+static void print_across_table(FILE *out, const across_list *a)
+{
+    fprintf(out, "persons across files (analyze --persons-across: one number per person in the files of a run)\n");
+    fprintf(out, "%4s %7s %6s %6s %10s  %-9s", "run", "person", "files", "tracks", "on screen", "dominant");
+    for (int k = 0; k < ET_EMOTIONS; k++)
+        fprintf(out, " %8s", et_emotion_names[k]);
+    fprintf(out, "\n");
+    for (int i = 0; i < a->count; i++) {
+        const across_person *q = &a->items[i];
+        fprintf(out, "%4lld %7d %6d %6d %8.2f s  %-9s", (long long)q->run, q->person, q->files, q->tracks,
+                q->on_screen, et_emotion_names[across_dominant(q)]);
+        for (int k = 0; k < ET_EMOTIONS; k++)
+            fprintf(out, " %7.1f%%", q->on_screen > 0 ? 100 * q->seconds[k] / q->on_screen : 0.0);
+        fprintf(out, "\n");
+    }
+    fprintf(out, "\n");
+}
+
+static void json_across(et_strbuf *b, const across_list *a)
+{
+    et_strbuf_append(b, ",\"persons_across\":[", 19);
+    for (int i = 0; i < a->count; i++) {
+        const across_person *q = &a->items[i];
+        et_strbuf_printf(b, "%s{\"run\":%lld,\"person\":%d,\"files\":%d,\"tracks\":%d,\"frames\":%zu,\"on_screen\":",
+                         i ? "," : "", (long long)q->run, q->person, q->files, q->tracks, q->frames);
+        et_strbuf_json_number(b, round4(q->on_screen));
+        et_strbuf_printf(b, ",\"dominant\":\"%s\",\"share\":{", et_emotion_names[across_dominant(q)]);
+        for (int k = 0; k < ET_EMOTIONS; k++) {
+            et_strbuf_printf(b, "%s\"%s\":", k ? "," : "", et_emotion_names[k]);
+            et_strbuf_json_number(b, round4(q->on_screen > 0 ? q->seconds[k] / q->on_screen : 0));
+        }
+        et_strbuf_append(b, "}}", 2);
+    }
+    et_strbuf_append(b, "]", 1);
 }
 
 int cmd_summary(int argc, char **argv)
@@ -170,6 +325,7 @@ int cmd_summary(int argc, char **argv)
 
     et_results r = {0};
     et_strbuf json_text = {0};
+    across_list across = {0};
     int status = EXIT_SOME_FAILED;
     FILE *out = stdout;
     if (et_results_read(&r, argv[optind]) != ET_OK) {
@@ -182,7 +338,8 @@ int cmd_summary(int argc, char **argv)
         goto end;
     }
     if (csv)
-        fprintf(out, "path,track,first_t,last_t,on_screen,frames,dominant,emotion,seconds,share,mean,peak,peak_t\n");
+        fprintf(out,
+                "path,track,person,first_t,last_t,on_screen,frames,dominant,emotion,seconds,share,mean,peak,peak_t\n");
     if (json) {
         et_strbuf_append(&json_text, "{\"file\":", 8);
         et_strbuf_json_string(&json_text, argv[optind]);
@@ -191,7 +348,10 @@ int cmd_summary(int argc, char **argv)
     for (size_t i = 0; i < r.count; i++) {
         et_track_stats *stats;
         int n;
-        if (et_track_stats_compute(&r.media[i], &stats, &n) != ET_OK) {
+        et_person_stats *persons = NULL;
+        int np = 0;
+        if (et_track_stats_compute(&r.media[i], &stats, &n) != ET_OK ||
+            et_person_stats_compute(stats, n, &persons, &np) != ET_OK) {
             fprintf(stderr, "emotrace: summary: %s\n", et_error_message());
             goto end;
         }
@@ -200,14 +360,27 @@ int cmd_summary(int argc, char **argv)
         } else if (json) {
             if (i)
                 et_strbuf_append(&json_text, ",", 1);
-            json_media(&json_text, &r.media[i], stats, n);
+            json_media(&json_text, &r.media[i], stats, n, persons, np);
         } else {
-            print_table(out, &r.media[i], stats, n);
+            print_table(out, &r.media[i], stats, n, persons, np);
         }
+        for (int j = 0; r.media[i].persons == ET_PERSONS_RUN && j < np; j++)
+            if (across_add(&across, r.media[i].run, &persons[j]) != 0) {
+                fprintf(stderr, "emotrace: summary: out of memory\n");
+                free(stats);
+                free(persons);
+                goto end;
+            }
         free(stats);
+        free(persons);
     }
+    if (!csv && !json && across.count > 0)
+        print_across_table(out, &across);
     if (json) {
-        et_strbuf_append(&json_text, "]}\n", 3);
+        et_strbuf_append(&json_text, "]", 1);
+        if (across.count > 0)
+            json_across(&json_text, &across);
+        et_strbuf_append(&json_text, "}\n", 2);
         if (json_text.failed) {
             fprintf(stderr, "emotrace: summary: out of memory\n");
             goto end;
@@ -226,5 +399,6 @@ end:
         status = EXIT_SOME_FAILED;
     et_strbuf_free(&json_text);
     et_results_free(&r);
+    free(across.items);
     return status;
 }

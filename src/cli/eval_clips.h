@@ -12,6 +12,7 @@ typedef struct {
     et_face_detector_options detector;
     double box_scale, offset_y;
     double label_margin, label_dwell; /* as analyze --label-margin, --label-dwell */
+    double lookahead;                 /* as analyze --lookahead */
     int rule_given;
 } eval_clips_options;
 

@@ -10,6 +10,7 @@
 #include "emotrace/face_cadence.h"
 #include "emotrace/media_reader.h"
 #include "emotrace/emotion_scores.h"
+#include "emotrace/lookahead.h"
 #include "emotrace/nn.h"
 #include "emotrace/tracker.h"
 
@@ -113,12 +114,20 @@ static int detect_batch(et_face_cadence *cadence, et_face_detector *d, batch_buf
     return ET_OK;
 }
 
-/* Ends the media in the sink with info's status and the tracks so far. */
-static int write_summaries(et_sink *sink, const et_media_info *info, const et_tracker *tracker)
+/* Ends the media in the sink with info's status and the tracks so far
+ * (with their persons when linker is set, and descriptors if asked). */
+static int write_summaries(et_sink *sink, const et_media_info *info, const et_tracker *tracker,
+                           et_person_linker *linker, int store_embeddings)
 {
     et_track_summary *summaries = calloc((size_t)tracker->count + 1, sizeof *summaries);
-    if (!summaries)
+    float *descriptors = linker && store_embeddings
+                             ? malloc(((size_t)tracker->count + 1) * ET_FACE_EMBED_DIM * sizeof(float))
+                             : NULL;
+    if (!summaries || (linker && store_embeddings && !descriptors)) {
+        free(summaries);
+        free(descriptors);
         return et_error_set(ET_ERR_NOMEM, "%s: out of memory", info->path);
+    }
     for (int i = 0; i < tracker->count; i++) {
         const et_track *t = &tracker->tracks[i];
         et_track_summary *s = &summaries[i];
@@ -132,9 +141,16 @@ static int write_summaries(et_sink *sink, const et_media_info *info, const et_tr
             mean[k] = (float)s->mean_prob[k];
         }
         s->emotion = et_argmax(mean, ET_EMOTIONS);
+        s->person = linker ? et_person_linker_person(linker, i) : 0;
+        float *d = descriptors ? descriptors + (size_t)i * ET_FACE_EMBED_DIM : NULL;
+        if (d && et_person_linker_descriptor(linker, i, d)) {
+            s->embedding = d;
+            s->embedding_size = ET_FACE_EMBED_DIM;
+        }
     }
     int rc = et_sink_end_media(sink, info, summaries, tracker->count);
     free(summaries);
+    free(descriptors);
     return rc;
 }
 
@@ -180,6 +196,8 @@ void et_analyzer_defaults(et_analyzer_options *o)
     o->image_fps = 1.0;
     o->label_margin = ET_LABEL_MARGIN;
     o->label_dwell = ET_LABEL_DWELL;
+    o->lookahead = ET_LOOKAHEAD_WINDOW;
+    o->person_threshold = ET_FACE_EMBED_THRESHOLD;
 }
 
 /* The detector's cadence: every frame of stills, photos and image
@@ -236,74 +254,141 @@ static int read_next(const et_analyzer_options *o, et_media_reader *reader, et_f
     }
 }
 
-/* Tracks, temporal model and store for frame i of the batch, whose faces'
- * CNN outputs are ready; faces are in frame order, so tracks and states
- * advance exactly as if frames came one at a time. */
-static int finish_frame(const et_analyzer_options *o, batch_buffers *b, int i, et_tracker *tracker,
-                        et_temporal *temporal, et_sink *sink, const et_media_info *info, et_analyzer_stats *stats)
+/* What the frames of one media item go through after the CNN. */
+typedef struct {
+    et_tracker *tracker;
+    et_temporal *temporal;     /* NULL: none (the look-ahead, or stills) */
+    et_lookahead *lookahead;   /* NULL: frames are reported at once */
+    et_person_linker *linker;  /* NULL: persons not linked */
+    et_sink *sink;
+    const et_media_info *info;
+    et_analyzer_stats *stats;
+} media_run;
+
+/* Reports one frame's final observations (after the temporal model or the
+ * look-ahead): each track's label rule and totals, then the sink and the
+ * observer. */
+static int deliver_frame(const et_analyzer_options *o, const et_frame *frame, et_observation *observations,
+                         const uint8_t *crops, int count, const media_run *run)
 {
-    const et_frame *frame = b->list[i];
-    int first = b->first[i], count = b->counts[i], rc = ET_OK;
-    double t0;
-    if (count > 0) {
-        if ((rc = et_tracker_update(tracker, b->faces + first, count, frame->t, b->track_index + first)) != ET_OK)
-            return rc;
-        const float *output = b->probabilities + (size_t)first * ET_EMOTIONS;
-        if (temporal) {
-            t0 = now();
-            for (int k = first; k < first + count; k++) {
-                et_track *track = &tracker->tracks[b->track_index[k]];
-                et_temporal_features(b->embeddings + (size_t)k * b->embedding_size, b->embedding_size,
-                                     b->probabilities + (size_t)k * ET_EMOTIONS, b->faces[k].score,
-                                     track->last_t - track->previous_t, track->frames == 0,
-                                     b->features + (size_t)k * b->feature_size);
-                b->states[k] = track->state;
-            }
-            rc = et_temporal_step(temporal, b->states + first, b->features + (size_t)first * b->feature_size, count,
-                                  b->smoothed + (size_t)first * ET_EMOTIONS);
-            stats->temporal += now() - t0;
-            if (rc != ET_OK)
-                return rc;
-            output = b->smoothed + (size_t)first * ET_EMOTIONS;
+    int rc = ET_OK;
+    double t0 = now();
+    et_tracker *tracker = run->tracker;
+    et_analyzer_stats *stats = run->stats;
+    for (int j = 0; j < count && rc == ET_OK; j++) {
+        et_observation *obs = &observations[j];
+        et_track *track = &tracker->tracks[obs->track - 1]; /* ids count from 1 in order */
+        float p[ET_EMOTIONS];
+        for (int e = 0; e < ET_EMOTIONS; e++) {
+            p[e] = (float)obs->prob[e];
+            track->probability_sum[e] += obs->prob[e];
         }
-        t0 = now();
-        for (int j = 0; j < count; j++) {
-            int k = first + j;
-            et_track *track = &tracker->tracks[b->track_index[k]];
-            const float *p = output + (size_t)j * ET_EMOTIONS;
-            const et_face *f = &b->faces[k];
-            et_observation *obs = &b->observations[k];
-            memset(obs, 0, sizeof *obs);
-            obs->frame = frame->index;
-            obs->t = frame->t;
-            obs->track = track->id;
-            obs->x = f->x0;
-            obs->y = f->y0;
-            obs->w = f->x1 - f->x0;
-            obs->h = f->y1 - f->y0;
-            obs->score = f->score;
-            for (int e = 0; e < ET_EMOTIONS; e++) {
-                obs->prob[e] = p[e];
-                track->probability_sum[e] += p[e];
-            }
-            if (track->frames == 0)
-                et_label_state_init(&track->label);
-            obs->emotion = et_label_update(&track->label, p, frame->t, o->label_margin, o->label_dwell);
-            track->frames++;
-            stats->observations++;
-            if (sink && (rc = et_sink_write_observation(sink, obs)) != ET_OK)
-                break;
-        }
-        stats->store += now() - t0;
-        if (rc != ET_OK)
-            return rc;
+        if (track->frames == 0)
+            et_label_state_init(&track->label);
+        obs->emotion = et_label_update(&track->label, p, obs->t, o->label_margin, o->label_dwell);
+        track->frames++;
+        stats->observations++;
+        if (run->sink)
+            rc = et_sink_write_observation(run->sink, obs);
     }
-    if (o->on_frame) {
-        et_frame_result r = {frame, b->observations + first, b->crops + (size_t)first * CROP_PIXELS, count,
-                             ET_FACE_SIZE, 1, info};
+    stats->store += now() - t0;
+    if (rc == ET_OK && o->on_frame) {
+        et_frame_result r = {frame, observations, crops, count, ET_FACE_SIZE, 1, run->info};
         rc = o->on_frame(&r, o->on_frame_ctx);
     }
     return rc;
+}
+
+/* Hands on the frames the look-ahead has finished (all of them at the end). */
+static int deliver_ready(const et_analyzer_options *o, int flush, const media_run *run)
+{
+    et_lookahead_frame ready;
+    int got;
+    while ((got = et_lookahead_pop(run->lookahead, flush, &ready)) == 1) {
+        int rc = deliver_frame(o, &ready.frame, ready.observations, ready.crops, ready.count, run);
+        if (rc != ET_OK)
+            return rc;
+    }
+    return got;
+}
+
+/* Runs the temporal model over frame i's faces (their CNN outputs are
+ * ready) into b->smoothed; faces are in frame order, so states advance
+ * exactly as if frames came one at a time. */
+static int step_temporal(batch_buffers *b, int i, et_tracker *tracker, et_temporal *temporal,
+                         et_analyzer_stats *stats)
+{
+    int first = b->first[i], count = b->counts[i];
+    double t0 = now();
+    for (int k = first; k < first + count; k++) {
+        et_track *track = &tracker->tracks[b->track_index[k]];
+        et_temporal_features(b->embeddings + (size_t)k * b->embedding_size, b->embedding_size,
+                             b->probabilities + (size_t)k * ET_EMOTIONS, b->faces[k].score,
+                             track->last_t - track->previous_t, track->frames == 0,
+                             b->features + (size_t)k * b->feature_size);
+        b->states[k] = track->state;
+    }
+    int rc = et_temporal_step(temporal, b->states + first, b->features + (size_t)first * b->feature_size, count,
+                              b->smoothed + (size_t)first * ET_EMOTIONS);
+    stats->temporal += now() - t0;
+    return rc;
+}
+
+/* Links frame i's tracks to persons (new tracks, better chips). */
+static int link_persons(batch_buffers *b, int i, const media_run *run)
+{
+    const et_frame *frame = b->list[i];
+    int first = b->first[i];
+    double t0 = now();
+    int rc = et_person_linker_frame(run->linker, run->tracker, frame->rgb, frame->width, frame->height,
+                                    frame->stride, b->faces + first, b->track_index + first, b->counts[i], frame->t,
+                                    b->crops + (size_t)first * CROP_PIXELS, ET_FACE_SIZE);
+    run->stats->persons += now() - t0;
+    if (rc != ET_OK)
+        return et_error_wrap(rc, "%s: frame %lld: ", run->info->path, (long long)frame->index);
+    return ET_OK;
+}
+
+/* Tracks frame i of the batch and makes its observations: with the
+ * temporal model's output, or the CNN's for the look-ahead to smooth. */
+static int finish_frame(const et_analyzer_options *o, batch_buffers *b, int i, const media_run *run)
+{
+    const et_frame *frame = b->list[i];
+    int first = b->first[i], count = b->counts[i], rc = ET_OK;
+    const float *output = b->probabilities + (size_t)first * ET_EMOTIONS;
+    if (count > 0 &&
+        (rc = et_tracker_update(run->tracker, b->faces + first, count, frame->t, b->track_index + first)) != ET_OK)
+        return rc;
+    if (count > 0 && run->linker && (rc = link_persons(b, i, run)) != ET_OK)
+        return rc;
+    if (count > 0 && run->temporal) {
+        if ((rc = step_temporal(b, i, run->tracker, run->temporal, run->stats)) != ET_OK)
+            return rc;
+        output = b->smoothed + (size_t)first * ET_EMOTIONS;
+    }
+    for (int j = 0; j < count; j++) {
+        int k = first + j;
+        const et_face *f = &b->faces[k];
+        et_observation *obs = &b->observations[k];
+        memset(obs, 0, sizeof *obs);
+        obs->frame = frame->index;
+        obs->t = frame->t;
+        obs->track = run->tracker->tracks[b->track_index[k]].id;
+        obs->person = run->linker ? et_person_linker_person(run->linker, b->track_index[k]) : 0;
+        obs->x = f->x0;
+        obs->y = f->y0;
+        obs->w = f->x1 - f->x0;
+        obs->h = f->y1 - f->y0;
+        obs->score = f->score;
+        for (int e = 0; e < ET_EMOTIONS; e++)
+            obs->prob[e] = output[(size_t)j * ET_EMOTIONS + e];
+    }
+    const uint8_t *crops = b->crops + (size_t)first * CROP_PIXELS;
+    if (!run->lookahead)
+        return deliver_frame(o, frame, b->observations + first, crops, count, run);
+    if ((rc = et_lookahead_push(run->lookahead, frame, b->observations + first, crops, count)) != ET_OK)
+        return rc;
+    return deliver_ready(o, 0, run);
 }
 
 int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et_media_info *info, et_sink *sink,
@@ -334,11 +419,19 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     info->frames_dropped = 0;
     info->status = ET_MEDIA_DONE;
     info->error = NULL;
+    info->persons = !o->embedder ? ET_PERSONS_NONE : o->persons_across ? ET_PERSONS_RUN : ET_PERSONS_FILE;
+    et_person_linker *linker = NULL;
 
-    et_temporal *temporal = o->stills ? NULL : o->temporal;
+    /* Recorded media are smoothed with the look-ahead instead of the causal
+     * temporal model; a stream cannot wait for its future, and an annotated
+     * video is drawn as frames come (with the frames --fps skips). */
+    int look_ahead = o->temporal && o->lookahead > 0 && !live && !o->stills && !(o->on_frame && o->on_frame_skipped);
+    et_temporal *temporal = o->stills || look_ahead ? NULL : o->temporal;
+    et_lookahead *lookahead = NULL;
     batch_buffers *b = calloc(1, sizeof *b);
     et_tracker tracker;
     et_tracker_init(&tracker, o->max_gap, temporal ? et_temporal_state_size(temporal) : 0);
+    media_run run = {&tracker, temporal, NULL, NULL, sink, info, stats};
     double next_t = o->start, started = now(), last_t = 0.0, t0;
     int max_batch = o->batch_frames > 0 && o->batch_frames < BATCH_FRAMES ? o->batch_frames : BATCH_FRAMES;
     /* Frames --fps skips go to the observer as they are read: one frame at
@@ -352,11 +445,18 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
         rc = et_error_set(ET_ERR_NOMEM, "%s: out of memory", item->path);
         goto fail;
     }
+    if (o->embedder &&
+        (rc = et_person_linker_open(&linker, o->embedder, o->persons_across, o->person_threshold)) != ET_OK)
+        goto fail;
+    run.linker = linker;
     b->embedding_size = o->classifier->embedding_size;
     b->feature_size = temporal ? et_temporal_feature_size(temporal) : 0;
     if ((rc = buffers_reserve(b, 64)) != ET_OK ||
         (rc = et_face_cadence_open(&b->cadence, detect_every(o, item), ET_DETECT_MAX_INTERVAL)) != ET_OK)
         goto fail;
+    if (look_ahead && (rc = et_lookahead_init(&lookahead, o->lookahead, o->on_frame ? CROP_PIXELS : 0)) != ET_OK)
+        goto fail;
+    run.lookahead = lookahead;
     if (sink) {
         et_sink_set_commit_interval(sink, live ? ET_LIVE_COMMIT_SECONDS : 0);
         if ((rc = et_sink_begin_media(sink, info)) != ET_OK)
@@ -414,7 +514,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
         if (rc != ET_OK)
             goto fail;
         for (int i = 0; i < n; i++) {
-            if ((rc = finish_frame(o, b, i, &tracker, temporal, sink, info, stats)) != ET_OK)
+            if ((rc = finish_frame(o, b, i, &run)) != ET_OK)
                 goto fail;
             info->frames_dropped = live ? et_media_reader_dropped(&reader) : 0;
             if (sink && (rc = et_sink_checkpoint(sink, info)) != ET_OK)
@@ -425,6 +525,8 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
             }
         }
     }
+    if (lookahead && (rc = deliver_ready(o, 1, &run)) != ET_OK)
+        goto fail;
     stats->frames_dropped = info->frames_dropped = et_media_reader_dropped(&reader);
     et_face_cadence_counts(b->cadence, &stats->frames_detected, &stats->frames_interpolated);
     if (stats->frames_decoded == 0 && item->kind == ET_MEDIA_VIDEO) {
@@ -434,12 +536,19 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     if (!info->duration && stats->frames_decoded)
         info->duration = last_t;
     t0 = now();
+    rc = linker ? et_person_linker_finish(linker) : ET_OK;
+    stats->persons += now() - t0;
+    if (rc != ET_OK)
+        goto fail;
+    t0 = now();
     stats->tracks = tracker.count;
-    rc = sink ? write_summaries(sink, info, &tracker) : ET_OK;
+    rc = sink ? write_summaries(sink, info, &tracker, linker, o->store_embeddings) : ET_OK;
     stats->store += now() - t0;
     if (rc != ET_OK)
         goto fail;
+    et_person_linker_free(linker);
     et_tracker_free(&tracker);
+    et_lookahead_free(lookahead);
     if (b)
         buffers_free(b);
     free(b);
@@ -460,12 +569,15 @@ fail: {
             if (!info->duration && stats->frames_decoded)
                 info->duration = last_t;
         }
-        if (write_summaries(sink, info, &tracker) != ET_OK && !et_sink_error(sink))
+        if ((linker && et_person_linker_finish(linker) != ET_OK) ||
+            (write_summaries(sink, info, &tracker, linker, o->store_embeddings) != ET_OK && !et_sink_error(sink)))
             et_sink_fail_media(sink, info, message); /* no memory for the summaries */
     } else if (sink) {
         et_sink_fail_media(sink, info, message);
     }
+    et_person_linker_free(linker);
     et_tracker_free(&tracker);
+    et_lookahead_free(lookahead);
     if (b)
         buffers_free(b);
     free(b);

@@ -105,6 +105,7 @@ typedef struct {
     et_face_detector *detector;
     et_emotion_classifier classifier;
     et_temporal *temporal;
+    et_face_embedder *embedder;
     et_sink *memory;
     /* Guarded by owner->lock. */
     job_state state;
@@ -180,6 +181,9 @@ static int jobs_init(batch *bt, const et_batch_options *b, const et_analyzer_opt
         j->ao.classifier = &j->classifier;
         j->ao.detector = j->detector;
         j->ao.temporal = j->temporal;
+        if (ao->embedder && (rc = et_face_embedder_open(&j->embedder, b->embedder_path)) != ET_OK)
+            return rc;
+        j->ao.embedder = j->embedder;
     }
     return ET_OK;
 }
@@ -192,6 +196,7 @@ static void jobs_free(batch *bt)
         et_face_detector_free(j->detector);
         et_emotion_classifier_free(&j->classifier);
         et_temporal_free(j->temporal);
+        et_face_embedder_free(j->embedder);
     }
     free(bt->jobs);
 }

@@ -83,12 +83,16 @@ static int sqlite_fail(sqlite3 *db, const char *path)
 
 static int read_sqlite(et_results *r, const char *path)
 {
-    static const char media_sql[] = "SELECT id, path, duration, fps, width, height FROM media "
+    static const char media_sql[] = "SELECT id, path, duration, fps, width, height, run_id FROM media "
                                     "WHERE status = 'done' ORDER BY path";
     static const char obs_sql[] = "SELECT frame, t, track_id, x, y, w, h, score, angry, disgust, fear, happy, sad, "
-                                  "surprise, neutral, emotion FROM observations WHERE media_id = ?";
+                                  "surprise, neutral, emotion, person FROM observations WHERE media_id = ?";
+    /* Databases from before persons have no person column. */
+    static const char obs_sql_old[] = "SELECT frame, t, track_id, x, y, w, h, score, angry, disgust, fear, happy, "
+                                      "sad, surprise, neutral, emotion, NULL FROM observations WHERE media_id = ?";
+    static const char scope_sql[] = "SELECT scope = 'run' FROM persons WHERE media_id = ? LIMIT 1";
     sqlite3 *db = NULL;
-    sqlite3_stmt *media = NULL, *obs = NULL;
+    sqlite3_stmt *media = NULL, *obs = NULL, *scope = NULL;
     int rc = ET_OK, step;
 
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
@@ -97,7 +101,8 @@ static int read_sqlite(et_results *r, const char *path)
     }
     sqlite3_busy_timeout(db, 10000);
     if (sqlite3_prepare_v2(db, media_sql, -1, &media, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, obs_sql, -1, &obs, NULL) != SQLITE_OK) {
+        (sqlite3_prepare_v2(db, obs_sql, -1, &obs, NULL) != SQLITE_OK &&
+         sqlite3_prepare_v2(db, obs_sql_old, -1, &obs, NULL) != SQLITE_OK)) {
         rc = et_error_set(ET_ERR_FORMAT, "%s: not an emotrace results database (%s)", path, sqlite3_errmsg(db));
         goto end;
     }
@@ -112,6 +117,14 @@ static int read_sqlite(et_results *r, const char *path)
         m->fps = sqlite3_column_double(media, 3);
         m->width = sqlite3_column_int(media, 4);
         m->height = sqlite3_column_int(media, 5);
+        m->run = sqlite3_column_int64(media, 6);
+        m->persons = ET_PERSONS_NONE;
+        if (scope || sqlite3_prepare_v2(db, scope_sql, -1, &scope, NULL) == SQLITE_OK) {
+            sqlite3_reset(scope);
+            sqlite3_bind_int64(scope, 1, sqlite3_column_int64(media, 0));
+            if (sqlite3_step(scope) == SQLITE_ROW)
+                m->persons = sqlite3_column_int(scope, 0) ? ET_PERSONS_RUN : ET_PERSONS_FILE;
+        }
         sqlite3_reset(obs);
         sqlite3_bind_int64(obs, 1, sqlite3_column_int64(media, 0));
         while ((step = sqlite3_step(obs)) == SQLITE_ROW) {
@@ -128,6 +141,7 @@ static int read_sqlite(et_results *r, const char *path)
                 o.prob[k] = sqlite3_column_double(obs, 8 + k);
             const unsigned char *label = sqlite3_column_text(obs, 15);
             o.emotion = label ? et_emotion_from_name((const char *)label) : -1;
+            o.person = sqlite3_column_int(obs, 16);
             if (o.emotion < 0) {
                 rc = et_error_set(ET_ERR_FORMAT, "%s: %s: observation at %.3f s has emotion '%s'", path, m->path, o.t,
                                   label ? (const char *)label : "NULL");
@@ -148,14 +162,17 @@ static int read_sqlite(et_results *r, const char *path)
 end:
     sqlite3_finalize(media);
     sqlite3_finalize(obs);
+    sqlite3_finalize(scope);
     sqlite3_close(db);
     return rc;
 }
 
 /* ---- CSV and JSON Lines ---- */
 
+/* person last: it is not parsed with the numbers (empty or null when
+ * persons were not linked; absent in files from before persons). */
 enum { COL_PATH, COL_FRAME, COL_T, COL_TRACK, COL_X, COL_Y, COL_W, COL_H, COL_SCORE, COL_PROB, COL_EMOTION = COL_PROB + ET_EMOTIONS,
-       COLUMNS };
+       COL_PERSON, COLUMNS };
 
 static const char *column_name(int c)
 {
@@ -164,14 +181,14 @@ static const char *column_name(int c)
         return names[c];
     if (c < COL_EMOTION)
         return et_emotion_names[c - COL_PROB];
-    return "emotion";
+    return c == COL_EMOTION ? "emotion" : "person";
 }
 
 /* Whether a missing column is acceptable (then taken as 0, or for the
  * emotion label as the most probable emotion). */
 static int column_optional(int c)
 {
-    return c == COL_FRAME || (c >= COL_X && c <= COL_SCORE) || c == COL_EMOTION;
+    return c == COL_FRAME || (c >= COL_X && c <= COL_SCORE) || c == COL_EMOTION || c == COL_PERSON;
 }
 
 static int parse_number(const char *text, double *out)
@@ -210,6 +227,14 @@ static int observation_from_fields(const char *const fields[COLUMNS], et_observa
             best = k;
     }
     o->emotion = best;
+    if (fields[COL_PERSON] && *fields[COL_PERSON]) {
+        double person;
+        if (parse_number(fields[COL_PERSON], &person) != 0 || person < 0 || person > 1e9) {
+            snprintf(why, why_size, "person is '%s', not a person number", fields[COL_PERSON]);
+            return -1;
+        }
+        o->person = (int)person;
+    }
     if (fields[COL_EMOTION] && (o->emotion = et_emotion_from_name(fields[COL_EMOTION])) < 0) {
         snprintf(why, why_size, "emotion '%s' is not one of the seven", fields[COL_EMOTION]);
         return -1;

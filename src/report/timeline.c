@@ -68,8 +68,11 @@ static void panel(et_strbuf *b, const et_plot_panel *p, double top)
         t1 = t0 + (step > 0 ? step : 1);
     char text[1200], attrs[256];
 
-    et_strbuf_printf(b, "<g class=\"panel\" data-track=\"%d\">\n", s->track);
-    snprintf(text, sizeof text, "%s: track %d", m->path, s->track);
+    et_strbuf_printf(b, "<g class=\"panel\" data-track=\"%d\" data-person=\"%d\">\n", s->track, s->person);
+    if (s->person > 0)
+        snprintf(text, sizeof text, "%s: person %d, track %d", m->path, s->person, s->track);
+    else
+        snprintf(text, sizeof text, "%s: track %d", m->path, s->track);
     et_svg_text(b, PLOT_LEFT, top + 20, "font-size=\"14\" font-weight=\"bold\" fill=\"#000000\"", text);
     char a[32], z[32];
     et_format_clock(a, sizeof a, s->first_t, 2);

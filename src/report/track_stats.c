@@ -72,6 +72,7 @@ int et_track_stats_compute(const et_result_media *m, et_track_stats **out, int *
     for (size_t i = 0; i < m->count; i++) {
         if (i == 0 || m->obs[i].track != m->obs[i - 1].track) {
             stats[n].track = m->obs[i].track;
+            stats[n].person = m->obs[i].person;
             stats[n].first = i;
             n++;
         }
@@ -82,6 +83,82 @@ int et_track_stats_compute(const et_result_media *m, et_track_stats **out, int *
     *out = stats;
     *count = n;
     return ET_OK;
+}
+
+static void dominant_of(double *seconds, const double *mean, int *dominant)
+{
+    *dominant = 0;
+    for (int k = 1; k < ET_EMOTIONS; k++)
+        if (seconds[k] > seconds[*dominant] || (seconds[k] == seconds[*dominant] && mean[k] > mean[*dominant]))
+            *dominant = k;
+}
+
+static void person_add_track(et_person_stats *p, const et_track_stats *t, int index)
+{
+    if (p->tracks == 0) {
+        p->person = t->person;
+        p->first_track = index;
+        p->first_t = t->first_t;
+        p->last_t = t->last_t;
+        for (int k = 0; k < ET_EMOTIONS; k++)
+            p->peak[k].p = -1;
+    }
+    p->tracks++;
+    p->first_t = t->first_t < p->first_t ? t->first_t : p->first_t;
+    p->last_t = t->last_t > p->last_t ? t->last_t : p->last_t;
+    p->on_screen += t->on_screen;
+    for (int k = 0; k < ET_EMOTIONS; k++) {
+        p->seconds[k] += t->seconds[k];
+        p->mean[k] += t->mean[k] * (double)t->count; /* a sum until the end */
+        if (t->peak[k].p > p->peak[k].p || (t->peak[k].p == p->peak[k].p && t->peak[k].t < p->peak[k].t))
+            p->peak[k] = t->peak[k];
+    }
+    p->count += t->count;
+}
+
+int et_person_stats_compute(const et_track_stats *tracks, int n, et_person_stats **out, int *count)
+{
+    *out = NULL;
+    *count = 0;
+    int highest = 0;
+    for (int i = 0; i < n; i++)
+        highest = tracks[i].person > highest ? tracks[i].person : highest;
+    if (highest == 0)
+        return ET_OK;
+    /* Person numbers can be large and sparse (--persons-across): one slot
+     * per distinct number, found by a scan (tens of persons per file). */
+    et_person_stats *p = calloc((size_t)n, sizeof *p);
+    if (!p)
+        return et_error_set(ET_ERR_NOMEM, "out of memory for %d persons", n);
+    int persons = 0;
+    for (int number = 1; number <= highest && persons < n; number++) {
+        for (int i = 0; i < n; i++)
+            if (tracks[i].person == number)
+                person_add_track(&p[persons], &tracks[i], i);
+        if (p[persons].tracks == 0)
+            continue;
+        et_person_stats *q = &p[persons++];
+        for (int k = 0; k < ET_EMOTIONS; k++) {
+            q->mean[k] /= (double)q->count;
+            q->share[k] = q->on_screen > 0 ? q->seconds[k] / q->on_screen : 0;
+        }
+        dominant_of(q->seconds, q->mean, &q->dominant);
+    }
+    *out = p;
+    *count = persons;
+    return ET_OK;
+}
+
+int et_person_tracks(const et_track_stats *tracks, int n, int person, int *index, int max)
+{
+    int found = 0;
+    for (int i = 0; i < n; i++)
+        if (tracks[i].person == person) {
+            if (found < max)
+                index[found] = i;
+            found++;
+        }
+    return found;
 }
 
 void et_format_clock(char *out, size_t size, double seconds, int decimals)

@@ -6,7 +6,7 @@
 
 static void csv_header(et_strbuf *b)
 {
-    static const char header[] = "path,frame,t,track,x,y,w,h,score,angry,disgust,fear,happy,sad,"
+    static const char header[] = "path,frame,t,track,person,x,y,w,h,score,angry,disgust,fear,happy,sad,"
                                  "surprise,neutral,emotion\n";
     et_strbuf_append(b, header, sizeof header - 1);
 }
@@ -32,7 +32,10 @@ static void csv_row(et_strbuf *b, const char *path_field, const et_observation *
 {
     et_strbuf_printf(b, "%s,%lld,", path_field, (long long)o->frame);
     et_text_fixed(b, o->t, 3, "");
-    et_strbuf_printf(b, ",%d", o->track);
+    et_strbuf_printf(b, ",%d,", o->track);
+    /* Empty when persons are not linked (--no-persons). */
+    if (o->person > 0)
+        et_strbuf_printf(b, "%d", o->person);
     const double box[4] = {o->x, o->y, o->w, o->h};
     for (int i = 0; i < 4; i++) {
         et_strbuf_append(b, ",", 1);

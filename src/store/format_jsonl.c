@@ -65,6 +65,10 @@ static void jsonl_row(et_strbuf *b, const char *path_field, const et_observation
     et_strbuf_printf(b, "{\"path\":%s,\"frame\":%lld", path_field, (long long)o->frame);
     field(b, "t", o->t, 3);
     et_strbuf_printf(b, ",\"track\":%d", o->track);
+    if (o->person > 0)
+        et_strbuf_printf(b, ",\"person\":%d", o->person);
+    else
+        et_strbuf_append(b, ",\"person\":null", 14);
     field(b, "x", o->x, 2);
     field(b, "y", o->y, 2);
     field(b, "w", o->w, 2);

@@ -22,6 +22,7 @@ typedef struct {
     et_observation *observations;
     size_t count, capacity;
     et_track_summary *tracks;
+    float *embeddings;      /* owned copies of the tracks' embeddings */
     int ntracks;
 } memory_sink;
 
@@ -30,8 +31,10 @@ static void memory_reset(memory_sink *m)
     free(m->path);
     free(m->error);
     free(m->tracks);
+    free(m->embeddings);
     m->path = m->error = NULL;
     m->tracks = NULL;
+    m->embeddings = NULL;
     m->ntracks = 0;
     m->count = 0;
     m->begun = 0;
@@ -76,6 +79,28 @@ static int memory_write_observation(et_sink *sink, const et_observation *obs)
     return ET_OK;
 }
 
+/* The tracks' embeddings point into the caller's memory: copied. */
+static int keep_embeddings(memory_sink *m)
+{
+    size_t total = 0;
+    for (int i = 0; i < m->ntracks; i++)
+        total += m->tracks[i].embedding ? (size_t)m->tracks[i].embedding_size : 0;
+    if (total == 0)
+        return ET_OK;
+    if (!(m->embeddings = malloc(total * sizeof *m->embeddings)))
+        return ET_ERR_NOMEM;
+    float *at = m->embeddings;
+    for (int i = 0; i < m->ntracks; i++) {
+        et_track_summary *t = &m->tracks[i];
+        if (!t->embedding)
+            continue;
+        memcpy(at, t->embedding, (size_t)t->embedding_size * sizeof *at);
+        t->embedding = at;
+        at += t->embedding_size;
+    }
+    return ET_OK;
+}
+
 static int memory_end_media(et_sink *sink, const et_media_info *final, const et_track_summary *tracks, int ntracks)
 {
     memory_sink *m = (memory_sink *)sink;
@@ -84,6 +109,9 @@ static int memory_end_media(et_sink *sink, const et_media_info *final, const et_
         if (!m->tracks)
             return et_error_set(ET_ERR_NOMEM, "%s: out of memory keeping %d tracks", m->path, ntracks);
         memcpy(m->tracks, tracks, (size_t)ntracks * sizeof *tracks);
+        m->ntracks = ntracks;
+        if (keep_embeddings(m) != ET_OK)
+            return et_error_set(ET_ERR_NOMEM, "%s: out of memory keeping %d embeddings", m->path, ntracks);
     }
     m->ntracks = ntracks;
     m->final = *final;

@@ -47,6 +47,30 @@
  *   emotion          TEXT     dominant emotion label (see below)
  *   angry, disgust, fear, happy, sad, surprise, neutral
  *                    REAL     mean probability of each emotion over the track
+ *   person           INTEGER  the track's person (persons.person); NULL when
+ *                             persons were not linked (--no-persons)
+ *   embedding        BLOB     the track's face descriptor, 128 IEEE float32
+ *                             values, little-endian (512 bytes), only with
+ *                             --store-embeddings; NULL otherwise
+ *
+ * persons: one row per person seen in a media file (analyze links the
+ * tracks that show the same face; see the man page for the rule).
+ *   media_id         INTEGER  media.id (deleted with its media row)
+ *   person           INTEGER  person number: per file (scope 'file'), or
+ *                             shared by the media of one run (scope 'run',
+ *                             --persons-across: the same number is the same
+ *                             person in every file with the same run_id)
+ *   scope            TEXT     'file' or 'run'
+ *   first_t, last_t  REAL     first and last observation of the person
+ *   on_screen        REAL     seconds on screen, counted as the README's
+ *                             query counts a track's (each observation lasts
+ *                             until its track's next one, at most two steps)
+ *   tracks           INTEGER  tracks of the person in this file
+ *   frames           INTEGER  observations of the person
+ *   emotion          TEXT     the emotion shown for the longest time (ties:
+ *                             the higher mean probability), as in summary
+ *   angry, disgust, fear, happy, sad, surprise, neutral
+ *                    REAL     share of on_screen shown with each emotion
  *
  * observations: one row per face per analysed frame.
  *   media_id     INTEGER  media.id
@@ -60,6 +84,11 @@
  *   emotion      TEXT     the label shown for this face: one of 'angry',
  *                         'disgust', 'fear', 'happy', 'sad', 'surprise',
  *                         'neutral'
+ *   person       INTEGER  the track's person (persons.person); NULL when
+ *                         persons were not linked
+ *   Columns added after the first release (frames_dropped, person,
+ *   embedding, the persons table) are added to older databases when they
+ *   are opened; older builds can still write to them (they leave them NULL).
  *   Indexes: observations_track (media_id, track_id, t) for per-track
  *   queries, observations_time (media_id, t) for time ranges.
  *
@@ -90,6 +119,21 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define BUSY_TIMEOUT_MS 10000
+
+#define PERSONS_TABLE_SQL                                                                                \
+    "CREATE TABLE persons (\n"                                                                          \
+    "  media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,\n"                             \
+    "  person INTEGER NOT NULL,\n"                                                                      \
+    "  scope TEXT NOT NULL CHECK (scope IN ('file', 'run')),\n"                                         \
+    "  first_t REAL NOT NULL,\n"                                                                        \
+    "  last_t REAL NOT NULL,\n"                                                                         \
+    "  on_screen REAL NOT NULL,\n"                                                                      \
+    "  tracks INTEGER NOT NULL,\n"                                                                      \
+    "  frames INTEGER NOT NULL,\n"                                                                      \
+    "  emotion TEXT NOT NULL,\n"                                                                        \
+    "  angry REAL, disgust REAL, fear REAL, happy REAL, sad REAL, surprise REAL, neutral REAL,\n"      \
+    "  UNIQUE (media_id, person)\n"                                                                     \
+    ");\n"
 
 static const char schema_sql[] =
     "CREATE TABLE runs (\n"
@@ -123,6 +167,8 @@ static const char schema_sql[] =
     "  frames INTEGER NOT NULL,\n"
     "  emotion TEXT NOT NULL,\n"
     "  angry REAL, disgust REAL, fear REAL, happy REAL, sad REAL, surprise REAL, neutral REAL,\n"
+    "  person INTEGER,\n"
+    "  embedding BLOB,\n"
     "  UNIQUE (media_id, track)\n"
     ");\n"
     "CREATE TABLE observations (\n"
@@ -133,10 +179,12 @@ static const char schema_sql[] =
     "  x REAL, y REAL, w REAL, h REAL,\n"
     "  score REAL,\n"
     "  angry REAL, disgust REAL, fear REAL, happy REAL, sad REAL, surprise REAL, neutral REAL,\n"
-    "  emotion TEXT NOT NULL\n"
+    "  emotion TEXT NOT NULL,\n"
+    "  person INTEGER\n"
     ");\n"
     "CREATE INDEX observations_track ON observations (media_id, track_id, t);\n"
     "CREATE INDEX observations_time ON observations (media_id, t);\n"
+    PERSONS_TABLE_SQL
     "PRAGMA application_id = " STR(APPLICATION_ID) ";\n"
     "PRAGMA user_version = " STR(SCHEMA_VERSION) ";\n";
 
@@ -161,6 +209,8 @@ enum {
     ST_INSERT_OBSERVATION,
     ST_INSERT_TRACK,
     ST_MEDIA_DONE,
+    ST_DELETE_PERSONS,
+    ST_INSERT_PERSONS,
     ST_COUNT
 };
 
@@ -176,14 +226,42 @@ static const char *const statement_sql[ST_COUNT] = {
                         "width = ?6, height = ?7, frames_analyzed = ?8, status = ?9, error = ?10, "
                         "frames_dropped = ?12 WHERE id = ?1",
     [ST_INSERT_OBSERVATION] = "INSERT INTO observations (media_id, frame, t, track_id, x, y, w, h, "
-                              "score, angry, disgust, fear, happy, sad, surprise, neutral, emotion) "
+                              "score, angry, disgust, fear, happy, sad, surprise, neutral, emotion, person) "
                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                              "?15, ?16, ?17)",
+                              "?15, ?16, ?17, ?18)",
     [ST_INSERT_TRACK] = "INSERT INTO tracks (media_id, track, first_t, last_t, frames, emotion, "
-                        "angry, disgust, fear, happy, sad, surprise, neutral) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                        "angry, disgust, fear, happy, sad, surprise, neutral, person, embedding) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [ST_MEDIA_DONE] = "SELECT EXISTS (SELECT 1 FROM media WHERE path = ?1 AND size = ?2 "
                       "AND mtime = ?3 AND status = 'done')",
+    [ST_DELETE_PERSONS] = "DELETE FROM persons WHERE media_id = ?1",
+    /* Each observation lasts until its track's next one, at most two
+     * sampling steps (the shortest positive time between observations of
+     * a track in the file, else 1 / fps, else 0); the last one step. */
+    [ST_INSERT_PERSONS] =
+        "INSERT INTO persons (media_id, person, scope, first_t, last_t, on_screen, tracks, frames, emotion, "
+        "angry, disgust, fear, happy, sad, surprise, neutral) "
+        "WITH o AS (SELECT person, track_id, t, emotion, angry, disgust, fear, happy, sad, surprise, neutral, "
+        "  LEAD(t) OVER (PARTITION BY track_id ORDER BY t) - t AS dt FROM observations WHERE media_id = ?1), "
+        "step AS (SELECT COALESCE((SELECT MIN(dt) FROM o WHERE dt > 0), "
+        "  (SELECT 1.0 / fps FROM media WHERE id = ?1 AND fps > 0), 0) AS s), "
+        "d AS (SELECT o.*, MIN(COALESCE(dt, s), 2 * s) AS sec FROM o, step WHERE person IS NOT NULL), "
+        "e AS (SELECT person, emotion, SUM(sec) AS sec FROM d GROUP BY person, emotion), "
+        "m AS (SELECT person, AVG(angry) AS angry, AVG(disgust) AS disgust, AVG(fear) AS fear, AVG(happy) AS happy, "
+        "  AVG(sad) AS sad, AVG(surprise) AS surprise, AVG(neutral) AS neutral FROM d GROUP BY person) "
+        "SELECT ?1, person, ?2, MIN(t), MAX(t), SUM(sec), COUNT(DISTINCT track_id), COUNT(*), "
+        "  (SELECT e.emotion FROM e JOIN m USING (person) WHERE e.person = d.person ORDER BY e.sec DESC, "
+        "   CASE e.emotion WHEN 'angry' THEN m.angry WHEN 'disgust' THEN m.disgust WHEN 'fear' THEN m.fear "
+        "   WHEN 'happy' THEN m.happy WHEN 'sad' THEN m.sad WHEN 'surprise' THEN m.surprise ELSE m.neutral END "
+        "   DESC LIMIT 1), "
+        "  COALESCE(SUM(CASE WHEN emotion = 'angry' THEN sec END) / NULLIF(SUM(sec), 0), 0), "
+        "  COALESCE(SUM(CASE WHEN emotion = 'disgust' THEN sec END) / NULLIF(SUM(sec), 0), 0), "
+        "  COALESCE(SUM(CASE WHEN emotion = 'fear' THEN sec END) / NULLIF(SUM(sec), 0), 0), "
+        "  COALESCE(SUM(CASE WHEN emotion = 'happy' THEN sec END) / NULLIF(SUM(sec), 0), 0), "
+        "  COALESCE(SUM(CASE WHEN emotion = 'sad' THEN sec END) / NULLIF(SUM(sec), 0), 0), "
+        "  COALESCE(SUM(CASE WHEN emotion = 'surprise' THEN sec END) / NULLIF(SUM(sec), 0), 0), "
+        "  COALESCE(SUM(CASE WHEN emotion = 'neutral' THEN sec END) / NULLIF(SUM(sec), 0), 0) "
+        "FROM d GROUP BY person ORDER BY person",
 };
 
 typedef struct {
@@ -290,6 +368,9 @@ static int set_doing(sqlite_sink *s, const char *path)
 static int delete_media_rows(sqlite_sink *s, sqlite3_int64 id, int with_row, const char *what)
 {
     int rc;
+    sqlite3_bind_int64(s->st[ST_DELETE_PERSONS], 1, id);
+    if ((rc = step_done(s, ST_DELETE_PERSONS, what)) != ET_OK)
+        return rc;
     sqlite3_bind_int64(s->st[ST_DELETE_OBSERVATIONS], 1, id);
     if ((rc = step_done(s, ST_DELETE_OBSERVATIONS, what)) != ET_OK)
         return rc;
@@ -352,6 +433,8 @@ static int sqlite_write_observation(et_sink *sink, const et_observation *o)
     for (int i = 0; i < ET_EMOTIONS; i++)
         sqlite3_bind_double(st, 10 + i, o->prob[i]);
     sqlite3_bind_text(st, 17, et_emotion_names[o->emotion], -1, SQLITE_STATIC);
+    if (o->person > 0)
+        sqlite3_bind_int(st, 18, o->person);
     return step_done(s, ST_INSERT_OBSERVATION, s->doing);
 }
 
@@ -399,7 +482,19 @@ static int sqlite_end_media(et_sink *sink, const et_media_info *final, const et_
         sqlite3_bind_text(st, 6, et_emotion_names[t->emotion], -1, SQLITE_STATIC);
         for (int k = 0; k < ET_EMOTIONS; k++)
             sqlite3_bind_double(st, 7 + k, t->mean_prob[k]);
+        if (t->person > 0)
+            sqlite3_bind_int(st, 14, t->person);
+        if (t->embedding && t->embedding_size > 0)
+            sqlite3_bind_blob(st, 15, t->embedding, t->embedding_size * (int)sizeof(float), SQLITE_STATIC);
         int rc = step_done(s, ST_INSERT_TRACK, what);
+        if (rc != ET_OK)
+            return rc;
+    }
+    if (final->persons != ET_PERSONS_NONE) {
+        sqlite3_stmt *p = s->st[ST_INSERT_PERSONS];
+        sqlite3_bind_int64(p, 1, s->media_id);
+        sqlite3_bind_text(p, 2, final->persons == ET_PERSONS_RUN ? "run" : "file", -1, SQLITE_STATIC);
+        int rc = step_done(s, ST_INSERT_PERSONS, what);
         if (rc != ET_OK)
             return rc;
     }
@@ -582,6 +677,32 @@ static int add_frames_dropped(sqlite_sink *s)
                 "adding media.frames_dropped");
 }
 
+/* Databases from before persons get their columns and table (NULL for the
+ * rows already there; older builds leave them NULL too). */
+static int add_persons(sqlite_sink *s)
+{
+    static const char *const columns[][3] = {
+        {"observations", "person", "ALTER TABLE observations ADD COLUMN person INTEGER"},
+        {"tracks", "person", "ALTER TABLE tracks ADD COLUMN person INTEGER"},
+        {"tracks", "embedding", "ALTER TABLE tracks ADD COLUMN embedding BLOB"},
+    };
+    char sql[200];
+    sqlite3_int64 has = 0;
+    int rc = ET_OK;
+    for (size_t i = 0; i < sizeof columns / sizeof columns[0] && rc == ET_OK; i++) {
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'", columns[i][0],
+                 columns[i][1]);
+        if ((rc = query_int(s, sql, &has, "reading the schema")) == ET_OK && !has)
+            rc = exec(s, columns[i][2], "adding the person columns");
+    }
+    if (rc == ET_OK)
+        rc = query_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'persons'", &has,
+                       "reading the schema");
+    if (rc == ET_OK && !has)
+        rc = exec(s, PERSONS_TABLE_SQL, "adding the persons table");
+    return rc;
+}
+
 static int sqlite_setup(sqlite_sink *s, const char *path, const et_run_info *run)
 {
     /* Debian's SQLite takes "file:..." names as URIs; ours are file names. */
@@ -620,7 +741,7 @@ static int sqlite_setup(sqlite_sink *s, const char *path, const et_run_info *run
     }
     if (empty && (rc = exec(s, schema_sql, "cannot create the tables")) != ET_OK)
         return rc;
-    if (!empty && (rc = add_frames_dropped(s)) != ET_OK)
+    if (!empty && ((rc = add_frames_dropped(s)) != ET_OK || (rc = add_persons(s)) != ET_OK))
         return rc;
     if ((rc = insert_run(s, run)) != ET_OK || (rc = exec(s, "COMMIT", "cannot set up database")) != ET_OK)
         return rc;
@@ -641,8 +762,13 @@ int et_store_sqlite_check(sqlite3 *db, const char *name, int create)
     s.base.name = (char *)name;
     int empty = 0;
     int rc = check_schema(&s, &empty);
-    if (rc != ET_OK || !empty)
+    if (rc != ET_OK)
         return rc;
+    /* Written to (merge's output): brought up to this build's columns. */
+    if (!empty && create && ((rc = add_frames_dropped(&s)) != ET_OK || (rc = add_persons(&s)) != ET_OK))
+        return rc;
+    if (!empty)
+        return ET_OK;
     if (!create)
         return et_error_set(ET_ERR_FORMAT, "%s: not an emotrace results database (it is empty)", name);
     return exec(&s, schema_sql, "cannot create the tables");

@@ -120,17 +120,26 @@ static int copy_rows(merge_state *m, const char *select_sql, const char *insert_
     return rc;
 }
 
-/* 1 when the input's media table has frames_dropped (databases written
- * before live sources lack it: their files dropped nothing). */
-static int has_frames_dropped(merge_state *m)
+/* 1 when the input's table has column (databases written before live
+ * sources lack media.frames_dropped: their files dropped nothing; before
+ * persons, the person columns and the persons table). */
+static int has_column(merge_state *m, const char *table, const char *column)
 {
     sqlite3_stmt *st = NULL;
     int found = 0;
-    if (sqlite3_prepare_v2(m->in, "SELECT 1 FROM pragma_table_info('media') WHERE name = 'frames_dropped'", -1, &st,
-                           NULL) == SQLITE_OK)
+    if (sqlite3_prepare_v2(m->in, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
         found = sqlite3_step(st) == SQLITE_ROW;
+    }
     sqlite3_finalize(st);
     return found;
+}
+
+static int has_frames_dropped(merge_state *m)
+{
+    return has_column(m, "media", "frames_dropped");
 }
 
 static int merge_one(merge_state *m)
@@ -153,22 +162,40 @@ static int merge_one(merge_state *m)
                        "status, error, run_id, frames_dropped) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
                        "?11, ?12)",
                        &m->media, 11, &m->runs, &m->stats->media);
+    /* Person numbers need no renumbering: per file they belong to their
+     * media row, across files (scope 'run') to their run, and both get new
+     * ids together. */
+    int persons = has_column(m, "observations", "person");
     if (rc == ET_OK)
         rc = copy_rows(m,
-                       "SELECT id, media_id, track, first_t, last_t, frames, emotion, angry, disgust, fear, "
-                       "happy, sad, surprise, neutral FROM tracks ORDER BY id",
+                       persons ? "SELECT id, media_id, track, first_t, last_t, frames, emotion, angry, disgust, "
+                                 "fear, happy, sad, surprise, neutral, person, embedding FROM tracks ORDER BY id"
+                               : "SELECT id, media_id, track, first_t, last_t, frames, emotion, angry, disgust, "
+                                 "fear, happy, sad, surprise, neutral, NULL, NULL FROM tracks ORDER BY id",
                        "INSERT INTO tracks (media_id, track, first_t, last_t, frames, emotion, angry, disgust, "
-                       "fear, happy, sad, surprise, neutral) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-                       "?11, ?12, ?13)",
+                       "fear, happy, sad, surprise, neutral, person, embedding) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                       "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                        NULL, 1, &m->media, &ignored);
     if (rc == ET_OK)
         rc = copy_rows(m,
-                       "SELECT rowid, media_id, frame, t, track_id, x, y, w, h, score, angry, disgust, fear, "
-                       "happy, sad, surprise, neutral, emotion FROM observations ORDER BY rowid",
+                       persons ? "SELECT rowid, media_id, frame, t, track_id, x, y, w, h, score, angry, disgust, "
+                                 "fear, happy, sad, surprise, neutral, emotion, person FROM observations ORDER BY "
+                                 "rowid"
+                               : "SELECT rowid, media_id, frame, t, track_id, x, y, w, h, score, angry, disgust, "
+                                 "fear, happy, sad, surprise, neutral, emotion, NULL FROM observations ORDER BY "
+                                 "rowid",
                        "INSERT INTO observations (media_id, frame, t, track_id, x, y, w, h, score, angry, "
-                       "disgust, fear, happy, sad, surprise, neutral, emotion) VALUES (?1, ?2, ?3, ?4, ?5, "
-                       "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                       "disgust, fear, happy, sad, surprise, neutral, emotion, person) VALUES (?1, ?2, ?3, ?4, "
+                       "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
                        NULL, 1, &m->media, &m->stats->observations);
+    if (rc == ET_OK && has_column(m, "persons", "person"))
+        rc = copy_rows(m,
+                       "SELECT rowid, media_id, person, scope, first_t, last_t, on_screen, tracks, frames, "
+                       "emotion, angry, disgust, fear, happy, sad, surprise, neutral FROM persons ORDER BY rowid",
+                       "INSERT INTO persons (media_id, person, scope, first_t, last_t, on_screen, tracks, frames, "
+                       "emotion, angry, disgust, fear, happy, sad, surprise, neutral) VALUES (?1, ?2, ?3, ?4, ?5, "
+                       "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                       NULL, 1, &m->media, &ignored);
     return rc;
 }
 

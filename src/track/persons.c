@@ -22,20 +22,31 @@ float et_face_id_geometry(const et_face *face)
     return frontal > 0 && size > 0 ? frontal * size : 0;
 }
 
-float et_face_chip_sharpness(const uint8_t *chip)
+/* Mean squared Laplacian of an n x n image whose pixels are step bytes
+ * apart (the channel read is the one px points at), squashed to 0..1. */
+static float laplacian_sharpness(const uint8_t *px, int n, int step)
 {
-    const int n = ET_FACE_CHIP_SIZE;
     double sum = 0;
     for (int y = 1; y < n - 1; y++)
         for (int x = 1; x < n - 1; x++) {
-            const uint8_t *p = chip + ((size_t)y * n + x) * 3 + 1;
-            int lap = 4 * p[0] - p[-3] - p[3] - p[-3 * n] - p[3 * n];
+            const uint8_t *p = px + ((size_t)y * n + x) * step;
+            int lap = 4 * p[0] - p[-step] - p[step] - p[-step * n] - p[step * n];
             sum += (double)lap * lap;
         }
     double energy = sum / ((double)(n - 2) * (n - 2));
     /* A sharp 150-pixel face has an energy of several hundred; an
      * upscaled 30-pixel one a few tens. */
     return (float)(energy / (energy + 100.0));
+}
+
+float et_face_chip_sharpness(const uint8_t *chip)
+{
+    return laplacian_sharpness(chip + 1, ET_FACE_CHIP_SIZE, 3);
+}
+
+float et_face_gray_sharpness(const uint8_t *gray, int size)
+{
+    return size >= 3 ? laplacian_sharpness(gray, size, 1) : 0;
 }
 
 /* Index of the worst kept chip (count < ET_PERSON_CHIPS: a free slot). */
@@ -57,9 +68,18 @@ int et_person_chips_wants(const et_person_chips *c, float geometry)
     return geometry > 0 && (c->count < ET_PERSON_CHIPS || geometry > c->quality[worst_slot(c)]);
 }
 
+int et_person_chips_beats(const et_person_chips *c, float quality)
+{
+    return quality > 0 && (c->count < ET_PERSON_CHIPS || quality > c->quality[worst_slot(c)]);
+}
+
 void et_person_chips_offer(et_person_chips *c, const uint8_t *chip, float geometry)
 {
-    float quality = geometry * et_face_chip_sharpness(chip);
+    et_person_chips_keep(c, chip, geometry * et_face_chip_sharpness(chip));
+}
+
+void et_person_chips_keep(et_person_chips *c, const uint8_t *chip, float quality)
+{
     int slot = worst_slot(c);
     if (slot < c->count && quality <= c->quality[slot])
         return;

@@ -7,7 +7,8 @@
  *     whole process timed: start-up and model loading included;
  * next to decode-only speed of the same file; --fps 5 against every frame
  * (analyze_sampled); peak memory against video length (analyze_memory); and
- * this build against a baseline binary, runs alternated (analyze_ab). */
+ * the cost of linking tracks into persons (analyze_persons); and this build
+ * against a baseline binary, runs alternated (analyze_ab). */
 #include <cblas.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -22,6 +23,7 @@
 #include "bench.h"
 #include "emotrace/analyzer.h"
 #include "emotrace/error.h"
+#include "emotrace/face_embedder.h"
 #include "emotrace/video.h"
 #include "emotrace/weights_path.h"
 
@@ -142,7 +144,14 @@ static double decode_timed(int convert, long *frames)
 
 /* Seconds for et_analyze_media on the clip with o, to a SQLite file;
  * exits when nothing was analysed. */
+static double analyze_clip_timed(const char *clip, const et_analyzer_options *o, et_analyzer_stats *s);
+
 static double analyze_timed(const et_analyzer_options *o, et_analyzer_stats *s)
+{
+    return analyze_clip_timed(CLIP, o, s);
+}
+
+static double analyze_clip_timed(const char *clip, const et_analyzer_options *o, et_analyzer_stats *s)
 {
     et_sink *sink = NULL;
     const char *out = "/tmp/emotrace-bench-out.sqlite";
@@ -151,10 +160,10 @@ static double analyze_timed(const et_analyzer_options *o, et_analyzer_stats *s)
         fprintf(stderr, "bench: %s\n", et_error_message());
         exit(1);
     }
-    et_media_item item = {ET_MEDIA_VIDEO, CLIP, NULL, 0, NULL};
+    et_media_item item = {ET_MEDIA_VIDEO, (char *)clip, NULL, 0, NULL};
     et_media_info info;
     memset(&info, 0, sizeof info);
-    info.path = CLIP;
+    info.path = clip;
     double t0 = bench_now();
     int rc = et_analyze_media(o, &item, &info, sink, s);
     double seconds = bench_now() - t0;
@@ -397,4 +406,58 @@ BENCH(analyze_ab)
     bench_report("analyze_ab_process_speedup_median", median[1][1] / median[0][1]);
     bench_report("analyze_ab_cpu_speedup_best", best[0][2] / best[1][2]);
     bench_report("analyze_ab_cpu_speedup_median", median[0][2] / median[1][2]);
+}
+
+/* Persons (analyze's default) against none on real single-face footage:
+ * the 10 s clip and the 1 minute one (the example looped), models loaded
+ * once, runs alternated, best of 3 each. Reported per clip: wall time with
+ * and without, their ratio minus 1 as a percentage (noisy on a shared
+ * machine), and the time the analyzer itself counted in the person linker
+ * (chips, descriptors, linking) as a share of the run without persons. */
+static void persons_cost(const char *name, const char *clip, bench_models *m, et_face_embedder *e)
+{
+    et_analyzer_options without = m->options, with = m->options;
+    with.embedder = e;
+    with.person_threshold = ET_FACE_EMBED_THRESHOLD;
+    et_analyzer_stats s_without, s_with;
+    double t_without = HUGE_VAL, t_with = HUGE_VAL, linker = HUGE_VAL;
+    for (int run = 0; run < 3; run++) {
+        t_without = fmin(t_without, analyze_clip_timed(clip, &without, &s_without));
+        t_with = fmin(t_with, analyze_clip_timed(clip, &with, &s_with));
+        linker = fmin(linker, s_with.persons);
+    }
+    char key[128];
+    snprintf(key, sizeof key, "analyze_persons_%s_seconds_without", name);
+    bench_report(key, t_without);
+    snprintf(key, sizeof key, "analyze_persons_%s_seconds_with", name);
+    bench_report(key, t_with);
+    snprintf(key, sizeof key, "analyze_persons_%s_wall_overhead_pct", name);
+    bench_report(key, 100.0 * (t_with / t_without - 1.0));
+    snprintf(key, sizeof key, "analyze_persons_%s_linker_seconds", name);
+    bench_report(key, linker);
+    snprintf(key, sizeof key, "analyze_persons_%s_linker_pct", name);
+    bench_report(key, 100.0 * linker / t_without);
+    snprintf(key, sizeof key, "analyze_persons_%s_tracks", name);
+    bench_report(key, (double)s_with.tracks);
+}
+
+BENCH(analyze_persons)
+{
+    const char *minute = "/tmp/emotrace-bench-1min.mp4";
+    if (make_clip() != 0 || make_long_clip(minute, 60) != 0) {
+        fprintf(stderr, "analyze_persons: cannot make the clips (ffmpeg missing?)\n");
+        exit(1);
+    }
+    openblas_set_num_threads(2);
+    bench_models m;
+    models_load(&m, "analyze_persons");
+    et_face_embedder *e = NULL;
+    if (et_face_embedder_open(&e, NULL) != ET_OK) {
+        fprintf(stderr, "analyze_persons: %s\n", et_error_message());
+        exit(1);
+    }
+    persons_cost("10s", CLIP, &m, e);
+    persons_cost("1min", minute, &m, e);
+    et_face_embedder_free(e);
+    models_free(&m);
 }
