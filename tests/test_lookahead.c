@@ -38,15 +38,15 @@ TEST(lookahead_step_known_answers)
 {
     const double window = 1.0;
     et_lookahead *l;
-    REQUIRE(et_lookahead_init(&l, window, 0) == ET_OK);
+    REQUIRE(et_lookahead_init(&l, window, 0, 0) == ET_OK);
     et_lookahead_frame ready;
     int popped = 0;
     for (int i = 0; i < 30; i++) {
         REQUIRE(push_one(l, i, i / 10.0, 1, i < 10 ? 0 : 3) == ET_OK);
         /* Nothing leaves before a whole window after it is known. */
         while (et_lookahead_pop(l, 0, &ready) == 1) {
-            CHECK_EQ_INT(ready.frame.index, popped);
-            CHECK_MSG(i / 10.0 >= ready.frame.t + window - 1e-9, "frame %d out at %d", popped, i);
+            CHECK_EQ_INT(ready.frame->index, popped);
+            CHECK_MSG(i / 10.0 >= ready.frame->t + window - 1e-9, "frame %d out at %d", popped, i);
             double weights = 0, happy = 0;
             for (int j = 0; j < 30; j++) {
                 double dt = (j - popped) / 10.0;
@@ -66,7 +66,7 @@ TEST(lookahead_step_known_answers)
     /* The end: the window narrows to what follows (frame 20 reaches 0.9 s
      * each side, frames 11..29, all happy), never back to the angry start. */
     while (et_lookahead_pop(l, 1, &ready) == 1) {
-        CHECK_EQ_INT(ready.frame.index, popped);
+        CHECK_EQ_INT(ready.frame->index, popped);
         CHECK_NEAR(ready.observations[0].prob[3], 1.0, 1e-12);
         popped++;
     }
@@ -81,7 +81,7 @@ TEST(lookahead_step_known_answers)
 TEST(lookahead_narrows_at_the_end_of_a_track)
 {
     et_lookahead *l;
-    REQUIRE(et_lookahead_init(&l, 1.0, 0) == ET_OK);
+    REQUIRE(et_lookahead_init(&l, 1.0, 0, 0) == ET_OK);
     for (int i = 0; i < 25; i++)
         REQUIRE(push_one(l, i, i / 25.0, 7, i < 20 ? 6 : 3) == ET_OK);
     et_lookahead_frame ready;
@@ -107,7 +107,7 @@ TEST(lookahead_narrows_at_the_end_of_a_track)
 TEST(lookahead_keeps_tracks_apart)
 {
     et_lookahead *l;
-    REQUIRE(et_lookahead_init(&l, 0.5, 1) == ET_OK);
+    REQUIRE(et_lookahead_init(&l, 0.5, 1, 0) == ET_OK);
     et_lookahead_frame ready;
     int out = 0;
     for (int i = 0; i <= 40; i++) {
@@ -126,7 +126,7 @@ TEST(lookahead_keeps_tracks_apart)
         REQUIRE(et_lookahead_push(l, &frame, o, crops, i == 40 ? 0 : 2) == ET_OK);
         int flush = i == 40;
         while (et_lookahead_pop(l, flush, &ready) == 1) {
-            CHECK_EQ_INT(ready.frame.index, out);
+            CHECK_EQ_INT(ready.frame->index, out);
             CHECK_EQ_INT(ready.count, out == 40 ? 0 : 2);
             for (int k = 0; k < ready.count; k++) {
                 CHECK_EQ_INT(ready.observations[k].track, k + 1);
@@ -143,7 +143,7 @@ TEST(lookahead_keeps_tracks_apart)
 TEST(lookahead_window_must_be_positive)
 {
     et_lookahead *l = (et_lookahead *)&l;
-    CHECK_EQ_INT(et_lookahead_init(&l, 0.0, 0), ET_ERR_USAGE);
+    CHECK_EQ_INT(et_lookahead_init(&l, 0.0, 0, 0), ET_ERR_USAGE);
     CHECK(l == NULL);
     CHECK(strstr(et_error_message(), "window") != NULL);
 }
@@ -242,4 +242,51 @@ TEST(analyze_lookahead_smooths_the_cnn_rows)
     free(cnn);
     free(smooth);
     free(lstm);
+}
+
+/* Kept pixels and frames --fps skipped: every frame comes out in the order
+ * pushed with its own pixels, the skipped ones marked not analysed and
+ * without faces, while the analysed ones are smoothed as without them. */
+TEST(lookahead_keeps_pixels_and_skipped_frames_in_order)
+{
+    et_lookahead *l;
+    REQUIRE(et_lookahead_init(&l, 0.3, 0, 1) == ET_OK);
+    et_frame frame = {0};
+    REQUIRE(et_frame_resize(&frame, 4, 2) == ET_OK);
+    et_lookahead_frame ready;
+    int out = 0;
+    for (int i = 0; i <= 30; i++) {
+        int end = i == 30;
+        if (!end) {
+            frame.t = i / 10.0;
+            frame.index = i;
+            memset(frame.rgb, i, (size_t)frame.stride * frame.height);
+            et_observation o = {0};
+            o.t = frame.t;
+            o.frame = i;
+            o.track = 1;
+            o.prob[i < 15 ? 6 : 3] = 1.0;
+            /* Every third frame is analysed, the others skipped. */
+            REQUIRE((i % 3 ? et_lookahead_push_skipped(l, &frame) : et_lookahead_push(l, &frame, &o, NULL, 1)) ==
+                    ET_OK);
+        }
+        while (et_lookahead_pop(l, end, &ready) == 1) {
+            CHECK_EQ_INT(ready.frame->index, out);
+            CHECK_EQ_INT(ready.analyzed, out % 3 == 0);
+            CHECK_EQ_INT(ready.count, out % 3 == 0);
+            REQUIRE(ready.frame->rgb && ready.frame->width == 4 && ready.frame->height == 2);
+            CHECK_EQ_INT(ready.frame->rgb[0], out);
+            CHECK_EQ_INT(ready.frame->rgb[3 * 4 * 2 - 1], out);
+            /* Frame 12 sees 9 and 15 at 0.3 s (weight e^-2 each): neutral
+             * and happy balance; 9 is all neutral (12 is 0.3 s ahead). */
+            if (out == 12)
+                CHECK_NEAR(ready.observations[0].prob[6], (1 + exp(-2.0)) / (1 + 2 * exp(-2.0)), 1e-9);
+            if (out == 9)
+                CHECK_NEAR(ready.observations[0].prob[6], 1.0, 1e-12);
+            out++;
+        }
+    }
+    CHECK_EQ_INT(out, 30);
+    et_frame_free(&frame);
+    et_lookahead_free(l);
 }

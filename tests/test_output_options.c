@@ -63,9 +63,7 @@ TEST(output_annotate_with_events_both_written)
     CHECK_EQ_INT(video_frames(video), RANGE_FRAMES);
     CHECK_EQ_INT(db_count(db, "SELECT frames_analyzed FROM media"), RANGE_FRAMES);
     CHECK(db_count(db, "SELECT count(*) FROM observations") >= RANGE_FRAMES - 1);
-    /* --annotate draws frames as they are decoded: the analysis is causal,
-     * as --lookahead 0 makes it. */
-    char *both = file_read_text(events), *alone = events_alone("--lookahead 0");
+    char *both = file_read_text(events), *alone = events_alone("");
     REQUIRE(both && alone);
     /* One face: it appears once ("from":null) and changes label or not. */
     CHECK_MSG(strstr(both, "\"from\":null") != NULL, "events: %s", both);

@@ -54,8 +54,9 @@ typedef struct {
     double label_dwell;
     /* Recorded media, when temporal is set: seconds of look-ahead each side
      * (lookahead.h), which replaces the temporal model; 0: the temporal
-     * model, as for streams (always used for them, and with
-     * on_frame_skipped). Default ET_LOOKAHEAD_WINDOW. */
+     * model, as always for streams. Default ET_LOOKAHEAD_WINDOW. With the
+     * look-ahead, on_frame sees each frame a window later (with its pixels
+     * only when on_frame_skipped asks for every frame). */
     double lookahead;
     int stills;                /* images are independent: no temporal model */
     int decoder_threads;

@@ -121,7 +121,7 @@ static int lookahead_set(const et_track_set *set, double window, float *probabil
     int rc = ET_OK;
     for (int t = 0; t < set->tracks && rc == ET_OK; t++) {
         et_lookahead *l;
-        if ((rc = et_lookahead_init(&l, window, 0)) != ET_OK)
+        if ((rc = et_lookahead_init(&l, window, 0, 0)) != ET_OK)
             break;
         int out = set->start[t];
         et_lookahead_frame ready;

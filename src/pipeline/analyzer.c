@@ -209,11 +209,80 @@ static int detect_every(const et_analyzer_options *o, const et_media_item *item)
     return o->detect_every > 0 ? o->detect_every : ET_DETECT_EVERY;
 }
 
+/* What the frames of one media item go through after the CNN. */
+typedef struct {
+    et_tracker *tracker;
+    et_temporal *temporal;     /* NULL: none (the look-ahead, or stills) */
+    et_lookahead *lookahead;   /* NULL: frames are reported at once */
+    et_person_linker *linker;  /* NULL: persons not linked */
+    et_sink *sink;
+    const et_media_info *info;
+    et_analyzer_stats *stats;
+} media_run;
+
+/* Reports one frame's final observations (after the temporal model or the
+ * look-ahead): each track's label rule and totals, then the sink and the
+ * observer. */
+static int deliver_frame(const et_analyzer_options *o, const et_frame *frame, int analyzed,
+                         et_observation *observations, const uint8_t *crops, int count, const media_run *run)
+{
+    int rc = ET_OK;
+    double t0 = now();
+    et_tracker *tracker = run->tracker;
+    et_analyzer_stats *stats = run->stats;
+    for (int j = 0; j < count && rc == ET_OK; j++) {
+        et_observation *obs = &observations[j];
+        et_track *track = &tracker->tracks[obs->track - 1]; /* ids count from 1 in order */
+        float p[ET_EMOTIONS];
+        for (int e = 0; e < ET_EMOTIONS; e++) {
+            p[e] = (float)obs->prob[e];
+            track->probability_sum[e] += obs->prob[e];
+        }
+        if (track->frames == 0)
+            et_label_state_init(&track->label);
+        obs->emotion = et_label_update(&track->label, p, obs->t, o->label_margin, o->label_dwell);
+        track->frames++;
+        stats->observations++;
+        if (run->sink)
+            rc = et_sink_write_observation(run->sink, obs);
+    }
+    stats->store += now() - t0;
+    if (rc == ET_OK && o->on_frame) {
+        et_frame_result r = {frame, observations, crops, count, ET_FACE_SIZE, analyzed, run->info};
+        rc = o->on_frame(&r, o->on_frame_ctx);
+    }
+    return rc;
+}
+
+/* Hands on the frames the look-ahead has finished (all of them at the end). */
+static int deliver_ready(const et_analyzer_options *o, int flush, const media_run *run)
+{
+    et_lookahead_frame ready;
+    int got;
+    while ((got = et_lookahead_pop(run->lookahead, flush, &ready)) == 1) {
+        int rc = deliver_frame(o, ready.frame, ready.analyzed, ready.observations, ready.crops, ready.count, run);
+        if (rc != ET_OK)
+            return rc;
+    }
+    return got;
+}
+
+/* A frame --fps skips, for an observer of every frame: at once, or in its
+ * place behind the frames the look-ahead still holds. */
+static int pass_skipped(const et_analyzer_options *o, const et_frame *f, const media_run *run)
+{
+    if (!run->lookahead)
+        return deliver_frame(o, f, 0, NULL, NULL, 0, run);
+    int rc = et_lookahead_push_skipped(run->lookahead, f);
+    return rc == ET_OK ? deliver_ready(o, 0, run) : rc;
+}
+
 /* Reads the next frame to analyse into f (time range and --fps applied):
  * 1, 0 at the end, negative on error. */
 static int read_next(const et_analyzer_options *o, et_media_reader *reader, et_frame *f, double *next_t,
-                     double *last_t, const et_media_info *info, et_analyzer_stats *stats)
+                     double *last_t, const media_run *run)
 {
+    et_analyzer_stats *stats = run->stats;
     /* Frames --fps drops need no pixels, unless on_frame draws them too.
      * EMOTRACE_CONVERT_EVERY_FRAME=1 converts them all anyway: the tests'
      * reference for what the sampled frames must give. */
@@ -238,12 +307,9 @@ static int read_next(const et_analyzer_options *o, et_media_reader *reader, et_f
          * tolerance keeps exact multiples (30 fps -> 10 fps) regular. */
         if (o->max_fps > 0) {
             if (f->t < keep_from) {
-                if (o->on_frame && o->on_frame_skipped) {
-                    et_frame_result r = {f, NULL, NULL, 0, ET_FACE_SIZE, 0, info};
-                    int rc = o->on_frame(&r, o->on_frame_ctx);
-                    if (rc != ET_OK)
-                        return rc;
-                }
+                int rc = o->on_frame && o->on_frame_skipped ? pass_skipped(o, f, run) : ET_OK;
+                if (rc != ET_OK)
+                    return rc;
                 continue;
             }
             *next_t += 1.0 / o->max_fps;
@@ -252,64 +318,6 @@ static int read_next(const et_analyzer_options *o, et_media_reader *reader, et_f
         }
         return 1;
     }
-}
-
-/* What the frames of one media item go through after the CNN. */
-typedef struct {
-    et_tracker *tracker;
-    et_temporal *temporal;     /* NULL: none (the look-ahead, or stills) */
-    et_lookahead *lookahead;   /* NULL: frames are reported at once */
-    et_person_linker *linker;  /* NULL: persons not linked */
-    et_sink *sink;
-    const et_media_info *info;
-    et_analyzer_stats *stats;
-} media_run;
-
-/* Reports one frame's final observations (after the temporal model or the
- * look-ahead): each track's label rule and totals, then the sink and the
- * observer. */
-static int deliver_frame(const et_analyzer_options *o, const et_frame *frame, et_observation *observations,
-                         const uint8_t *crops, int count, const media_run *run)
-{
-    int rc = ET_OK;
-    double t0 = now();
-    et_tracker *tracker = run->tracker;
-    et_analyzer_stats *stats = run->stats;
-    for (int j = 0; j < count && rc == ET_OK; j++) {
-        et_observation *obs = &observations[j];
-        et_track *track = &tracker->tracks[obs->track - 1]; /* ids count from 1 in order */
-        float p[ET_EMOTIONS];
-        for (int e = 0; e < ET_EMOTIONS; e++) {
-            p[e] = (float)obs->prob[e];
-            track->probability_sum[e] += obs->prob[e];
-        }
-        if (track->frames == 0)
-            et_label_state_init(&track->label);
-        obs->emotion = et_label_update(&track->label, p, obs->t, o->label_margin, o->label_dwell);
-        track->frames++;
-        stats->observations++;
-        if (run->sink)
-            rc = et_sink_write_observation(run->sink, obs);
-    }
-    stats->store += now() - t0;
-    if (rc == ET_OK && o->on_frame) {
-        et_frame_result r = {frame, observations, crops, count, ET_FACE_SIZE, 1, run->info};
-        rc = o->on_frame(&r, o->on_frame_ctx);
-    }
-    return rc;
-}
-
-/* Hands on the frames the look-ahead has finished (all of them at the end). */
-static int deliver_ready(const et_analyzer_options *o, int flush, const media_run *run)
-{
-    et_lookahead_frame ready;
-    int got;
-    while ((got = et_lookahead_pop(run->lookahead, flush, &ready)) == 1) {
-        int rc = deliver_frame(o, &ready.frame, ready.observations, ready.crops, ready.count, run);
-        if (rc != ET_OK)
-            return rc;
-    }
-    return got;
 }
 
 /* Runs the temporal model over frame i's faces (their CNN outputs are
@@ -385,7 +393,7 @@ static int finish_frame(const et_analyzer_options *o, batch_buffers *b, int i, c
     }
     const uint8_t *crops = b->crops + (size_t)first * CROP_PIXELS;
     if (!run->lookahead)
-        return deliver_frame(o, frame, b->observations + first, crops, count, run);
+        return deliver_frame(o, frame, 1, b->observations + first, crops, count, run);
     if ((rc = et_lookahead_push(run->lookahead, frame, b->observations + first, crops, count)) != ET_OK)
         return rc;
     return deliver_ready(o, 0, run);
@@ -423,9 +431,10 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     et_person_linker *linker = NULL;
 
     /* Recorded media are smoothed with the look-ahead instead of the causal
-     * temporal model; a stream cannot wait for its future, and an annotated
-     * video is drawn as frames come (with the frames --fps skips). */
-    int look_ahead = o->temporal && o->lookahead > 0 && !live && !o->stills && !(o->on_frame && o->on_frame_skipped);
+     * temporal model (a stream cannot wait for its future); an observer of
+     * every frame (an annotated video) gets them from the look-ahead too,
+     * pixels kept, with the frames --fps skips in their places. */
+    int look_ahead = o->temporal && o->lookahead > 0 && !live && !o->stills;
     et_temporal *temporal = o->stills || look_ahead ? NULL : o->temporal;
     et_lookahead *lookahead = NULL;
     batch_buffers *b = calloc(1, sizeof *b);
@@ -454,7 +463,8 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     if ((rc = buffers_reserve(b, 64)) != ET_OK ||
         (rc = et_face_cadence_open(&b->cadence, detect_every(o, item), ET_DETECT_MAX_INTERVAL)) != ET_OK)
         goto fail;
-    if (look_ahead && (rc = et_lookahead_init(&lookahead, o->lookahead, o->on_frame ? CROP_PIXELS : 0)) != ET_OK)
+    if (look_ahead && (rc = et_lookahead_init(&lookahead, o->lookahead, o->on_frame ? CROP_PIXELS : 0,
+                                              o->on_frame && o->on_frame_skipped)) != ET_OK)
         goto fail;
     run.lookahead = lookahead;
     if (sink) {
@@ -472,7 +482,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
                 rc = et_error_set(ET_ERR_INTERRUPTED, "%s: interrupted", item->path);
                 goto fail;
             }
-            int got = read_next(o, &reader, &b->frames[n], &next_t, &last_t, info, stats);
+            int got = read_next(o, &reader, &b->frames[n], &next_t, &last_t, &run);
             if (got < 0) {
                 rc = got;
                 goto fail;

@@ -12,14 +12,17 @@
 #define TIME_EPSILON 1e-6
 
 typedef struct {
-    et_frame frame; /* time, index and size only */
+    et_frame frame; /* time, index, size; pixels while waiting, if kept */
+    int analyzed;   /* 0: a frame --fps skipped, passed on for its pixels */
     int first;      /* its observations: obs[first .. first + count) */
     int count;
 } held_frame;
 
 struct et_lookahead {
     double window, sigma;
-    int crop_bytes;
+    int crop_bytes, keep_pixels;
+    et_frame *spare; /* pixel storage of frames handed back, for reuse */
+    int spare_count, spare_capacity;
     held_frame *frames;
     int frame_count, frame_capacity;
     int next; /* first frame not handed back yet */
@@ -31,7 +34,7 @@ struct et_lookahead {
     int out_capacity;
 };
 
-int et_lookahead_init(et_lookahead **out, double window, int crop_bytes)
+int et_lookahead_init(et_lookahead **out, double window, int crop_bytes, int keep_pixels)
 {
     *out = NULL;
     if (!(window > 0.0))
@@ -42,6 +45,7 @@ int et_lookahead_init(et_lookahead **out, double window, int crop_bytes)
     l->window = window;
     l->sigma = window / 2.0;
     l->crop_bytes = crop_bytes;
+    l->keep_pixels = keep_pixels;
     *out = l;
     return ET_OK;
 }
@@ -50,6 +54,11 @@ void et_lookahead_free(et_lookahead *l)
 {
     if (!l)
         return;
+    for (int i = 0; i < l->frame_count; i++)
+        et_frame_free(&l->frames[i].frame);
+    for (int i = 0; i < l->spare_count; i++)
+        et_frame_free(&l->spare[i]);
+    free(l->spare);
     free(l->frames);
     free(l->obs);
     free(l->crops);
@@ -73,29 +82,75 @@ static int grow(void **items, int *capacity, int need, size_t size)
     return ET_OK;
 }
 
-int et_lookahead_push(et_lookahead *l, const et_frame *frame, const et_observation *observations,
-                      const uint8_t *crops, int count)
+/* Gives the pixels of the frames handed back before the last one to the
+ * spare storage (the last one's may still be in use by the caller). */
+static int release_pixels(et_lookahead *l)
 {
-    int rc = grow((void **)&l->frames, &l->frame_capacity, l->frame_count + 1, sizeof *l->frames);
+    for (int i = 0; i + 1 < l->next; i++) {
+        et_frame *f = &l->frames[i].frame;
+        if (!f->rgb)
+            continue;
+        int rc = grow((void **)&l->spare, &l->spare_capacity, l->spare_count + 1, sizeof *l->spare);
+        if (rc != ET_OK)
+            return rc;
+        l->spare[l->spare_count++] = *f;
+        f->rgb = NULL;
+        f->capacity = 0;
+    }
+    return ET_OK;
+}
+
+/* Appends frame (its pixels too when they are kept) with count places for
+ * observations. */
+static int hold_frame(et_lookahead *l, const et_frame *frame, int analyzed, int count)
+{
+    int rc = release_pixels(l);
+    if (rc == ET_OK)
+        rc = grow((void **)&l->frames, &l->frame_capacity, l->frame_count + 1, sizeof *l->frames);
     if (rc == ET_OK)
         rc = grow((void **)&l->obs, &l->obs_capacity, l->obs_count + count, sizeof *l->obs);
     if (rc == ET_OK && l->crop_bytes)
         rc = grow((void **)&l->crops, &l->crop_capacity, l->obs_count + count, (size_t)l->crop_bytes);
     if (rc != ET_OK)
         return rc;
-    held_frame *h = &l->frames[l->frame_count++];
-    memset(&h->frame, 0, sizeof h->frame);
-    h->frame.width = frame->width;
-    h->frame.height = frame->height;
-    h->frame.t = frame->t;
-    h->frame.index = frame->index;
+    held_frame *h = &l->frames[l->frame_count];
+    memset(h, 0, sizeof *h);
+    if (l->keep_pixels) {
+        if (l->spare_count)
+            h->frame = l->spare[--l->spare_count];
+        if ((rc = et_frame_copy(&h->frame, frame)) != ET_OK) {
+            et_frame_free(&h->frame);
+            return rc;
+        }
+    } else {
+        h->frame.width = frame->width;
+        h->frame.height = frame->height;
+        h->frame.t = frame->t;
+        h->frame.index = frame->index;
+    }
+    h->analyzed = analyzed;
     h->first = l->obs_count;
     h->count = count;
+    l->frame_count++;
+    return ET_OK;
+}
+
+int et_lookahead_push(et_lookahead *l, const et_frame *frame, const et_observation *observations,
+                      const uint8_t *crops, int count)
+{
+    int rc = hold_frame(l, frame, 1, count);
+    if (rc != ET_OK)
+        return rc;
     memcpy(l->obs + l->obs_count, observations, (size_t)count * sizeof *observations);
     if (l->crop_bytes && count)
         memcpy(l->crops + (size_t)l->obs_count * l->crop_bytes, crops, (size_t)count * l->crop_bytes);
     l->obs_count += count;
     return ET_OK;
+}
+
+int et_lookahead_push_skipped(et_lookahead *l, const et_frame *frame)
+{
+    return hold_frame(l, frame, 0, 0);
 }
 
 /* Forgets the frames handed back that lie more than a window before t. */
@@ -107,6 +162,8 @@ static void drop_old(et_lookahead *l, double t)
     if (!k)
         return;
     int gone = l->frames[k].first;
+    for (int i = 0; i < k; i++)
+        et_frame_free(&l->frames[i].frame); /* pixels already spared: nothing */
     memmove(l->frames, l->frames + k, (size_t)(l->frame_count - k) * sizeof *l->frames);
     l->frame_count -= k;
     l->next -= k;
@@ -160,9 +217,12 @@ int et_lookahead_pop(et_lookahead *l, int flush, et_lookahead_frame *out)
     double t = l->frames[l->next].frame.t;
     if (!flush && l->frames[l->frame_count - 1].frame.t < t + l->window - TIME_EPSILON)
         return 0;
+    int rc = release_pixels(l);
+    if (rc != ET_OK)
+        return rc;
     drop_old(l, t);
     const held_frame *h = &l->frames[l->next];
-    int rc = grow((void **)&l->out, &l->out_capacity, h->count, sizeof *l->out);
+    rc = grow((void **)&l->out, &l->out_capacity, h->count, sizeof *l->out);
     if (rc != ET_OK)
         return rc;
     for (int j = 0; j < h->count; j++) {
@@ -171,7 +231,8 @@ int et_lookahead_pop(et_lookahead *l, int flush, et_lookahead_frame *out)
         double ahead = reach_ahead(l, o->track, t);
         smooth_one(l, o, ahead < l->window ? ahead : l->window, ahead);
     }
-    out->frame = h->frame;
+    out->frame = &h->frame;
+    out->analyzed = h->analyzed;
     out->observations = l->out;
     out->crops = l->crop_bytes ? l->crops + (size_t)h->first * l->crop_bytes : NULL;
     out->count = h->count;
