@@ -63,6 +63,11 @@ typedef struct {
     /* Frames analysed together (one detector and one CNN pass): 0 for the
      * default (8); 1 for the lowest latency (live sources). */
     int batch_frames;
+    /* Videos: the face detector runs at most every detect_every frames
+     * while the faces stay steady, the frames between interpolated
+     * (face_cadence.h); 0 for the default (ET_DETECT_EVERY), 1 for every
+     * frame. Stills, photos and image sequences: every frame. */
+    int detect_every;
     void (*progress)(const et_progress *p, void *ctx);
     void *progress_ctx;
     volatile int *stop;        /* set (e.g. by a signal) to abandon the item */
@@ -100,6 +105,7 @@ typedef struct {
     double persons;      /* seconds cutting chips, embedding and linking */
     long frames_decoded, frames_analyzed, observations, tracks;
     long frames_dropped; /* streams: decoded frames skipped because analysis was behind */
+    long frames_detected, frames_interpolated; /* frames the face detector ran on, and not */
 } et_analyzer_stats;
 
 /* Zeroes o and sets the defaults: standard alignment, tracks surviving 1 s

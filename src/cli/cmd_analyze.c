@@ -60,6 +60,10 @@ static const char usage[] =
     "      --max-faces N      keep at most the N most confident faces per frame\n"
     "      --min-score X      detector score threshold (default: the model's)\n"
     "      --max-gap SECONDS  a track survives this long without a detection (default 1)\n"
+    "      --detect-every N   videos: run the detector at most every N frames (and\n"
+    "                         every 0.2 s) while the faces stay steady, interpolating\n"
+    "                         between; every frame where they change (default 4;\n"
+    "                         1: every frame)\n"
     "      --label-margin P   a track's reported emotion changes when another leads\n"
     "                         it by P probability (default 0.15; 0: argmax) ...\n"
     "      --label-dwell S    ... or has been the most probable for S seconds\n"
@@ -197,7 +201,7 @@ int cmd_analyze(int argc, char **argv)
     enum { O_FORMAT = 256, O_RESUME, O_STILLS, O_IMAGE_FPS, O_FPS, O_START, O_END, O_DETECTOR, O_MIN_FACE,
            O_MAX_FACES, O_MIN_SCORE, O_MAX_GAP, O_NO_TEMPORAL, O_CNN, O_LSTM, O_DETECTOR_WEIGHTS, O_THREADS,
            O_ANNOTATE, O_SHARD, O_STDIN_MEDIA, O_INPUT_FORMAT, O_INPUT_OPTION, O_LIVE_POLICY, O_EVENTS, O_TTA, O_LABEL_MARGIN, O_LABEL_DWELL,
-           O_PERSON_THRESHOLD, O_PERSONS_ACROSS, O_NO_PERSONS, O_STORE_EMBEDDINGS, O_LOOKAHEAD };
+           O_PERSON_THRESHOLD, O_PERSONS_ACROSS, O_NO_PERSONS, O_STORE_EMBEDDINGS, O_LOOKAHEAD, O_DETECT_EVERY };
     static const struct option options[] = {
         {"output", required_argument, 0, 'o'},     {"format", required_argument, 0, O_FORMAT},
         {"resume", no_argument, 0, O_RESUME},      {"quiet", no_argument, 0, 'q'},
@@ -206,7 +210,7 @@ int cmd_analyze(int argc, char **argv)
         {"start", required_argument, 0, O_START},  {"end", required_argument, 0, O_END},
         {"detector", required_argument, 0, O_DETECTOR}, {"min-face", required_argument, 0, O_MIN_FACE},
         {"max-faces", required_argument, 0, O_MAX_FACES}, {"min-score", required_argument, 0, O_MIN_SCORE},
-        {"max-gap", required_argument, 0, O_MAX_GAP}, {"no-temporal", no_argument, 0, O_NO_TEMPORAL},
+        {"max-gap", required_argument, 0, O_MAX_GAP}, {"detect-every", required_argument, 0, O_DETECT_EVERY}, {"no-temporal", no_argument, 0, O_NO_TEMPORAL},
         {"label-margin", required_argument, 0, O_LABEL_MARGIN}, {"label-dwell", required_argument, 0, O_LABEL_DWELL},
         {"lookahead", required_argument, 0, O_LOOKAHEAD},
         {"cnn", required_argument, 0, O_CNN},      {"lstm", required_argument, 0, O_LSTM},
@@ -276,6 +280,7 @@ int cmd_analyze(int argc, char **argv)
         case O_LABEL_DWELL:
             if (cli_parse_double("analyze", "--label-dwell", optarg, 0, 3600, &ao.label_dwell)) return EXIT_USAGE;
             break;
+        case O_DETECT_EVERY: if (cli_parse_int("analyze", "--detect-every", optarg, 1, 1000, &ao.detect_every)) return EXIT_USAGE; break;
         case O_MAX_GAP: if (cli_parse_double("analyze", "--max-gap", optarg, 0, 1e6, &ao.max_gap)) return EXIT_USAGE; break;
         case O_NO_TEMPORAL: no_temporal = 1; break;
         case O_TTA: tta = 1; break;
@@ -420,6 +425,7 @@ int cmd_analyze(int argc, char **argv)
                      tta ? "flip" : "none", ao.live_policy == ET_LIVE_ALL ? "all" : "latest", ao.label_margin,
                      ao.label_dwell, no_persons ? "none" : persons_across ? "run" : "file", ao.person_threshold,
                      ao.store_embeddings);
+    et_strbuf_printf(&settings, " detect_every=%d", ao.detect_every);
 
     /* Inputs: each expanded now; one that cannot be read is reported in turn. */
     for (int i = optind; i < argc; i++) {

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv2d_winograd.h"
 #include "emotrace/error.h"
 #include "emotrace/nn.h"
 
@@ -43,6 +44,8 @@ typedef struct {
     size_t partial_size;
     float *flipped; /* backward: flipped, transposed weights */
     size_t flipped_size;
+    float *winograd; /* frozen nets: the kernels transformed for Winograd */
+    int winograd_m;  /* ... for F(m x m, 3x3) */
 } conv2d_state;
 
 static int conv2d_setup(et_layer *layer, const et_json *config)
@@ -80,6 +83,7 @@ static void conv2d_destroy(et_layer *layer)
     if (s) {
         et_floats_free(s->partial);
         et_floats_free(s->flipped);
+        et_floats_free(s->winograd);
     }
 }
 
@@ -376,12 +380,75 @@ static void forward_part(void *ctx, int t, int threads)
     forward_images(p, (int)begin, (int)end, work);
 }
 
+/* Winograd pays where the GEMMs are deep in input channels: on the emotion
+ * CNN at batch 4, one thread, its 32- to 256-channel layers take 20-35%
+ * less time (1.5 instead of 2.0 ms per crop in all, the 2-core AMD EPYC
+ * machine), but the first layer (one input channel) 6 times more. */
+#define WINOGRAD_MIN_CHANNELS 16
+/* Maps at least this wide and high take 4x4 tiles, smaller ones 2x2. */
+#define WINOGRAD_4X4_MIN_SIDE 12
+
+static int winograd_fits(const conv2d_state *s, const et_tensor *in, const et_tensor *out)
+{
+    const et_window *w = &s->win;
+    return s->groups == 1 && w->kh == 3 && w->kw == 3 && w->sh == 1 && w->sw == 1 &&
+           out->h == in->h + w->pt + w->pb - 2 && out->w == in->w + w->pl + w->pr - 2 &&
+           in->c >= WINOGRAD_MIN_CHANNELS;
+}
+
+typedef struct {
+    et_winograd g;
+    float *work;
+    size_t work_stride;
+} winograd_job;
+
+/* Thread t's share of the tile rows of every image. */
+static void winograd_part(void *ctx, int t, int threads)
+{
+    const winograd_job *j = ctx;
+    size_t begin, end;
+    et_parallel_range((size_t)j->g.n * j->g.th, t, threads, &begin, &end);
+    if (begin < end)
+        et_winograd_forward(&j->g, (int)begin, (int)end, j->work + (size_t)t * j->work_stride);
+}
+
+/* The forward pass by Winograd (frozen nets), kernels transformed once. */
+static int conv2d_forward_winograd(et_layer *layer, et_net *net, const et_tensor *in)
+{
+    conv2d_state *s = layer->state;
+    et_tensor *out = &layer->out;
+    /* 4x4 tiles where the map holds whole ones; on smaller maps most of
+     * their work would fall past the edge. */
+    int m = out->h >= WINOGRAD_4X4_MIN_SIDE && out->w >= WINOGRAD_4X4_MIN_SIDE ? 4 : 2;
+    if (!s->winograd || s->winograd_m != m) {
+        et_floats_free(s->winograd);
+        s->winograd = et_floats_alloc((size_t)(m + 2) * (m + 2) * out->c * in->c);
+        if (!s->winograd)
+            return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
+        et_winograd_kernels(m, layer->params[0].value.data, out->c, in->c, s->winograd);
+        s->winograd_m = m;
+    }
+    winograd_job j;
+    j.g = (et_winograd){m, in->data, in->n, in->c, in->h, in->w, s->win.pt, s->win.pl, out->data, out->c, out->h,
+                        out->w, s->winograd, layer->param_count > 1 ? layer->params[1].value.data : NULL,
+                        layer->fused_relu, (out->h + m - 1) / m, (out->w + m - 1) / m};
+    int threads = et_nn_threads(), units = in->n * j.g.th;
+    threads = threads < units ? threads : units;
+    j.work_stride = round_floats(et_winograd_work_floats(&j.g));
+    j.work = et_net_workspace(net, j.work_stride * (size_t)threads);
+    if (!j.work)
+        return et_error_set(ET_ERR_NOMEM, "out of memory for convolution workspace");
+    et_parallel_run(threads, winograd_part, &j);
+    return ET_OK;
+}
+
 static int conv2d_forward(et_layer *layer, et_net *net, int train)
 {
-    (void)train;
     conv2d_state *s = layer->state;
     const et_tensor *in = et_layer_input(net, layer, 0);
     et_tensor *out = &layer->out;
+    if (!train && net->frozen && winograd_fits(s, in, out))
+        return conv2d_forward_winograd(layer, net, in);
     forward_job j = {0};
     conv_geom *p = &j.g;
     geom_init(p, &s->win, s->groups, in->data, in->n, in->c, in->h, in->w, out->data, out->c, out->h, out->w);

@@ -187,7 +187,8 @@ static int init_params(et_net *net)
     return ET_OK;
 }
 
-int et_net_create(et_net **out, const char *arch_json, uint64_t seed)
+/* Builds the net; init: draw the weights (a loader overwrites them all). */
+static int net_build(et_net **out, const char *arch_json, uint64_t seed, int init)
 {
     *out = NULL;
     et_json *arch = NULL;
@@ -277,7 +278,8 @@ int et_net_create(et_net **out, const char *arch_json, uint64_t seed)
         }
         net->outputs[net->output_count++] = found;
     }
-    init_params(net);
+    if (init)
+        init_params(net);
     et_json_free(arch);
     *out = net;
     return ET_OK;
@@ -285,6 +287,21 @@ fail:
     et_json_free(arch);
     et_net_free(net);
     return rc;
+}
+
+int et_net_create(et_net **out, const char *arch_json, uint64_t seed)
+{
+    return net_build(out, arch_json, seed, 1);
+}
+
+int et_net_create_uninitialized(et_net **out, const char *arch_json)
+{
+    return net_build(out, arch_json, 0, 0);
+}
+
+void et_net_freeze(et_net *net)
+{
+    net->frozen = 1;
 }
 
 void et_net_free(et_net *net)

@@ -85,7 +85,7 @@ int et_net_load(et_net **out, const char *path)
         return et_error_set(ET_ERR_FORMAT, "%s: no 'architecture' metadata: not an emotrace weights file", path);
     }
     et_net *net = NULL;
-    rc = et_net_create(&net, arch, 0);
+    rc = et_net_create_uninitialized(&net, arch);
     if (rc != ET_OK) {
         et_safetensors_free(&st);
         return et_error_wrap(rc, "%s: ", path);

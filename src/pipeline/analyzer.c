@@ -7,6 +7,7 @@
 
 #include "emotrace/clock.h"
 #include "emotrace/error.h"
+#include "emotrace/face_cadence.h"
 #include "emotrace/media_reader.h"
 #include "emotrace/emotion_scores.h"
 #include "emotrace/lookahead.h"
@@ -23,13 +24,11 @@ static double now(void) { return et_now_seconds(); }
  * capped in bytes so that 4K frames do not multiply memory. */
 #define BATCH_FRAMES 8
 #define BATCH_BYTES (32u << 20)
-#define FACES_PER_FRAME 16 /* detector slots per frame; more are re-detected */
 
 /* Buffers for one batch of frames, grown to the largest batch seen. */
 typedef struct {
     et_frame frames[BATCH_FRAMES];
     const et_frame *list[BATCH_FRAMES];
-    et_face detected[BATCH_FRAMES * FACES_PER_FRAME];
     int counts[BATCH_FRAMES], first[BATCH_FRAMES + 1]; /* faces of frame i: [first[i], first[i+1]) */
     et_face *faces;
     int *track_index;
@@ -38,6 +37,7 @@ typedef struct {
     float *probabilities, *embeddings, *features, *smoothed;
     float **states;
     int capacity, embedding_size, feature_size;
+    et_face_cadence *cadence; /* which frames run the detector */
 } batch_buffers;
 
 static int buffers_reserve(batch_buffers *b, int count)
@@ -94,34 +94,23 @@ static void buffers_free(batch_buffers *b)
     free(b->embeddings);
     free(b->features);
     free(b->states);
+    et_face_cadence_free(b->cadence);
 }
 
 /* Detects the faces of the batch's n frames into b->faces (frame i's at
- * first[i]); a frame with more faces than the per-frame slots is detected
- * again on its own with room for all. */
-static int detect_batch(et_face_detector *d, batch_buffers *b, int n)
+ * first[i]), the detector on the cadence's key frames. */
+static int detect_batch(et_face_cadence *cadence, et_face_detector *d, batch_buffers *b, int n)
 {
-    int rc = et_face_detect_batch(d, b->list, n, b->detected, FACES_PER_FRAME, b->counts);
+    const et_face *faces;
+    int rc = et_face_cadence_detect(cadence, d, b->list, n, &faces, b->first);
+    if (rc == ET_OK)
+        rc = buffers_reserve(b, b->first[n]);
     if (rc != ET_OK)
         return rc;
-    int total = 0;
+    if (b->first[n] > 0)
+        memcpy(b->faces, faces, (size_t)b->first[n] * sizeof *faces);
     for (int i = 0; i < n; i++)
-        total += b->counts[i];
-    if ((rc = buffers_reserve(b, total)) != ET_OK)
-        return rc;
-    for (int i = 0, at = 0; i < n; i++) {
-        b->first[i] = at;
-        if (b->counts[i] <= FACES_PER_FRAME) {
-            memcpy(b->faces + at, b->detected + (size_t)i * FACES_PER_FRAME, (size_t)b->counts[i] * sizeof(et_face));
-        } else {
-            int found = et_face_detect_frame(d, b->list[i], b->faces + at, b->counts[i]);
-            if (found < 0)
-                return found;
-            b->counts[i] = found < b->counts[i] ? found : b->counts[i];
-        }
-        at += b->counts[i];
-        b->first[i + 1] = at;
-    }
+        b->counts[i] = b->first[i + 1] - b->first[i];
     return ET_OK;
 }
 
@@ -209,6 +198,15 @@ void et_analyzer_defaults(et_analyzer_options *o)
     o->label_dwell = ET_LABEL_DWELL;
     o->lookahead = ET_LOOKAHEAD_WINDOW;
     o->person_threshold = ET_FACE_EMBED_THRESHOLD;
+}
+
+/* The detector's cadence: every frame of stills, photos and image
+ * sequences (their frames need not be related), key frames of videos. */
+static int detect_every(const et_analyzer_options *o, const et_media_item *item)
+{
+    if (o->stills || item->kind != ET_MEDIA_VIDEO)
+        return 1;
+    return o->detect_every > 0 ? o->detect_every : ET_DETECT_EVERY;
 }
 
 /* What the frames of one media item go through after the CNN. */
@@ -462,7 +460,8 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     run.linker = linker;
     b->embedding_size = o->classifier->embedding_size;
     b->feature_size = temporal ? et_temporal_feature_size(temporal) : 0;
-    if ((rc = buffers_reserve(b, 64)) != ET_OK)
+    if ((rc = buffers_reserve(b, 64)) != ET_OK ||
+        (rc = et_face_cadence_open(&b->cadence, detect_every(o, item), ET_DETECT_MAX_INTERVAL)) != ET_OK)
         goto fail;
     if (look_ahead && (rc = et_lookahead_create(&lookahead, o->lookahead, o->on_frame ? CROP_PIXELS : 0,
                                               o->on_frame && o->on_frame_skipped)) != ET_OK)
@@ -506,7 +505,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
         info->frames_analyzed += n;
 
         t0 = now();
-        rc = detect_batch(o->detector, b, n);
+        rc = detect_batch(b->cadence, o->detector, b, n);
         stats->detect += now() - t0;
         if (rc != ET_OK) {
             rc = et_error_wrap(rc, "%s: frame %lld: ", item->path, (long long)b->frames[0].index);
@@ -539,6 +538,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     if (lookahead && (rc = deliver_ready(o, 1, &run)) != ET_OK)
         goto fail;
     stats->frames_dropped = info->frames_dropped = et_media_reader_dropped(&reader);
+    et_face_cadence_counts(b->cadence, &stats->frames_detected, &stats->frames_interpolated);
     if (stats->frames_decoded == 0 && item->kind == ET_MEDIA_VIDEO) {
         rc = et_error_set(ET_ERR_FORMAT, "%s: no frame could be decoded", item->path);
         goto fail;

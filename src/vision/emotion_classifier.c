@@ -20,6 +20,7 @@ static int load_net(et_emotion_classifier *c, et_net **out)
                             c->path);
     if ((rc = et_net_fold_batchnorm(net)) != ET_OK)
         return et_error_wrap(rc, "%s: ", c->path);
+    et_net_freeze(net); /* its 3x3 convolutions then run by Winograd */
     return ET_OK;
 }
 

@@ -305,8 +305,9 @@ int et_face_detect_batch(et_face_detector *d, const et_frame *const *frames, int
     int lanes = et_nn_threads();
     lanes = lanes < n ? lanes : n;
     lanes = lanes < LANES ? lanes : LANES;
-    if (lanes < 2)
-        return detect_serial(d, frames, n, faces, max, counts);
+    /* One lane runs in a region too: OpenBLAS then runs on one thread, as
+     * in every lane, so that a frame's faces do not depend (in the last
+     * float bits, which can move a crop pixel) on how many frames came. */
     for (int t = 1; t < lanes; t++)
         if (!d->lanes[t - 1]) {
             int rc = et_face_detector_open(&d->lanes[t - 1], d->path, &d->opt);

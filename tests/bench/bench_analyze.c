@@ -7,7 +7,8 @@
  *     whole process timed: start-up and model loading included;
  * next to decode-only speed of the same file; --fps 5 against every frame
  * (analyze_sampled); peak memory against video length (analyze_memory); and
- * the cost of linking tracks into persons (analyze_persons). */
+ * the cost of linking tracks into persons (analyze_persons); and this build
+ * against a baseline binary, runs alternated (analyze_ab). */
 #include <cblas.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -202,6 +203,7 @@ BENCH(analyze_clip)
     bench_report("analyze_stage_lstm_ms_per_frame", s.temporal * per_frame);
     bench_report("analyze_stage_store_ms_per_frame", s.store * per_frame);
     bench_report("analyze_faces_per_frame", (double)s.observations / s.frames_analyzed);
+    bench_report("analyze_frames_detected_share", (double)s.frames_detected / s.frames_analyzed);
     models_free(&m);
 
     double process_seconds = 0;
@@ -278,6 +280,132 @@ BENCH(analyze_sampled)
     bench_report("analyze_sampled_fps5_frames_per_s", s_sampled.frames_decoded / t_sampled);
     bench_report("analyze_sampled_fps5_frames_analysed", (double)s_sampled.frames_analyzed);
     bench_report("analyze_sampled_fps5_speedup", t_every / t_sampled);
+}
+
+/* One `BINARY analyze -o DB clip` (summary on) in a child process: wall
+ * seconds from fork to exit, CPU seconds (user + system, from wait4: less
+ * disturbed than wall time by other processes on a shared machine), and
+ * the steady frames/s its summary line reports (frames over the time of
+ * its stages, models loaded). Exits on failure. */
+typedef struct {
+    double wall, cpu, steady;
+    long frames;
+} process_run;
+
+static process_run run_binary(const char *binary, const char *clip)
+{
+    const char *out = "/tmp/emotrace-bench-ab.sqlite", *log = "/tmp/emotrace-bench-ab.log";
+    unlink(out);
+    process_run r = {0};
+    double t0 = bench_now();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(log, "w", stderr))
+            _exit(127);
+        execl(binary, "emotrace", "analyze", "-o", out, clip, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    struct rusage ru;
+    if (pid < 0 || wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench: %s analyze %s failed\n", binary, clip);
+        exit(1);
+    }
+    r.wall = bench_now() - t0;
+    r.cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+    FILE *f = fopen(log, "r");
+    char line[4096];
+    while (f && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, " frames, ");
+        const char *q = strrchr(line, '(');
+        if (p && q && sscanf(q, "(%lf frames/s)", &r.steady) == 1)
+            r.frames = strtol(strstr(line, ": ") + 2, NULL, 10);
+    }
+    if (f)
+        fclose(f);
+    unlink(out);
+    unlink(log);
+    if (r.frames <= 0 || r.steady <= 0) {
+        fprintf(stderr, "bench: %s analyze %s printed no summary\n", binary, clip);
+        exit(1);
+    }
+    return r;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Best, median and worst of n values (sorted in place). */
+static void report_spread(const char *name, double *v, int n, int higher_is_better)
+{
+    char key[160];
+    qsort(v, (size_t)n, sizeof *v, by_value);
+    snprintf(key, sizeof key, "%s_best", name);
+    bench_report(key, higher_is_better ? v[n - 1] : v[0]);
+    snprintf(key, sizeof key, "%s_median", name);
+    bench_report(key, v[n / 2]);
+    snprintf(key, sizeof key, "%s_worst", name);
+    bench_report(key, higher_is_better ? v[0] : v[n - 1]);
+}
+
+/* This build's ./emotrace against a baseline binary (another commit's
+ * build, EMOTRACE_BENCH_BASELINE=path; EMOTRACE_WEIGHTS must find the
+ * weights from wherever it lies), on the 640x360 30 fps clip, default
+ * options: runs alternated (baseline, this, baseline, ...; EMOTRACE_BENCH_
+ * ROUNDS pairs, default 7) so that both meet the same load on a shared
+ * machine. Per binary: steady frames/s (its summary line), per-process
+ * frames/s (start-up and model loading included) and CPU milliseconds per
+ * frame, each as best, median and worst; then the ratios of the bests and
+ * of the medians. */
+BENCH(analyze_ab)
+{
+    const char *baseline = getenv("EMOTRACE_BENCH_BASELINE");
+    if (!baseline || !*baseline) {
+        fprintf(stderr, "analyze_ab: set EMOTRACE_BENCH_BASELINE to a baseline emotrace binary to compare with\n");
+        return;
+    }
+    if (make_clip() != 0) {
+        fprintf(stderr, "analyze_ab: cannot make %s (ffmpeg missing?)\n", CLIP);
+        exit(1);
+    }
+    enum { MAX_ROUNDS = 50 };
+    const char *rounds_text = getenv("EMOTRACE_BENCH_ROUNDS");
+    int rounds = rounds_text ? atoi(rounds_text) : 7;
+    rounds = rounds < 1 ? 1 : rounds > MAX_ROUNDS ? MAX_ROUNDS : rounds;
+    const char *binaries[2] = {baseline, "./emotrace"}, *names[2] = {"analyze_ab_baseline", "analyze_ab_this"};
+    double steady[2][MAX_ROUNDS], process[2][MAX_ROUNDS], cpu[2][MAX_ROUNDS];
+    run_binary(binaries[0], CLIP); /* warm the page cache and the clip */
+    run_binary(binaries[1], CLIP);
+    for (int r = 0; r < rounds; r++)
+        for (int b = 0; b < 2; b++) {
+            process_run p = run_binary(binaries[b], CLIP);
+            steady[b][r] = p.steady;
+            process[b][r] = p.frames / p.wall;
+            cpu[b][r] = 1000.0 * p.cpu / p.frames;
+        }
+    bench_report("analyze_ab_rounds", rounds);
+    double best[2][3], median[2][3];
+    for (int b = 0; b < 2; b++) {
+        char name[128];
+        snprintf(name, sizeof name, "%s_steady_frames_per_s", names[b]);
+        report_spread(name, steady[b], rounds, 1);
+        snprintf(name, sizeof name, "%s_process_frames_per_s", names[b]);
+        report_spread(name, process[b], rounds, 1);
+        snprintf(name, sizeof name, "%s_process_cpu_ms_per_frame", names[b]);
+        report_spread(name, cpu[b], rounds, 0);
+        best[b][0] = steady[b][rounds - 1], best[b][1] = process[b][rounds - 1], best[b][2] = cpu[b][0];
+        median[b][0] = steady[b][rounds / 2], median[b][1] = process[b][rounds / 2], median[b][2] = cpu[b][rounds / 2];
+    }
+    bench_report("analyze_ab_steady_speedup_best", best[1][0] / best[0][0]);
+    bench_report("analyze_ab_steady_speedup_median", median[1][0] / median[0][0]);
+    bench_report("analyze_ab_process_speedup_best", best[1][1] / best[0][1]);
+    bench_report("analyze_ab_process_speedup_median", median[1][1] / median[0][1]);
+    bench_report("analyze_ab_cpu_speedup_best", best[0][2] / best[1][2]);
+    bench_report("analyze_ab_cpu_speedup_median", median[0][2] / median[1][2]);
 }
 
 /* Persons (analyze's default) against none on real single-face footage:
