@@ -34,6 +34,17 @@ static double round4(double v)
     return round(v * 1e4) / 1e4;
 }
 
+/* ,"first_t":..,"last_t":..,"on_screen":.. of a track or a person. */
+static void json_times(et_strbuf *b, double first_t, double last_t, double on_screen)
+{
+    et_strbuf_printf(b, ",\"first_t\":");
+    et_strbuf_json_number(b, round4(first_t));
+    et_strbuf_printf(b, ",\"last_t\":");
+    et_strbuf_json_number(b, round4(last_t));
+    et_strbuf_printf(b, ",\"on_screen\":");
+    et_strbuf_json_number(b, round4(on_screen));
+}
+
 static void csv_field(FILE *out, const char *text)
 {
     if (!strpbrk(text, ",\"\r\n")) {
@@ -83,12 +94,7 @@ static void json_media(et_strbuf *b, const et_result_media *m, const et_track_st
             et_strbuf_printf(b, "%d", s[i].person);
         else
             et_strbuf_append(b, "null", 4);
-        et_strbuf_printf(b, ",\"first_t\":");
-        et_strbuf_json_number(b, round4(s[i].first_t));
-        et_strbuf_printf(b, ",\"last_t\":");
-        et_strbuf_json_number(b, round4(s[i].last_t));
-        et_strbuf_printf(b, ",\"on_screen\":");
-        et_strbuf_json_number(b, round4(s[i].on_screen));
+        json_times(b, s[i].first_t, s[i].last_t, s[i].on_screen);
         et_strbuf_printf(b, ",\"frames\":%zu,\"dominant\":\"%s\",\"emotions\":{", s[i].count,
                          et_emotion_names[s[i].dominant]);
         for (int k = 0; k < ET_EMOTIONS; k++) {
@@ -114,12 +120,8 @@ static void json_media(et_strbuf *b, const et_result_media *m, const et_track_st
                 et_strbuf_printf(b, "%s%d", first ? "" : ",", s[i].track);
                 first = 0;
             }
-        et_strbuf_printf(b, "],\"first_t\":");
-        et_strbuf_json_number(b, round4(p[j].first_t));
-        et_strbuf_printf(b, ",\"last_t\":");
-        et_strbuf_json_number(b, round4(p[j].last_t));
-        et_strbuf_printf(b, ",\"on_screen\":");
-        et_strbuf_json_number(b, round4(p[j].on_screen));
+        et_strbuf_append(b, "]", 1);
+        json_times(b, p[j].first_t, p[j].last_t, p[j].on_screen);
         et_strbuf_printf(b, ",\"frames\":%zu,\"dominant\":\"%s\",\"share\":{", p[j].count,
                          et_emotion_names[p[j].dominant]);
         for (int k = 0; k < ET_EMOTIONS; k++) {

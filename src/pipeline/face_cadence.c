@@ -74,6 +74,18 @@ int et_face_cadence_open(et_face_cadence **out, int every, double max_interval)
     return ET_OK;
 }
 
+/* The per-frame arrays, sized for the largest batch so far. */
+static void frame_arrays_free(et_face_cadence *c)
+{
+    free(c->slots);
+    free(c->slot_counts);
+    free(c->offsets);
+    free(c->counts);
+    free(c->list_index);
+    free(c->frames);
+    free(c->list);
+}
+
 void et_face_cadence_free(et_face_cadence *c)
 {
     if (!c)
@@ -83,13 +95,7 @@ void et_face_cadence_free(et_face_cadence *c)
     free(c->fills.faces);
     free(c->interpolated.faces);
     free(c->out.faces);
-    free(c->slots);
-    free(c->slot_counts);
-    free(c->offsets);
-    free(c->counts);
-    free(c->list_index);
-    free(c->frames);
-    free(c->list);
+    frame_arrays_free(c);
     free(c);
 }
 
@@ -103,13 +109,7 @@ static int reserve_frames(et_face_cadence *c, int n)
 {
     if (n <= c->frames_cap)
         return ET_OK;
-    free(c->slots);
-    free(c->slot_counts);
-    free(c->offsets);
-    free(c->counts);
-    free(c->list_index);
-    free(c->frames);
-    free(c->list);
+    frame_arrays_free(c);
     c->slots = malloc((size_t)n * SLOTS * sizeof *c->slots);
     c->slot_counts = malloc((size_t)n * sizeof *c->slot_counts);
     c->offsets = malloc((size_t)n * sizeof *c->offsets);
