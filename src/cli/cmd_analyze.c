@@ -163,8 +163,8 @@ static void print_item(const et_batch_report *r, void *ctx)
     } else if (!p->quiet && !r->skipped) {
         const et_analyzer_stats *st = r->stats;
         double total = st->decode + st->detect + st->align + st->cnn + st->temporal + st->store;
-        fprintf(stderr, "%s: %ld frames, %ld tracks, %ld faces, %.1f s (%.0f frames/s)", r->item->path,
-                st->frames_analyzed, st->tracks, st->observations, total,
+        fprintf(stderr, "%s: %ld frames, %ld track%s, %ld faces, %.1f s (%.0f frames/s)", r->item->path,
+                st->frames_analyzed, st->tracks, st->tracks == 1 ? "" : "s", st->observations, total,
                 total > 0 ? st->frames_analyzed / total : 0.0);
         if (r->item->kind == ET_MEDIA_STREAM)
             fprintf(stderr, ", %ld frames dropped (analysis behind the source)", st->frames_dropped);
