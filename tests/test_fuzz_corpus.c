@@ -163,7 +163,7 @@ TEST(fuzz_corpus_video)
                 frames++;
         CHECK_MSG(frames == seeds[i].frames, "%s: %d frames decoded, expected %d (%s)", path, frames,
                   seeds[i].frames, et_error_message());
-        et_video_close(&v);
+        et_video_close(v);
         et_frame_free(&frame);
     }
 }

@@ -297,7 +297,7 @@ TEST(image_animated_gif_is_a_video)
     CHECK_EQ_INT(ret, 0);
     CHECK_EQ_INT(n, 3);
     et_frame_free(&f);
-    et_video_close(&v);
+    et_video_close(v);
     et_media_list list = {0};
     et_media_input_options o = {0};
     REQUIRE(et_media_list_add_path(&list, dir, &o) == ET_OK);

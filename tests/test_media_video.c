@@ -88,7 +88,7 @@ TEST(video_cfr_mp4_frames_and_timestamps)
     CHECK_EQ_INT(n, 10);
     CHECK_EQ_INT(et_video_read(v, &f), 0); /* stays at the end */
     et_frame_free(&f);
-    et_video_close(&v);
+    et_video_close(v);
     CHECK(v == NULL);
 }
 
@@ -109,7 +109,7 @@ TEST(video_vfr_timestamps_exact)
     for (int i = 0; i < 10; i++)
         CHECK_NEAR(t[i], want[i], 1e-9);
     et_frame_free(&f);
-    et_video_close(&v);
+    et_video_close(v);
 }
 
 /* Mean brightness of the 8x8 patch in each corner: 0 TL, 1 TR, 2 BL, 3 BR;
@@ -178,7 +178,7 @@ TEST(video_display_rotation)
     REQUIRE(et_video_read(v, &f) == 1);
     CHECK_EQ_INT(bright_corner_rgb(&f), 0);
     CHECK(f.rgb[(4 * f.stride) + 4 * 3] > 200 && f.rgb[(40 * f.stride) + 56 * 3] < 50);
-    et_video_close(&v);
+    et_video_close(v);
 
     static const int tags[3] = {90, 180, 270};
     for (int i = 0; i < 3; i++) {
@@ -204,7 +204,7 @@ TEST(video_display_rotation)
             CHECK_EQ_INT(corner, 3);
         else /* a quarter turn puts the top-left square top-right or bottom-left */
             CHECK_EQ_INT(corner, info.rotation == 90 ? 1 : 2);
-        et_video_close(&v);
+        et_video_close(v);
     }
     et_frame_free(&f);
 }
@@ -237,7 +237,7 @@ TEST(video_resolution_change_midstream)
     CHECK_EQ_INT(ret, 0);
     CHECK_EQ_INT(n, 10);
     et_frame_free(&f);
-    et_video_close(&v);
+    et_video_close(v);
     restore_ffmpeg_log();
 }
 
@@ -271,7 +271,7 @@ TEST(video_truncated_files)
     for (int i = 0; i < n && i < 32; i++)
         CHECK_NEAR(t[i], i * 0.1, 1e-9);
     et_frame_free(&f);
-    et_video_close(&v);
+    et_video_close(v);
     restore_ffmpeg_log();
 }
 
@@ -294,7 +294,7 @@ TEST(video_garbage_and_missing_files)
         while ((ret = et_video_read(v, &f)) > 0) {
         }
         et_frame_free(&f);
-        et_video_close(&v);
+        et_video_close(v);
     }
     CHECK(ret < 0);
     CHECK_MSG(message_names(path), "message: %s", et_error_message());
@@ -330,7 +330,7 @@ TEST(video_open_options)
     double t[8];
     CHECK_EQ_INT(read_all(v, &f, t, 8), 3);
     et_frame_free(&f);
-    et_video_close(&v);
+    et_video_close(v);
 
     opt.input_format = "no_such_format";
     CHECK_EQ_INT(et_video_open(&v, path, &opt), ET_ERR_USAGE);
@@ -374,7 +374,7 @@ TEST(video_full_and_limited_range_colors)
             n++;
         }
         CHECK_EQ_INT(n, 2);
-        et_video_close(&v);
+        et_video_close(v);
     }
     et_frame_free(&f);
     restore_ffmpeg_log();

@@ -6,7 +6,7 @@
  *   et_live_reader *r;
  *   if (et_live_reader_open(&r, "udp://127.0.0.1:5000", &vo, &lo) < 0) ...
  *   while ((ret = et_live_reader_read(r, &frame)) > 0) use(&frame);
- *   et_live_reader_close(&r);
+ *   et_live_reader_close(r);
  */
 #ifndef EMOTRACE_LIVE_READER_H
 #define EMOTRACE_LIVE_READER_H
@@ -38,8 +38,8 @@ int et_live_reader_read(et_live_reader *r, et_frame *frame);
 /* Frames decoded but never handed out (ET_LIVE_LATEST), so far. */
 long et_live_reader_dropped(et_live_reader *r);
 void et_live_reader_get_info(const et_live_reader *r, et_video_info *info);
-/* Stops the thread (interrupting a blocked read), frees everything and
- * sets *r to NULL; NULL is fine. */
-void et_live_reader_close(et_live_reader **r);
+/* Stops the thread (interrupting a blocked read) and frees everything;
+ * NULL is fine. */
+void et_live_reader_close(et_live_reader *r);
 
 #endif

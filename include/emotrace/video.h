@@ -6,7 +6,7 @@
  *   if (et_video_open(&v, path, NULL) < 0) ...
  *   while ((ret = et_video_read(v, &f)) > 0) use(&f);
  *   et_frame_free(&f);
- *   et_video_close(&v);
+ *   et_video_close(v);
  */
 #ifndef EMOTRACE_VIDEO_H
 #define EMOTRACE_VIDEO_H
@@ -58,7 +58,7 @@ int et_video_read(et_video *v, et_frame *frame);
  * -HUGE_VAL (the default) converts every frame. */
 void et_video_skip_pixels_before(et_video *v, double t);
 void et_video_get_info(const et_video *v, et_video_info *info);
-/* Frees everything and sets *v to NULL; NULL is fine. */
-void et_video_close(et_video **v);
+/* Frees everything; NULL is fine. */
+void et_video_close(et_video *v);
 
 #endif

@@ -393,7 +393,8 @@ static void run_close(analyze_run *r)
 {
     analyze_events_close(r->events);
     et_sink_close(r->sink);
-    et_annotator_free(&r->annotator);
+    et_annotator_free(r->annotator);
+    r->annotator = NULL;
 }
 
 int cmd_analyze(int argc, char **argv)

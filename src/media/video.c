@@ -227,8 +227,10 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
 
 end:
     av_dict_free(&options);
-    if (ret < 0)
-        et_video_close(&v);
+    if (ret < 0) {
+        et_video_close(v);
+        v = NULL;
+    }
     *out = v;
     return ret;
 }
@@ -406,9 +408,8 @@ void et_video_get_info(const et_video *v, et_video_info *info)
     *info = v->info;
 }
 
-void et_video_close(et_video **pv)
+void et_video_close(et_video *v)
 {
-    et_video *v = *pv;
     if (!v)
         return;
     sws_freeContext(v->sws);
@@ -419,5 +420,4 @@ void et_video_close(et_video **pv)
     et_frame_free(&v->unrotated);
     free(v->path);
     free(v);
-    *pv = NULL;
 }

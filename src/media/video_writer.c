@@ -131,7 +131,7 @@ int et_video_writer_open(et_video_writer **out, const char *path, int width, int
     *out = w;
     return ET_OK;
 fail:
-    et_video_writer_free(&w);
+    et_video_writer_free(w);
     return rc;
 }
 
@@ -196,9 +196,8 @@ const char *et_video_writer_codec(const et_video_writer *w)
     return w->enc->codec->name;
 }
 
-void et_video_writer_free(et_video_writer **wp)
+void et_video_writer_free(et_video_writer *w)
 {
-    et_video_writer *w = *wp;
     if (!w)
         return;
     if (w->fmt && !(w->fmt->oformat->flags & AVFMT_NOFILE))
@@ -210,5 +209,4 @@ void et_video_writer_free(et_video_writer **wp)
     sws_freeContext(w->sws);
     free(w->path);
     free(w);
-    *wp = NULL;
 }

@@ -16,8 +16,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <time.h>
 
+#include "emotrace/clock.h"
 #include "emotrace/error.h"
 #include "emotrace/nn.h"
 
@@ -60,25 +60,18 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static long long monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Spins until *value != unwanted or POOL_SPIN_NS pass; returns the value. */
 static unsigned long spin_while_equal(atomic_ulong *value, unsigned long unwanted)
 {
-    long long deadline = 0;
+    double deadline = 0;
     for (unsigned n = 1;; n++) {
         unsigned long v = atomic_load_explicit(value, memory_order_acquire);
         if (v != unwanted)
             return v;
         if ((n & 63) == 0) { /* check the clock now and then */
-            long long now = monotonic_ns();
+            double now = et_now_seconds();
             if (!deadline)
-                deadline = now + POOL_SPIN_NS;
+                deadline = now + POOL_SPIN_NS * 1e-9;
             else if (now > deadline)
                 return v;
         }
@@ -89,15 +82,15 @@ static unsigned long spin_while_equal(atomic_ulong *value, unsigned long unwante
 /* Spins until *value is 0 or POOL_SPIN_NS pass; returns the value. */
 static int spin_until_zero(atomic_int *value)
 {
-    long long deadline = 0;
+    double deadline = 0;
     for (unsigned n = 1;; n++) {
         int v = atomic_load_explicit(value, memory_order_acquire);
         if (v == 0)
             return v;
         if ((n & 63) == 0) {
-            long long now = monotonic_ns();
+            double now = et_now_seconds();
             if (!deadline)
-                deadline = now + POOL_SPIN_NS;
+                deadline = now + POOL_SPIN_NS * 1e-9;
             else if (now > deadline)
                 return v;
         }

@@ -125,7 +125,7 @@ int et_live_reader_open(et_live_reader **out, const char *url, const et_video_op
     *out = r;
     return ET_OK;
 fail:
-    et_live_reader_close(&r);
+    et_live_reader_close(r);
     return ret;
 }
 
@@ -171,9 +171,8 @@ void et_live_reader_get_info(const et_live_reader *r, et_video_info *info)
     et_video_get_info(r->video, info);
 }
 
-void et_live_reader_close(et_live_reader **pr)
+void et_live_reader_close(et_live_reader *r)
 {
-    et_live_reader *r = *pr;
     if (!r)
         return;
     if (r->thread_started) {
@@ -183,7 +182,7 @@ void et_live_reader_close(et_live_reader **pr)
         pthread_mutex_unlock(&r->lock);
         pthread_join(r->thread, NULL);
     }
-    et_video_close(&r->video);
+    et_video_close(r->video);
     for (int i = 0; r->slots && i < r->capacity; i++)
         et_frame_free(&r->slots[i]);
     free(r->slots);
@@ -191,5 +190,4 @@ void et_live_reader_close(et_live_reader **pr)
     pthread_cond_destroy(&r->changed);
     pthread_mutex_destroy(&r->lock);
     free(r);
-    *pr = NULL;
 }

@@ -134,14 +134,13 @@ const char *et_annotator_codec(const et_annotator *a)
     return a->writer ? et_video_writer_codec(a->writer) : "";
 }
 
-void et_annotator_free(et_annotator **ap)
+void et_annotator_free(et_annotator *a)
 {
-    et_annotator *a = *ap;
     if (!a)
         return;
     /* Half a video (the analysis failed or was interrupted) is removed. */
     int partial = a->writer && !a->finished;
-    et_video_writer_free(&a->writer);
+    et_video_writer_free(a->writer);
     if (partial)
         remove(a->path);
     et_frame_free(&a->canvas);
@@ -149,5 +148,4 @@ void et_annotator_free(et_annotator **ap)
     free(a->media_path);
     free(a->path);
     free(a);
-    *ap = NULL;
 }

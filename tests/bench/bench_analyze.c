@@ -137,7 +137,7 @@ static double decode_timed(int convert, long *frames)
     while (et_video_read(v, &frame) > 0)
         ++*frames;
     double seconds = bench_now() - t0;
-    et_video_close(&v);
+    et_video_close(v);
     et_frame_free(&frame);
     return seconds;
 }

@@ -57,7 +57,7 @@ static void run(const char *name, et_live_policy policy)
     bench_report(label, (double)et_live_reader_dropped(r));
     snprintf(label, sizeof label, "%s_rss_growth_after_2s_mb", name);
     bench_report(label, rss_max - rss_after_2s);
-    et_live_reader_close(&r);
+    et_live_reader_close(r);
     et_frame_free(&frame);
 }
 

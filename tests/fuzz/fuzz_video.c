@@ -60,7 +60,7 @@ FUZZ_ENTRY(video)
         for (int i = 0; i < 32 && et_video_read(v, &frame) > 0; i++)
             ;
     }
-    et_video_close(&v);
+    et_video_close(v);
     et_frame_free(&frame);
     av_freep(&io->buffer);
     avio_context_free(&io);
