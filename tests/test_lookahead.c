@@ -9,6 +9,7 @@
 #include "cli_run.h"
 #include "emotrace/error.h"
 #include "emotrace/lookahead.h"
+#include "emotrace/results.h"
 #include "test.h"
 
 /* Pushes frame t of track (one face) with all probability on emotion. */
@@ -148,50 +149,13 @@ TEST(lookahead_window_must_be_positive)
     CHECK(strstr(et_error_message(), "window") != NULL);
 }
 
-/* One CSV row of analyze: time, track and the seven probabilities. */
-typedef struct {
-    int track;
-    double t, prob[ET_EMOTIONS];
-} row;
-
-/* Index of name among the comma-separated fields of a header line, or -1. */
-static int column_of(const char *header, const char *name)
+/* The one media item of an analyze output file, read back as summary reads
+ * it (observations by track, then time); NULL after a recorded failure. */
+static const et_result_media *read_one(et_results *r, const char *path)
 {
-    size_t len = strlen(name);
-    int index = 0;
-    for (const char *p = header; p; p = strchr(p, ','), p = p ? p + 1 : NULL, index++)
-        if (!strncmp(p, name, len) && (p[len] == ',' || p[len] == '\n' || p[len] == '\0'))
-            return index;
-    return -1;
-}
-
-static int read_rows(const char *path, row *rows, int max)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[1024];
-    int n = 0, t_at = -1, track_at = -1, angry_at = -1;
-    if (fgets(line, sizeof line, f)) {
-        t_at = column_of(line, "t");
-        track_at = column_of(line, "track");
-        angry_at = column_of(line, "angry");
-    }
-    while (t_at >= 0 && track_at >= 0 && angry_at >= 0 && n < max && fgets(line, sizeof line, f)) {
-        double values[32];
-        int k = 0;
-        for (const char *p = line; p && k < 32; p = strchr(p, ','), p = p ? p + 1 : NULL)
-            values[k++] = strtod(p, NULL);
-        if (k <= angry_at + ET_EMOTIONS)
-            break;
-        rows[n].t = values[t_at];
-        rows[n].track = (int)values[track_at];
-        for (int e = 0; e < ET_EMOTIONS; e++)
-            rows[n].prob[e] = values[angry_at + e];
-        n++;
-    }
-    fclose(f);
-    return n;
+    CHECK_EQ_INT(et_results_read(r, path), ET_OK);
+    CHECK_EQ_INT(r->count, 1);
+    return r->count == 1 ? &r->media[0] : NULL;
 }
 
 /* analyze on the example: the default output is the CNN's own rows
@@ -199,7 +163,6 @@ static int read_rows(const char *path, row *rows, int max)
  * --lookahead 0 gives the LSTM's (other) probabilities. */
 TEST(analyze_lookahead_smooths_the_cnn_rows)
 {
-    enum { MAX_ROWS = 2000 };
     const char *cnn_csv = test_path("cnn.csv"), *smooth_csv = test_path("smooth.csv"), *lstm_csv = test_path("lstm.csv");
     char args[1024];
     snprintf(args, sizeof args, "analyze -q --threads 1 --no-temporal -o '%s' examples/expressions.mp4", cnn_csv);
@@ -208,40 +171,43 @@ TEST(analyze_lookahead_smooths_the_cnn_rows)
     REQUIRE(cli_run(args, NULL, NULL) == 0);
     snprintf(args, sizeof args, "analyze -q --threads 1 --lookahead 0 -o '%s' examples/expressions.mp4", lstm_csv);
     REQUIRE(cli_run(args, NULL, NULL) == 0);
-    row *cnn = calloc(MAX_ROWS, sizeof *cnn), *smooth = calloc(MAX_ROWS, sizeof *smooth),
-        *lstm = calloc(MAX_ROWS, sizeof *lstm);
+    et_results r[3] = {{0}};
+    const et_result_media *cnn = read_one(&r[0], cnn_csv), *smooth = read_one(&r[1], smooth_csv),
+                          *lstm = read_one(&r[2], lstm_csv);
     REQUIRE(cnn && smooth && lstm);
-    int n = read_rows(cnn_csv, cnn, MAX_ROWS);
-    CHECK_MSG(n > 400, "%d rows", n);
-    CHECK_EQ_INT(read_rows(smooth_csv, smooth, MAX_ROWS), n);
-    CHECK_EQ_INT(read_rows(lstm_csv, lstm, MAX_ROWS), n);
+    size_t n = cnn->count;
+    CHECK_MSG(n > 400, "%zu rows", n);
+    CHECK_EQ_INT(smooth->count, n);
+    CHECK_EQ_INT(lstm->count, n);
     double lstm_differs = 0;
-    for (int i = 0; i < n; i++) {
-        CHECK_NEAR(smooth[i].t, cnn[i].t, 1e-9);
-        double last_t = cnn[i].t; /* the track's reach ahead, at most a second */
-        for (int j = i + 1; j < n && cnn[j].t <= cnn[i].t + ET_LOOKAHEAD_WINDOW + 1e-6; j++)
-            if (cnn[j].track == cnn[i].track)
-                last_t = cnn[j].t;
-        double ahead = last_t - cnn[i].t, sum[ET_EMOTIONS] = {0}, weights = 0;
-        for (int j = 0; j < n; j++) {
-            double dt = cnn[j].t - cnn[i].t;
-            if (cnn[j].track != cnn[i].track || dt < -ahead - 1e-6 || dt > ahead + 1e-6)
+    for (size_t i = 0; i < n && smooth->count == n && lstm->count == n; i++) {
+        const et_observation *o = &cnn->obs[i];
+        CHECK_NEAR(smooth->obs[i].t, o->t, 1e-9);
+        /* The track's reach ahead (rows go by track, then time), at most a
+         * second; the window is as wide behind. */
+        double last_t = o->t;
+        for (size_t j = i + 1; j < n && cnn->obs[j].track == o->track &&
+                               cnn->obs[j].t <= o->t + ET_LOOKAHEAD_WINDOW + 1e-6; j++)
+            last_t = cnn->obs[j].t;
+        double ahead = last_t - o->t, sum[ET_EMOTIONS] = {0}, weights = 0;
+        for (size_t j = 0; j < n; j++) {
+            double dt = cnn->obs[j].t - o->t;
+            if (cnn->obs[j].track != o->track || dt < -ahead - 1e-6 || dt > ahead + 1e-6)
                 continue;
             double w = weight(dt, ET_LOOKAHEAD_WINDOW);
             for (int e = 0; e < ET_EMOTIONS; e++)
-                sum[e] += w * cnn[j].prob[e];
+                sum[e] += w * cnn->obs[j].prob[e];
             weights += w;
         }
         /* The CSV rounds to 4 decimals. */
         for (int e = 0; e < ET_EMOTIONS; e++)
-            CHECK_NEAR(smooth[i].prob[e], sum[e] / weights, 2e-4);
+            CHECK_NEAR(smooth->obs[i].prob[e], sum[e] / weights, 2e-4);
         for (int e = 0; e < ET_EMOTIONS; e++)
-            lstm_differs += fabs(lstm[i].prob[e] - smooth[i].prob[e]);
+            lstm_differs += fabs(lstm->obs[i].prob[e] - smooth->obs[i].prob[e]);
     }
     CHECK_MSG(lstm_differs / n > 0.01, "--lookahead 0 gave the same rows (%g)", lstm_differs / n);
-    free(cnn);
-    free(smooth);
-    free(lstm);
+    for (int k = 0; k < 3; k++)
+        et_results_free(&r[k]);
 }
 
 /* Kept pixels and frames --fps skipped: every frame comes out in the order
