@@ -37,15 +37,13 @@ This is the order of MediaPipe's SsdAnchorsCalculator (y, x, anchor within
 the cell), so anchor i of the decoder is entry i of the TFLite tensors.
 """
 import argparse
-import hashlib
 import json
 import os
-import shutil
 import struct
-import subprocess
 import sys
-import tarfile
 import tempfile
+
+from npm_weights import ConvertError, fetch_package, read_member, write_safetensors
 
 PACKAGE = "@mediapipe/face_detection"
 VERSION = "0.4.1657300184"
@@ -68,10 +66,6 @@ TYPE_FLOAT32, TYPE_FLOAT16, TYPE_INT32 = 0, 1, 2
 PADDING_SAME, PADDING_VALID = 0, 1
 ACT_NONE, ACT_RELU = 0, 1
 DIM_DENSE, DIM_SPARSE_CSR = 0, 1
-
-
-class ConvertError(Exception):
-    pass
 
 
 # --- flatbuffers -----------------------------------------------------------
@@ -514,55 +508,21 @@ class Converter:
 
 # --- safetensors -------------------------------------------------------------
 
-def write_safetensors(path, params, metadata):
-    header, chunks, offset = {}, [], 0
-    for name in sorted(params):
-        dtype, shape, values = params[name]
+def to_tensors(params):
+    """The parameters as tensors for npm_weights.write_safetensors, shaped as
+    emotrace's loader expects: [n, c, h, w] less trailing ones."""
+    tensors = {}
+    for name, (dtype, shape, values) in params.items():
         if dtype == "F16":
             data = struct.pack("<%dH" % len(values), *values)
         elif dtype == "F32":
             data = struct.pack("<%df" % len(values), *values)
         else:
             raise ConvertError("parameter %s has dtype %s" % (name, dtype))
-        # Shapes as emotrace's loader expects: [n, c, h, w] less trailing ones.
         while len(shape) > 1 and shape[-1] == 1:
             shape = shape[:-1]
-        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    header["__metadata__"] = metadata
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for chunk in chunks:
-            f.write(chunk)
-    os.replace(tmp, path)
-
-
-# --- main ----------------------------------------------------------------------
-
-def fetch_package(tmpdir):
-    spec = "%s@%s" % (PACKAGE, VERSION)
-    npm = shutil.which("npm")
-    if not npm:
-        raise ConvertError("npm not found: install it or pass --tgz")
-    result = subprocess.run([npm, "pack", spec, "--silent"], cwd=tmpdir, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ConvertError("npm pack %s failed: %s" % (spec, result.stderr.strip()))
-    name = result.stdout.strip().splitlines()[-1]
-    return os.path.join(tmpdir, name)
-
-
-def read_member(tgz, name):
-    with tarfile.open(tgz, "r:gz") as tar:
-        try:
-            member = tar.getmember("package/" + name)
-        except KeyError:
-            raise ConvertError("%s: no package/%s" % (tgz, name))
-        return tar.extractfile(member).read()
+        tensors[name] = (dtype, shape, data)
+    return tensors
 
 
 def main():
@@ -575,13 +535,9 @@ def main():
     models = [SHORT, FULL_DENSE if args.dense_full else FULL]
     os.makedirs(args.out_dir, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmpdir:
-        tgz = args.tgz or fetch_package(tmpdir)
+        tgz = args.tgz or fetch_package(PACKAGE, VERSION, tmpdir)
         for file_name, out_name, net_name, expected in models:
-            data = read_member(tgz, file_name)
-            digest = hashlib.sha256(data).hexdigest()
-            if digest != expected:
-                raise ConvertError("%s: SHA-256 %s, expected %s (the pinned package changed?)"
-                                   % (file_name, digest, expected))
+            data, digest = read_member(tgz, file_name, expected)
             conv = Converter(Tflite(data), net_name)
             arch = conv.convert()
             c, h, w = arch["input"]
@@ -599,7 +555,7 @@ def main():
                                   "and regressor[a*16 + j,y,x] (j: 0-3 box cx,cy,w,h; 4-15 six keypoints x,y)"),
             }
             path = os.path.join(args.out_dir, out_name)
-            write_safetensors(path, conv.params, metadata)
+            write_safetensors(path, to_tensors(conv.params), metadata)
             print("%s: %d layers, %d tensors, %d bytes (from %s, sha256 %s)"
                   % (path, len(arch["layers"]), len(conv.params), os.path.getsize(path), file_name, digest[:12]))
     return 0

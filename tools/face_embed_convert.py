@@ -25,15 +25,13 @@ than the shortcut (8 -> 3 vs 4, 4 -> 1 vs 2), face-api appends a zero row
 and column to the branch. Here that is a zero_pad layer [0, 0, 1, 1].
 """
 import argparse
-import hashlib
 import json
 import os
-import shutil
 import struct
-import subprocess
 import sys
-import tarfile
 import tempfile
+
+from npm_weights import ConvertError, fetch_package, read_member, write_safetensors
 
 PACKAGE = "@vladmandic/face-api"
 VERSION = "1.7.15"
@@ -55,10 +53,6 @@ BLOCKS = [("conv32_1", "same"), ("conv32_2", "same"), ("conv32_3", "same"),
           ("conv128_down", "down"), ("conv128_1", "same"), ("conv128_2", "same"),
           ("conv256_down", "down"), ("conv256_1", "same"), ("conv256_2", "same"),
           ("conv256_down_out", "down")]
-
-
-class ConvertError(Exception):
-    pass
 
 
 def float_to_half_bits(v):
@@ -179,47 +173,10 @@ class Converter:
                 "layers": self.layers, "outputs": ["fc"]}
 
 
-def write_safetensors(path, params, metadata):
-    header, chunks, offset = {}, [], 0
-    for name in sorted(params):
-        shape, values = params[name]
-        data = struct.pack("<%dH" % len(values), *(float_to_half_bits(v) for v in values))
-        header[name] = {"dtype": "F16", "shape": shape, "data_offsets": [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    header["__metadata__"] = metadata
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for chunk in chunks:
-            f.write(chunk)
-    os.replace(tmp, path)
-
-
-def fetch_package(tmpdir):
-    spec = "%s@%s" % (PACKAGE, VERSION)
-    npm = shutil.which("npm")
-    if not npm:
-        raise ConvertError("npm not found: install it or pass --tgz")
-    result = subprocess.run([npm, "pack", spec, "--silent"], cwd=tmpdir, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ConvertError("npm pack %s failed: %s" % (spec, result.stderr.strip()))
-    return os.path.join(tmpdir, result.stdout.strip().splitlines()[-1])
-
-
-def read_member(tgz, name, expected):
-    with tarfile.open(tgz, "r:gz") as tar:
-        try:
-            data = tar.extractfile(tar.getmember("package/" + name)).read()
-        except KeyError:
-            raise ConvertError("%s: no package/%s" % (tgz, name))
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != expected:
-        raise ConvertError("%s: SHA-256 %s, expected %s (the pinned package changed?)" % (name, digest, expected))
-    return data, digest
+def pack_halves(params):
+    """The parameters as float16 tensors for npm_weights.write_safetensors."""
+    return {name: ("F16", shape, struct.pack("<%dH" % len(values), *(float_to_half_bits(v) for v in values)))
+            for name, (shape, values) in params.items()}
 
 
 def main():
@@ -229,7 +186,7 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmpdir:
-        tgz = args.tgz or fetch_package(tmpdir)
+        tgz = args.tgz or fetch_package(PACKAGE, VERSION, tmpdir)
         manifest_bytes, manifest_sha = read_member(tgz, *MANIFEST)
         data, digest = read_member(tgz, *WEIGHTS)
     conv = Converter(read_weights(json.loads(manifest_bytes), data))
@@ -249,7 +206,7 @@ def main():
         "output_layout": "outputs = [fc]: 128-d descriptor; same person when the Euclidean distance is below ~0.6",
     }
     path = os.path.join(args.out_dir, OUT_NAME)
-    write_safetensors(path, conv.params, metadata)
+    write_safetensors(path, pack_halves(conv.params), metadata)
     print("%s: %d layers, %d tensors, %d bytes (from %s, sha256 %s)"
           % (path, len(arch["layers"]), len(conv.params), os.path.getsize(path), WEIGHTS[0], digest[:12]))
     return 0
