@@ -1,6 +1,7 @@
 #include "db_dump.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "emotrace/json.h"
@@ -91,6 +92,18 @@ char *db_integrity(const char *db)
 char *db_paths(const char *db)
 {
     return rows_text(db, "SELECT path FROM media ORDER BY path");
+}
+
+double db_number(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    double v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -2 : sqlite3_column_double(st, 0);
+    else
+        fprintf(stderr, "  query failed: %s: %s\n", sql, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return v;
 }
 
 long long db_count(const char *path_db, const char *sql)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli_run.h"
+#include "db_dump.h"
 #include "emotrace/emotion.h"
 #include "emotrace/json.h"
 #include "test.h"
@@ -15,17 +16,6 @@
 #define FACE_A "tests/fixtures/faces/Adam_Mair_0001.jpg"
 #define FACE_B "tests/fixtures/faces/Elton_John_0002.jpg"
 
-static double query_double(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    double v = NAN;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_double(st, 0);
-    else
-        fprintf(stderr, "  query failed: %s: %s\n", sql, sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    return v;
-}
 
 /* Splits one RFC 4180 record starting at *p into fields (at most max);
  * returns the number of fields and advances *p past the line break. */
@@ -109,20 +99,20 @@ TEST(analyze_example_sqlite_read_back)
     REQUIRE(example_analysed());
     sqlite3 *db = NULL;
     REQUIRE(sqlite3_open_v2(example_db, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK_EQ_INT(query_double(db, "SELECT COUNT(*) FROM media WHERE status = 'done'"), 1);
-    CHECK_EQ_INT(query_double(db, "SELECT frames_analyzed FROM media"), 90); /* 18 s at 5 frames/s */
-    CHECK_NEAR(query_double(db, "SELECT duration FROM media"), 18.0, 0.05);
-    CHECK_EQ_INT(query_double(db, "SELECT width * 10000 + height FROM media"), 640 * 10000 + 360);
-    double observations = query_double(db, "SELECT COUNT(*) FROM observations");
+    CHECK_EQ_INT(db_number(db, "SELECT COUNT(*) FROM media WHERE status = 'done'"), 1);
+    CHECK_EQ_INT(db_number(db, "SELECT frames_analyzed FROM media"), 90); /* 18 s at 5 frames/s */
+    CHECK_NEAR(db_number(db, "SELECT duration FROM media"), 18.0, 0.05);
+    CHECK_EQ_INT(db_number(db, "SELECT width * 10000 + height FROM media"), 640 * 10000 + 360);
+    double observations = db_number(db, "SELECT COUNT(*) FROM observations");
     CHECK_MSG(observations >= 85 && observations <= 90, "%g observations for 90 frames of one face", observations);
     /* Probabilities are distributions and the label is their argmax. */
-    CHECK_NEAR(query_double(db, "SELECT MAX(ABS(angry+disgust+fear+happy+sad+surprise+neutral-1)) FROM observations"),
+    CHECK_NEAR(db_number(db, "SELECT MAX(ABS(angry+disgust+fear+happy+sad+surprise+neutral-1)) FROM observations"),
                0.0, 1e-3);
-    CHECK_EQ_INT(query_double(db, "SELECT COUNT(*) FROM observations WHERE emotion NOT IN "
+    CHECK_EQ_INT(db_number(db, "SELECT COUNT(*) FROM observations WHERE emotion NOT IN "
                                   "('angry','disgust','fear','happy','sad','surprise','neutral')"), 0);
     /* The label rule: where happy is the most probable and leads the
      * reported emotion by the margin, the reported emotion is happy. */
-    CHECK_EQ_INT(query_double(db, "SELECT COUNT(*) FROM observations WHERE happy > angry AND happy > disgust AND "
+    CHECK_EQ_INT(db_number(db, "SELECT COUNT(*) FROM observations WHERE happy > angry AND happy > disgust AND "
                                   "happy > fear AND happy > sad AND happy > surprise AND happy > neutral AND "
                                   "happy >= 0.151 + CASE emotion WHEN 'angry' THEN angry WHEN 'disgust' THEN disgust "
                                   "WHEN 'fear' THEN fear WHEN 'sad' THEN sad WHEN 'surprise' THEN surprise "
@@ -130,24 +120,24 @@ TEST(analyze_example_sqlite_read_back)
     /* ... and the rule keeps the label from flickering: no more changes of
      * the reported emotion than of the argmax (the look-ahead has already
      * smoothed the probabilities). */
-    CHECK(query_double(db, "SELECT COUNT(*) FROM observations a JOIN observations b ON b.track_id = a.track_id AND "
+    CHECK(db_number(db, "SELECT COUNT(*) FROM observations a JOIN observations b ON b.track_id = a.track_id AND "
                            "b.frame = (SELECT MIN(frame) FROM observations c WHERE c.track_id = a.track_id AND "
                            "c.frame > a.frame) WHERE a.emotion <> b.emotion") <=
-          query_double(db, "WITH m AS (SELECT track_id, frame, CASE MAX(angry,disgust,fear,happy,sad,surprise,neutral) "
+          db_number(db, "WITH m AS (SELECT track_id, frame, CASE MAX(angry,disgust,fear,happy,sad,surprise,neutral) "
                            "WHEN angry THEN 0 WHEN disgust THEN 1 WHEN fear THEN 2 WHEN happy THEN 3 WHEN sad THEN 4 "
                            "WHEN surprise THEN 5 ELSE 6 END AS top FROM observations) SELECT COUNT(*) FROM m a JOIN m b "
                            "ON b.track_id = a.track_id AND b.frame = (SELECT MIN(frame) FROM m c WHERE c.track_id = a.track_id "
                            "AND c.frame > a.frame) WHERE a.top <> b.top"));
     /* Timestamps follow the frame index at 25 frames/s. */
-    CHECK_NEAR(query_double(db, "SELECT MAX(ABS(t - frame / 25.0)) FROM observations"), 0.0, 1e-6);
+    CHECK_NEAR(db_number(db, "SELECT MAX(ABS(t - frame / 25.0)) FROM observations"), 0.0, 1e-6);
     /* Tracks summarise their observations. */
-    CHECK(query_double(db, "SELECT COUNT(*) FROM tracks") >= 1);
-    CHECK_EQ_INT(query_double(db, "SELECT SUM(frames) FROM tracks"), observations);
-    CHECK_EQ_INT(query_double(db, "SELECT COUNT(*) FROM runs WHERE weights LIKE '%emotion-cnn=%'"), 1);
+    CHECK(db_number(db, "SELECT COUNT(*) FROM tracks") >= 1);
+    CHECK_EQ_INT(db_number(db, "SELECT SUM(frames) FROM tracks"), observations);
+    CHECK_EQ_INT(db_number(db, "SELECT COUNT(*) FROM runs WHERE weights LIKE '%emotion-cnn=%'"), 1);
     /* The options that shape the results are recorded (--fps 5, defaults). */
-    CHECK_EQ_INT(query_double(db, "SELECT COUNT(*) FROM runs WHERE options LIKE 'detector=short min_score=0 "
+    CHECK_EQ_INT(db_number(db, "SELECT COUNT(*) FROM runs WHERE options LIKE 'detector=short min_score=0 "
                                   "min_face=0 max_faces=0 max_gap=1 fps=5 %temporal=lstm lookahead=1 tta=none%'"), 1);
-    CHECK_EQ_INT(query_double(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
+    CHECK_EQ_INT(db_number(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
                                   "name IN ('observations_track', 'observations_time')"), 2);
     sqlite3_close(db);
 }
@@ -313,12 +303,12 @@ TEST(analyze_two_faces_two_stable_tracks)
     CHECK_EQ_INT(cli_run(args, NULL, NULL), 0);
     sqlite3 *s = NULL;
     REQUIRE(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK_EQ_INT(query_double(s, "SELECT COUNT(*) FROM tracks"), 2);
-    CHECK_EQ_INT(query_double(s, "SELECT COUNT(*) FROM observations"), 40);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM tracks"), 2);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM observations"), 40);
     /* The left face is always one track, the right face the other. */
-    CHECK_EQ_INT(query_double(s, "SELECT COUNT(DISTINCT track_id) FROM observations WHERE x < 320"), 1);
-    CHECK_EQ_INT(query_double(s, "SELECT COUNT(DISTINCT track_id) FROM observations WHERE x >= 320"), 1);
-    CHECK_EQ_INT(query_double(s, "SELECT COUNT(*) FROM (SELECT frame FROM observations GROUP BY frame "
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(DISTINCT track_id) FROM observations WHERE x < 320"), 1);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(DISTINCT track_id) FROM observations WHERE x >= 320"), 1);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM (SELECT frame FROM observations GROUP BY frame "
                                  "HAVING COUNT(DISTINCT track_id) = 2)"), 20);
     sqlite3_close(s);
 }
@@ -378,9 +368,9 @@ TEST(analyze_corrupt_files_reported_others_done)
     CHECK(strstr(err, "truncated.jpg") != NULL);
     sqlite3 *s = NULL;
     REQUIRE(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK_EQ_INT(query_double(s, "SELECT COUNT(*) FROM media WHERE status = 'done' AND path LIKE '%good.jpg'"), 1);
-    CHECK_EQ_INT(query_double(s, "SELECT COUNT(*) FROM media WHERE status = 'failed' AND error <> ''"), 2);
-    CHECK_EQ_INT(query_double(s, "SELECT COUNT(*) FROM observations"), 1);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM media WHERE status = 'done' AND path LIKE '%good.jpg'"), 1);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM media WHERE status = 'failed' AND error <> ''"), 2);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM observations"), 1);
     sqlite3_close(s);
     free(err);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli_run.h"
+#include "db_dump.h"
 #include "emotrace/error.h"
 #include "emotrace/face_embedder.h"
 #include "emotrace/persons.h"
@@ -191,17 +192,6 @@ static int make_clip(const char *path, const char *const *photos, int count)
                       inputs, filter, chain, 2 * count - 1, path);
 }
 
-static double query_number(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    double v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -2 : sqlite3_column_double(st, 0);
-    else
-        fprintf(stderr, "  query failed: %s: %s\n", sql, sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    return v;
-}
 
 /* A appears (0-2 s), leaves for 3 s, B appears (5-7 s), leaves, A returns
  * (10-12 s) in another photo: three tracks, two persons, A's linked. */
@@ -215,27 +205,27 @@ TEST(persons_analyze_links_a_returning_face)
     CHECK_EQ_INT(cli_run(args, NULL, NULL), 0);
     sqlite3 *s = NULL;
     REQUIRE(sqlite3_open_v2(db, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK_EQ_INT(query_number(s, "SELECT COUNT(*) FROM tracks"), 3);
-    CHECK_EQ_INT(query_number(s, "SELECT person FROM tracks WHERE track = 1"), 1);
-    CHECK_EQ_INT(query_number(s, "SELECT person FROM tracks WHERE track = 2"), 2);
-    CHECK_EQ_INT(query_number(s, "SELECT person FROM tracks WHERE track = 3"), 1);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM tracks"), 3);
+    CHECK_EQ_INT(db_number(s, "SELECT person FROM tracks WHERE track = 1"), 1);
+    CHECK_EQ_INT(db_number(s, "SELECT person FROM tracks WHERE track = 2"), 2);
+    CHECK_EQ_INT(db_number(s, "SELECT person FROM tracks WHERE track = 3"), 1);
     /* Every row carries its track's person. */
-    CHECK_EQ_INT(query_number(s, "SELECT COUNT(*) FROM observations o JOIN tracks t ON t.media_id = o.media_id "
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM observations o JOIN tracks t ON t.media_id = o.media_id "
                                  "AND t.track = o.track_id WHERE o.person IS NOT t.person"), 0);
     /* The persons table: A with two tracks of 2 s each (10 rows at 5 fps
      * each counting 0.2 s), B with one; shares add up to 1. */
-    CHECK_EQ_INT(query_number(s, "SELECT COUNT(*) FROM persons"), 2);
-    CHECK_EQ_INT(query_number(s, "SELECT tracks FROM persons WHERE person = 1"), 2);
-    CHECK_EQ_INT(query_number(s, "SELECT frames FROM persons WHERE person = 1"), 20);
-    CHECK_NEAR(query_number(s, "SELECT on_screen FROM persons WHERE person = 1"), 4.0, 1e-6);
-    CHECK_NEAR(query_number(s, "SELECT first_t FROM persons WHERE person = 1"), 0.0, 1e-6);
-    CHECK_NEAR(query_number(s, "SELECT last_t FROM persons WHERE person = 1"), 11.8, 1e-6);
-    CHECK_NEAR(query_number(s, "SELECT on_screen FROM persons WHERE person = 2"), 2.0, 1e-6);
-    CHECK_NEAR(query_number(s, "SELECT angry + disgust + fear + happy + sad + surprise + neutral FROM persons "
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM persons"), 2);
+    CHECK_EQ_INT(db_number(s, "SELECT tracks FROM persons WHERE person = 1"), 2);
+    CHECK_EQ_INT(db_number(s, "SELECT frames FROM persons WHERE person = 1"), 20);
+    CHECK_NEAR(db_number(s, "SELECT on_screen FROM persons WHERE person = 1"), 4.0, 1e-6);
+    CHECK_NEAR(db_number(s, "SELECT first_t FROM persons WHERE person = 1"), 0.0, 1e-6);
+    CHECK_NEAR(db_number(s, "SELECT last_t FROM persons WHERE person = 1"), 11.8, 1e-6);
+    CHECK_NEAR(db_number(s, "SELECT on_screen FROM persons WHERE person = 2"), 2.0, 1e-6);
+    CHECK_NEAR(db_number(s, "SELECT angry + disgust + fear + happy + sad + surprise + neutral FROM persons "
                                "WHERE person = 1"), 1.0, 1e-9);
-    CHECK(query_number(s, "SELECT COUNT(*) FROM persons WHERE scope = 'file'") == 2);
+    CHECK(db_number(s, "SELECT COUNT(*) FROM persons WHERE scope = 'file'") == 2);
     /* No descriptors unless asked. */
-    CHECK_EQ_INT(query_number(s, "SELECT COUNT(*) FROM tracks WHERE embedding IS NOT NULL"), 0);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM tracks WHERE embedding IS NOT NULL"), 0);
     sqlite3_close(s);
 
     /* CSV: the person column after track, the same persons. */
@@ -261,8 +251,8 @@ TEST(persons_analyze_links_a_returning_face)
     snprintf(args, sizeof args, "analyze -q --person-threshold 0.3 -o '%s' '%s'", test_path("strict.sqlite"), clip);
     CHECK_EQ_INT(cli_run(args, NULL, NULL), 0);
     REQUIRE(sqlite3_open_v2(test_path("strict.sqlite"), &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK_EQ_INT(query_number(s, "SELECT COUNT(*) FROM persons"), 3);
-    CHECK_EQ_INT(query_number(s, "SELECT person FROM tracks WHERE track = 3"), 3);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM persons"), 3);
+    CHECK_EQ_INT(db_number(s, "SELECT person FROM tracks WHERE track = 3"), 3);
     sqlite3_close(s);
 
     /* --no-persons: no descriptors, empty person fields, no persons rows. */
@@ -332,20 +322,20 @@ TEST(persons_across_files_and_merge)
     sqlite3 *s = NULL;
     /* Per file: A is person 2 of ba.mp4 (B came first there). */
     REQUIRE(sqlite3_open_v2(per_file, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK_EQ_INT(query_number(s, "SELECT t.person FROM tracks t JOIN media m ON m.id = t.media_id "
+    CHECK_EQ_INT(db_number(s, "SELECT t.person FROM tracks t JOIN media m ON m.id = t.media_id "
                                  "WHERE m.path LIKE '%ba.mp4' AND t.track = 2"), 2);
     sqlite3_close(s);
     /* Across: A is person 1 in both files, B person 2. */
     REQUIRE(sqlite3_open_v2(across, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK_EQ_INT(query_number(s, "SELECT t.person FROM tracks t JOIN media m ON m.id = t.media_id "
+    CHECK_EQ_INT(db_number(s, "SELECT t.person FROM tracks t JOIN media m ON m.id = t.media_id "
                                  "WHERE m.path LIKE '%/a.mp4' AND t.track = 1"), 1);
-    CHECK_EQ_INT(query_number(s, "SELECT t.person FROM tracks t JOIN media m ON m.id = t.media_id "
+    CHECK_EQ_INT(db_number(s, "SELECT t.person FROM tracks t JOIN media m ON m.id = t.media_id "
                                  "WHERE m.path LIKE '%ba.mp4' AND t.track = 1"), 2);
-    CHECK_EQ_INT(query_number(s, "SELECT t.person FROM tracks t JOIN media m ON m.id = t.media_id "
+    CHECK_EQ_INT(db_number(s, "SELECT t.person FROM tracks t JOIN media m ON m.id = t.media_id "
                                  "WHERE m.path LIKE '%ba.mp4' AND t.track = 2"), 1);
-    CHECK_EQ_INT(query_number(s, "SELECT COUNT(*) FROM persons WHERE scope = 'run'"), 3);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM persons WHERE scope = 'run'"), 3);
     /* Asked for: a 128-float descriptor per track. */
-    CHECK_EQ_INT(query_number(s, "SELECT COUNT(*) FROM tracks WHERE length(embedding) = 512"), 3);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM tracks WHERE length(embedding) = 512"), 3);
     sqlite3_close(s);
     /* summary adds A up over both files: two files, two tracks, 4 s. */
     char *out = NULL;
@@ -370,16 +360,16 @@ TEST(persons_across_files_and_merge)
     snprintf(args, sizeof args, "merge -q '%s' '%s' '%s/renamed.sqlite'", merged, across, test_tmpdir());
     CHECK_EQ_INT(cli_run(args, NULL, NULL), 0);
     REQUIRE(sqlite3_open_v2(merged, &s, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK_EQ_INT(query_number(s, "SELECT COUNT(*) FROM persons"), 6);
-    CHECK_EQ_INT(query_number(s, "SELECT COUNT(DISTINCT run_id) FROM media"), 2);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM persons"), 6);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(DISTINCT run_id) FROM media"), 2);
     /* Within each run, A (the only person of a.mp4) is the same number in
      * ba.mp4; the observations and tracks came with their persons. */
-    CHECK_EQ_INT(query_number(s, "SELECT COUNT(*) FROM media m JOIN persons p ON p.media_id = m.id WHERE "
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM media m JOIN persons p ON p.media_id = m.id WHERE "
                                  "m.path LIKE '%/a.mp4%' AND p.person = (SELECT t.person FROM tracks t JOIN "
                                  "media n ON n.id = t.media_id WHERE n.run_id = m.run_id AND n.path LIKE "
                                  "'%ba.mp4%' AND t.track = 2)"), 2);
-    CHECK_EQ_INT(query_number(s, "SELECT COUNT(*) FROM observations WHERE person IS NULL"), 0);
-    CHECK_EQ_INT(query_number(s, "SELECT COUNT(*) FROM tracks WHERE length(embedding) = 512"), 6);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM observations WHERE person IS NULL"), 0);
+    CHECK_EQ_INT(db_number(s, "SELECT COUNT(*) FROM tracks WHERE length(embedding) = 512"), 6);
     sqlite3_close(s);
 
     /* Descriptors only where a column is made for them. */
@@ -434,12 +424,12 @@ TEST(persons_table_and_older_databases)
     sqlite3 *db = NULL;
     REQUIRE(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
     /* Person 1: tracks 1 and 3, 6 rows of 0.5 s; half of it happy. */
-    CHECK_EQ_INT(query_number(db, "SELECT tracks FROM persons WHERE person = 1"), 2);
-    CHECK_NEAR(query_number(db, "SELECT on_screen FROM persons WHERE person = 1"), 3.0, 1e-9);
-    CHECK_NEAR(query_number(db, "SELECT happy FROM persons WHERE person = 1"), 0.5, 1e-9);
-    CHECK_NEAR(query_number(db, "SELECT first_t FROM persons WHERE person = 1"), 2.0, 1e-9);
-    CHECK_NEAR(query_number(db, "SELECT last_t FROM persons WHERE person = 1"), 7.0, 1e-9);
-    CHECK_NEAR(query_number(db, "SELECT neutral FROM persons WHERE person = 2"), 1.0, 1e-9);
+    CHECK_EQ_INT(db_number(db, "SELECT tracks FROM persons WHERE person = 1"), 2);
+    CHECK_NEAR(db_number(db, "SELECT on_screen FROM persons WHERE person = 1"), 3.0, 1e-9);
+    CHECK_NEAR(db_number(db, "SELECT happy FROM persons WHERE person = 1"), 0.5, 1e-9);
+    CHECK_NEAR(db_number(db, "SELECT first_t FROM persons WHERE person = 1"), 2.0, 1e-9);
+    CHECK_NEAR(db_number(db, "SELECT last_t FROM persons WHERE person = 1"), 7.0, 1e-9);
+    CHECK_NEAR(db_number(db, "SELECT neutral FROM persons WHERE person = 2"), 1.0, 1e-9);
     sqlite3_close(db);
 
     /* A database of the build before persons. */
@@ -450,9 +440,9 @@ TEST(persons_table_and_older_databases)
     CHECK_EQ_INT(store_three_tracks(s, "b.mp4"), ET_OK);
     CHECK_EQ_INT(et_sink_close(s), ET_OK);
     REQUIRE(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK_EQ_INT(query_number(db, "SELECT COUNT(*) FROM persons"), 2);
-    CHECK_EQ_INT(query_number(db, "SELECT COUNT(*) FROM observations WHERE person IS NULL"), 9);
-    CHECK_EQ_INT(query_number(db, "SELECT COUNT(*) FROM tracks WHERE person IS NOT NULL"), 3);
+    CHECK_EQ_INT(db_number(db, "SELECT COUNT(*) FROM persons"), 2);
+    CHECK_EQ_INT(db_number(db, "SELECT COUNT(*) FROM observations WHERE person IS NULL"), 9);
+    CHECK_EQ_INT(db_number(db, "SELECT COUNT(*) FROM tracks WHERE person IS NOT NULL"), 3);
     sqlite3_close(db);
     /* An older build replacing b.mp4 deletes its rows as it always did;
      * the persons rows go with the media row. */
@@ -460,7 +450,7 @@ TEST(persons_table_and_older_databases)
                      "DELETE FROM tracks WHERE media_id = 2; DELETE FROM media WHERE id = 2\"",
                      path) == 0);
     REQUIRE(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-    CHECK_EQ_INT(query_number(db, "SELECT COUNT(*) FROM persons"), 0);
+    CHECK_EQ_INT(db_number(db, "SELECT COUNT(*) FROM persons"), 0);
     sqlite3_close(db);
     /* summary reads the database without persons rows for a.mp4 and with
      * NULL person columns: plain tracks. */
