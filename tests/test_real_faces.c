@@ -104,6 +104,52 @@ TEST(augment_video_degradations_known_answers)
     CHECK_MSG(changed > FACE_PIXELS / 2, "noise changed %ld pixels", changed);
 }
 
+/* Width and height of the pixels darker than 128 in a size x size image. */
+static void dark_extent(const uint8_t *img, int size, int *width, int *height)
+{
+    int x0 = size, x1 = -1, y0 = size, y1 = -1;
+    for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++)
+            if (img[y * size + x] < 128) {
+                x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
+                y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
+            }
+    *width = x1 - x0 + 1, *height = y1 - y0 + 1;
+}
+
+TEST(augment_aspect_squeezes_within_range_and_keeps_area)
+{
+    /* A dark disc of radius 12 on white: its width over height after the
+     * warp is the drawn aspect, in [1/1.35, 1.35], and their product stays
+     * about the disc's square. Over many draws both sides are reached. */
+    uint8_t disc[FACE_PIXELS], out[FACE_PIXELS];
+    float c = (ET_FACE_SIZE - 1) * 0.5f;
+    for (int y = 0; y < ET_FACE_SIZE; y++)
+        for (int x = 0; x < ET_FACE_SIZE; x++)
+            disc[y * ET_FACE_SIZE + x] = (x - c) * (x - c) + (y - c) * (y - c) <= 144.0f ? 0 : 255;
+    et_augment_options o;
+    only(&o, 0, 0, 0);
+    o.max_aspect = 0.35f;
+    et_rng rng;
+    et_rng_seed(&rng, 3);
+    double widest = 1.0, tallest = 1.0;
+    for (int i = 0; i < 200; i++) {
+        et_augment_face(disc, out, ET_FACE_SIZE, &o, &rng);
+        int w, h;
+        dark_extent(out, ET_FACE_SIZE, &w, &h);
+        double aspect = (double)w / h;
+        CHECK_MSG(aspect < 1.35 * 1.1 && aspect > 1.0 / (1.35 * 1.1), "draw %d: %dx%d", i, w, h);
+        CHECK_MSG(abs(w * h - 24 * 24) < 24 * 24 / 8, "draw %d: area %d", i, w * h);
+        widest = aspect > widest ? aspect : widest;
+        tallest = aspect < tallest ? aspect : tallest;
+    }
+    CHECK_MSG(widest > 1.25 && tallest < 1.0 / 1.25, "aspects only in [%.2f, %.2f]", tallest, widest);
+    /* Off (the default): the disc stays round. */
+    o.max_aspect = 0.0f;
+    et_augment_face(disc, out, ET_FACE_SIZE, &o, &rng);
+    CHECK_EQ_INT(memcmp(disc, out, FACE_PIXELS), 0);
+}
+
 TEST(class_weights_known_answer)
 {
     int labels[8] = {3, 3, 3, 3, 3, 3, 1, 1}; /* 6 happy, 2 disgust */

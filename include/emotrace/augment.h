@@ -25,6 +25,10 @@ typedef struct {
     float motion_blur_probability;
     float low_resolution_probability;
     float noise_probability;
+    /* Faces squeezed or stretched, as photos resized to a square and
+     * anamorphic video show them: width over height log-uniform in
+     * [1/(1+max), 1+max], the area kept (0 in the defaults). */
+    float max_aspect;
 } et_augment_options;
 
 void et_augment_defaults(et_augment_options *o);

@@ -33,6 +33,7 @@ typedef struct {
      * so that the mean weight over the training images is 1. */
     float class_balance;
     int video_augment;         /* also blur, low resolution, noise (et_augment_video_defaults) */
+    float aspect_augment;      /* et_augment_options.max_aspect (0: off) */
     /* Also write every epoch's weights (and the weight average) beside
      * out_path, as OUT.epochN.safetensors / OUT.epochN-avg.safetensors, so
      * that epochs can be selected on more than the validation accuracy. */

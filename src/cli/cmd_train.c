@@ -59,6 +59,8 @@ static const char usage[] =
     "                        0.5 square-root balancing; 1 all classes equal)\n"
     "  --video-augment       also degrade images as video does: motion blur, a\n"
     "                        face of 12-30 pixels scaled up, sensor noise\n"
+    "  --aspect-augment X    also squeeze or stretch faces: width over height\n"
+    "                        in [1/(1+X), 1+X] (default 0: off)\n"
     "  --keep-epochs         also write each epoch's weights (and the weight\n"
     "                        average) as OUT.epochN[-avg].safetensors\n"
     "  --no-augment          train on the images as they are\n"
@@ -174,6 +176,7 @@ int cmd_train(int argc, char **argv)
         {"average-from", required_argument, 0, 'A'}, {"cutmix", required_argument, 0, 'X'},
         {"photos", required_argument, 0, 'p'},    {"photos-repeat", required_argument, 0, 'R'},
         {"class-balance", required_argument, 0, 'B'}, {"video-augment", no_argument, 0, 'v'},
+        {"aspect-augment", required_argument, 0, 'Q'},
         {"keep-epochs", no_argument, 0, 'K'},
         {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
     et_cnn_train_options o;
@@ -239,6 +242,10 @@ int cmd_train(int argc, char **argv)
             o.class_balance = (float)x;
             break;
         case 'v': o.video_augment = 1; break;
+        case 'Q':
+            if (cli_parse_double("train", "--aspect-augment", optarg, 0, 1, &x)) goto usage_error;
+            o.aspect_augment = (float)x;
+            break;
         case 'K': o.keep_epochs = 1; break;
         case 'S': if (cli_parse_int("train", "--seed", optarg, 0, 2147483647, &seed)) goto usage_error; break;
         case 't': if (cli_parse_int("train", "--threads", optarg, 1, 256, &threads)) goto usage_error; break;

@@ -20,6 +20,7 @@ void et_augment_defaults(et_augment_options *o)
     o->motion_blur_probability = 0.0f;
     o->low_resolution_probability = 0.0f;
     o->noise_probability = 0.0f;
+    o->max_aspect = 0.0f;
 }
 
 void et_augment_video_defaults(et_augment_options *o)
@@ -142,6 +143,9 @@ void et_augment_face(const uint8_t *src, uint8_t *dst, int size, const et_augmen
     float erase_aspect = expf(uniform(rng, logf(0.3f), logf(3.3f)));
     float erase_cx = uniform(rng, 0.0f, (float)size), erase_cy = uniform(rng, 0.0f, (float)size);
     uint8_t erase_value = (uint8_t)et_rng_below(rng, 256);
+    /* Drawn last and only when on, so that runs without it draw as before. */
+    float aspect_log = o->max_aspect > 0 ? uniform(rng, -logf(1.0f + o->max_aspect), logf(1.0f + o->max_aspect)) : 0.0f;
+    float stretch_x = expf(0.5f * aspect_log), stretch_y = 1.0f / stretch_x;
 
     /* Inverse map: output pixel -> source pixel, about the centre. */
     float c = (size - 1) * 0.5f;
@@ -154,8 +158,8 @@ void et_augment_face(const uint8_t *src, uint8_t *dst, int size, const et_augmen
         for (int x = 0; x < size; x++) {
             float dx = (flip ? (float)(size - 1 - x) : (float)x) - c - shift_x;
             float dy = (float)y - c - shift_y;
-            float sx = cos_a * dx + sin_a * dy + c;
-            float sy = -sin_a * dx + cos_a * dy + c;
+            float sx = (cos_a * dx + sin_a * dy) / stretch_x + c;
+            float sy = (-sin_a * dx + cos_a * dy) / stretch_y + c;
             float v = sample(src, size, sx, sy);
             v = (v - mean) * contrast + mean + brightness;
             if (v < 0) v = 0;

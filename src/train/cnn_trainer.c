@@ -82,7 +82,9 @@ static void settings_text(const et_cnn_train_options *o, char *out, size_t size)
     if (o->class_balance > 0 && n >= 0 && (size_t)n < size)
         n += snprintf(out + n, size - (size_t)n, " class_balance=%g", o->class_balance);
     if (o->video_augment && n >= 0 && (size_t)n < size)
-        snprintf(out + n, size - (size_t)n, " video_augment=1");
+        n += snprintf(out + n, size - (size_t)n, " video_augment=1");
+    if (o->aspect_augment > 0 && n >= 0 && (size_t)n < size)
+        snprintf(out + n, size - (size_t)n, " aspect_augment=%g", o->aspect_augment);
 }
 
 void et_cnn_class_weights(const et_face_dataset *train, float power, float *weights)
@@ -289,6 +291,7 @@ static int trainer_init(cnn_trainer *t, const et_cnn_train_options *o, const et_
     et_augment_defaults(&t->aug);
     if (o->video_augment)
         et_augment_video_defaults(&t->aug);
+    t->aug.max_aspect = o->aspect_augment;
     et_cnn_class_weights(train, o->class_balance, t->weights);
     long steps_per_epoch = (train->count + o->batch - 1) / o->batch;
     t->total_steps = steps_per_epoch * o->epochs;
