@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "../src/nn/nn_internal.h"
 
 #define GRAD_EPS 1e-2
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "../src/nn/nn_internal.h"
 #include "gradcheck.h"
 #include "test.h"
 

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "../src/nn/nn_internal.h"
 #include "emotrace/rng.h"
 #include "test.h"
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 typedef struct {
     et_window win;

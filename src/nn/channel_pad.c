@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 static int channel_pad_setup(et_layer *layer, const et_json *config)
 {

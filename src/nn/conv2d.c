@@ -21,7 +21,7 @@
 
 #include "conv2d_winograd.h"
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 /* Columns per GEMM when images are put side by side (small maps). */
 #define CONV_IMAGE_COLUMNS 1024

@@ -3,7 +3,7 @@
 #include <cblas.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 static int dense_setup(et_layer *layer, const et_json *config)
 {

@@ -15,7 +15,7 @@
 
 #include "emotrace/cpu_dispatch.h"
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 #define BLOCK 8
 

@@ -1,5 +1,5 @@
 /* Global average pooling: [C, H, W] -> [C, 1, 1]. */
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 static int global_avgpool_setup(et_layer *layer, const et_json *config)
 {

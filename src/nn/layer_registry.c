@@ -1,7 +1,7 @@
 /* The table of layer types the architecture loader knows. */
 #include <string.h>
 
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 extern const et_layer_type et_layer_conv2d;
 extern const et_layer_type et_layer_batchnorm;

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 typedef struct {
     float slope;

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 #define LSTM_MAX_HIDDEN (1 << 16)
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 typedef struct {
     et_window win;

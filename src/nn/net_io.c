@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 #include "emotrace/safetensors.h"
 
 int et_param_shape(const et_tensor *t, int64_t shape[4])

@@ -3,7 +3,7 @@
  * called "weight" because the net's initialiser would set that to 1 (or
  * He-normal), and it takes no weight decay, which would pull it towards ReLU. */
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 #define PRELU_INITIAL_SLOPE 0.25f
 

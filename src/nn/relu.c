@@ -1,7 +1,7 @@
 /* ReLU: max(0, x). */
 #include <string.h>
 
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 /* Below this many values a pass is not worth waking other threads. */
 #define RELU_PARALLEL_MIN 32768

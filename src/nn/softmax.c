@@ -2,7 +2,7 @@
  * h = w = 1), for nets whose output should be probabilities. */
 #include <math.h>
 
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 static int softmax_setup(et_layer *layer, const et_json *config)
 {

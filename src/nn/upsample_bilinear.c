@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 /* For each output row or column: the two source indices and the weight of
  * the second, fixed by the sizes (so computed once in setup). */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 typedef struct {
     int top, left, bottom, right;

@@ -9,7 +9,7 @@
 #include "emotrace/cnn_trainer.h"
 #include "emotrace/emotion_classifier.h"
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "../../src/nn/nn_internal.h"
 #include "emotrace/train_ops.h"
 
 static et_net *make_net(int batch)
