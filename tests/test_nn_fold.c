@@ -1,8 +1,9 @@
 /* Folding batch norm into the preceding conv2d/dense keeps inference outputs. */
 #include <string.h>
 
-#include "emotrace/error.h"
 #include "../src/nn/nn_internal.h"
+#include "emotrace/error.h"
+#include "emotrace/nn_train.h"
 #include "emotrace/rng.h"
 #include "test.h"
 

@@ -2,8 +2,8 @@
  * per layer type; the comments show the arithmetic. */
 #include <string.h>
 
-#include "emotrace/error.h"
 #include "../src/nn/nn_internal.h"
+#include "emotrace/error.h"
 #include "emotrace/rng.h"
 #include "test.h"
 

@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emotrace/error.h"
 #include "../src/nn/nn_internal.h"
+#include "emotrace/error.h"
+#include "emotrace/nn_train.h"
 #include "emotrace/rng.h"
 #include "test.h"
 

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "emotrace/checkpoint.h"
-#include "emotrace/emotion_classifier.h"
 #include "emotrace/cnn_trainer.h"
+#include "emotrace/emotion_classifier.h"
 #include "emotrace/error.h"
 #include "emotrace/face_dataset.h"
 #include "emotrace/metrics.h"

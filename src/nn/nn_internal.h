@@ -9,7 +9,6 @@
 
 #include "emotrace/json.h"
 #include "emotrace/nn.h"
-#include "emotrace/nn_train.h"
 #include "emotrace/rng.h"
 #include "emotrace/tensor.h"
 
@@ -34,12 +33,11 @@ typedef struct {
     /* Computes layer->out from the inputs (et_layer_input). train selects
      * training behaviour (batch statistics, dropout). */
     int (*forward)(et_layer *layer, et_net *net, int train);
-    /* Adds the gradient w.r.t. each input into et_layer_input_grad (which may
-     * be NULL for the net input) and accumulates param grads. Uses layer->dout. */
-    int (*backward)(et_layer *layer, et_net *net);
     /* Optional: frees layer->state. */
     void (*destroy)(et_layer *layer);
 } et_layer_type;
+/* Each type's backward pass is in training/<type>_backward.c, found by
+ * et_layer_backward (training/layer_backward.c). */
 
 struct et_layer {
     const et_layer_type *type;
@@ -146,5 +144,32 @@ int et_window_from_config(et_window *win, const et_json *config, const char *lay
 
 /* Layer types known to the loader, NULL if unknown. */
 const et_layer_type *et_layer_type_find(const char *name);
+
+extern const et_layer_type et_layer_conv2d;
+extern const et_layer_type et_layer_batchnorm;
+extern const et_layer_type et_layer_relu;
+extern const et_layer_type et_layer_maxpool;
+extern const et_layer_type et_layer_global_avgpool;
+extern const et_layer_type et_layer_dense;
+extern const et_layer_type et_layer_dropout;
+extern const et_layer_type et_layer_softmax;
+extern const et_layer_type et_layer_depthwise_conv2d;
+extern const et_layer_type et_layer_upsample_bilinear;
+extern const et_layer_type et_layer_depth_to_space;
+extern const et_layer_type et_layer_leaky_relu;
+extern const et_layer_type et_layer_prelu;
+extern const et_layer_type et_layer_avgpool;
+extern const et_layer_type et_layer_add;
+extern const et_layer_type et_layer_concat;
+extern const et_layer_type et_layer_channel_pad;
+extern const et_layer_type et_layer_lstm;
+extern const et_layer_type et_layer_zero_pad;
+
+/* --- training (training/) --- */
+
+/* Runs the layer's backward pass: adds the gradient w.r.t. each input into
+ * et_layer_input_grad (which may be NULL for the net input) and accumulates
+ * param grads, from layer->dout. */
+int et_layer_backward(et_layer *layer, et_net *net);
 
 #endif

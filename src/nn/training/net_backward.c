@@ -3,8 +3,9 @@
  * the first. Run-time code never calls into this file. */
 #include <string.h>
 
-#include "emotrace/error.h"
 #include "../nn_internal.h"
+#include "emotrace/error.h"
+#include "emotrace/nn_train.h"
 
 et_tensor *et_layer_input_grad(et_net *net, et_layer *layer, int i)
 {
@@ -120,7 +121,7 @@ int et_net_backward(et_net *net)
         et_layer *layer = &net->layers[l];
         if (layer->identity)
             return et_error_set(ET_ERR_USAGE, "net '%s': cannot train a net with folded batch norm", net->name);
-        int rc = layer->type->backward(layer, net);
+        int rc = et_layer_backward(layer, net);
         if (rc != ET_OK)
             return et_error_wrap(rc, "layer '%s' backward: ", layer->name);
     }

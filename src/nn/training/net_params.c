@@ -2,8 +2,9 @@
  * averages and checkpoints see each one as an et_param_ref. */
 #include <string.h>
 
-#include "emotrace/error.h"
 #include "../nn_internal.h"
+#include "emotrace/error.h"
+#include "emotrace/nn_train.h"
 
 static et_param_ref param_ref(et_layer *layer, et_param *param)
 {
