@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/nn/nn_internal.h"
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "emotrace/nn_train.h"
 
 #define GRAD_EPS 1e-2
 

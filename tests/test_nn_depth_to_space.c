@@ -20,14 +20,14 @@ TEST(depth_to_space_forward_by_hand)
                                 "{\"name\":\"d\",\"type\":\"depth_to_space\"}],\"outputs\":[\"d\"]}",
                           1) == ET_OK);
     REQUIRE(et_net_prepare(net, 1, 1) == ET_OK);
-    CHECK_EQ_INT(net->layers[0].out_shape.c, 2);
-    CHECK_EQ_INT(net->layers[0].out_shape.h, 2);
-    CHECK_EQ_INT(net->layers[0].out_shape.w, 4);
+    CHECK_EQ_INT(et_net_layer_shape(net, 0).c, 2);
+    CHECK_EQ_INT(et_net_layer_shape(net, 0).h, 2);
+    CHECK_EQ_INT(et_net_layer_shape(net, 0).w, 4);
     /* Input channel k, pixel x holds 10 k + x. In NHWC the 8 channels of a
      * pixel are (block row, block column, channel): k = (dy * 2 + dx) * 2 + c. */
     for (int k = 0; k < 8; k++)
         for (int x = 0; x < 2; x++)
-            net->input.data[k * 2 + x] = (float)(10 * k + x);
+            et_net_input(net)->data[k * 2 + x] = (float)(10 * k + x);
     REQUIRE(et_net_forward(net, 0) == ET_OK);
     const float *y = et_net_output(net, 0)->data;
     for (int c = 0; c < 2; c++)

@@ -3,8 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../src/nn/nn_internal.h"
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "emotrace/nn_train.h"
 #include "gradcheck.h"
 #include "test.h"
 

@@ -1,8 +1,9 @@
 /* Folding batch norm into the preceding conv2d/dense keeps inference outputs. */
 #include <string.h>
 
+#include "../src/nn/nn_internal.h"
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "emotrace/nn_train.h"
 #include "emotrace/rng.h"
 #include "test.h"
 
@@ -24,17 +25,22 @@ static const char *ARCH =
     "{\"name\":\"d\",\"type\":\"dense\",\"out\":5},"
     "{\"name\":\"b3\",\"type\":\"batchnorm\"}],\"outputs\":[\"b3\"]}";
 
-static int randomise(et_layer *layer, et_param *param, void *ctx)
+typedef struct {
+    et_net *net;
+    et_rng rng;
+} randomise_ctx;
+
+static int randomise(const et_param_ref *param, void *ctx)
 {
-    (void)layer;
-    et_rng *rng = ctx;
-    for (size_t i = 0; i < et_tensor_count(&param->value); i++) {
-        double v = et_rng_normal(rng);
+    randomise_ctx *r = ctx;
+    const et_layer *layer = &r->net->layers[et_net_find_layer(r->net, param->layer)];
+    for (size_t i = 0; i < et_tensor_count(param->value); i++) {
+        double v = et_rng_normal(&r->rng);
         if (!strcmp(param->name, "running_var"))
             v = 0.2 + fabs(v);
         else if (!strcmp(param->name, "weight") && layer->type == et_layer_type_find("batchnorm"))
             v = 1.0 + 0.5 * v;
-        param->value.data[i] = (float)v;
+        param->value->data[i] = (float)v;
     }
     return ET_OK;
 }
@@ -43,9 +49,10 @@ TEST(fold_batchnorm_keeps_outputs)
 {
     et_net *net = NULL;
     REQUIRE(et_net_create(&net, ARCH, 5) == ET_OK);
-    et_rng rng;
-    et_rng_seed(&rng, 11);
-    et_net_visit_params(net, randomise, &rng);
+    randomise_ctx r = {.net = net};
+    et_rng_seed(&r.rng, 11);
+    et_net_visit_params(net, randomise, &r);
+    et_rng rng = r.rng;
     enum { BATCH = 3 };
     REQUIRE(et_net_prepare(net, BATCH, 1) == ET_OK);
     size_t in_count = et_tensor_count(&net->input);
@@ -55,15 +62,15 @@ TEST(fold_batchnorm_keeps_outputs)
     float ref[BATCH * 5];
     memcpy(ref, et_net_output(net, 0)->data, sizeof ref);
 
-    int c1 = et_net_find(net, "c1");
+    int c1 = et_net_find_layer(net, "c1");
     CHECK_EQ_INT(net->layers[c1].param_count, 1);
     REQUIRE(et_net_fold_batchnorm(net) == ET_OK);
-    CHECK(net->layers[et_net_find(net, "b1")].identity);
-    CHECK(net->layers[et_net_find(net, "b2")].identity);
-    CHECK(net->layers[et_net_find(net, "b3")].identity);
-    CHECK(!net->layers[et_net_find(net, "bx")].identity);
-    CHECK(net->layers[et_net_find(net, "r1")].identity && net->layers[c1].fused_relu);
-    CHECK(net->layers[et_net_find(net, "rs")].identity && net->layers[et_net_find(net, "s")].fused_relu);
+    CHECK(net->layers[et_net_find_layer(net, "b1")].identity);
+    CHECK(net->layers[et_net_find_layer(net, "b2")].identity);
+    CHECK(net->layers[et_net_find_layer(net, "b3")].identity);
+    CHECK(!net->layers[et_net_find_layer(net, "bx")].identity);
+    CHECK(net->layers[et_net_find_layer(net, "r1")].identity && net->layers[c1].fused_relu);
+    CHECK(net->layers[et_net_find_layer(net, "rs")].identity && net->layers[et_net_find_layer(net, "s")].fused_relu);
     CHECK_EQ_INT(net->layers[c1].param_count, 2); /* gained a bias */
     CHECK(!strcmp(net->layers[c1].params[1].name, "bias"));
 

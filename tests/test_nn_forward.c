@@ -2,8 +2,8 @@
  * per layer type; the comments show the arithmetic. */
 #include <string.h>
 
+#include "../src/nn/nn_internal.h"
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
 #include "emotrace/rng.h"
 #include "test.h"
 
@@ -33,7 +33,7 @@ static et_net *build(const char *arch, int batch, int seq_len)
 
 static et_param *param_of(et_net *net, const char *layer, const char *name)
 {
-    int l = et_net_find(net, layer);
+    int l = et_net_find_layer(net, layer);
     for (int p = 0; l >= 0 && p < net->layers[l].param_count; p++)
         if (!strcmp(net->layers[l].params[p].name, name))
             return &net->layers[l].params[p];

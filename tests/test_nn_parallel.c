@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/nn/nn_internal.h"
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "emotrace/nn_train.h"
 #include "emotrace/rng.h"
 #include "test.h"
 
@@ -219,7 +220,7 @@ static void check_conv(const conv_case *k, int threads, int front)
     if (front) /* all positive: the ReLU passes values and gradients through */
         for (size_t i = 0; i < in_count; i++)
             net->input.data[i] = fabsf(net->input.data[i]) + 0.1f;
-    int ci = et_net_find(net, "c");
+    int ci = et_net_find_layer(net, "c");
     et_layer *conv = &net->layers[ci];
     fill(conv->params[0].value.data, et_tensor_count(&conv->params[0].value), &rng);
     if (k->bias)
@@ -404,17 +405,17 @@ TEST(parallel_fold_fuses_relu)
                 }
             fill(net->input.data, et_tensor_count(&net->input), &rng);
             REQUIRE(et_net_forward(net, 0) == ET_OK);
-            int rf = et_net_find(net, "rf");
+            int rf = et_net_find_layer(net, "rf");
             size_t n = et_tensor_count(et_net_output(net, 0)), ne = et_tensor_count(&net->layers[rf].out);
             float *ref = malloc(n * sizeof(float)), *emb = malloc(ne * sizeof(float));
             memcpy(ref, et_net_output(net, 0)->data, n * sizeof(float));
             memcpy(emb, net->layers[rf].out.data, ne * sizeof(float));
             REQUIRE(et_net_fold_batchnorm(net) == ET_OK);
-            CHECK(net->layers[et_net_find(net, "r1")].identity);
-            CHECK(net->layers[et_net_find(net, "c1")].fused_relu);
-            CHECK(net->layers[et_net_find(net, "r3")].identity);
-            CHECK(net->layers[et_net_find(net, "c3")].fused_relu);
-            CHECK(net->layers[et_net_find(net, "fc")].fused_relu);
+            CHECK(net->layers[et_net_find_layer(net, "r1")].identity);
+            CHECK(net->layers[et_net_find_layer(net, "c1")].fused_relu);
+            CHECK(net->layers[et_net_find_layer(net, "r3")].identity);
+            CHECK(net->layers[et_net_find_layer(net, "c3")].fused_relu);
+            CHECK(net->layers[et_net_find_layer(net, "fc")].fused_relu);
             for (int rep = 0; rep < 2; rep++) { /* buffers change hands on every pass */
                 REQUIRE(et_net_forward(net, 0) == ET_OK);
                 for (size_t i = 0; i < n; i++)

@@ -42,7 +42,7 @@ static int setup(fixture *f)
                 f->x[t][s][k] = (float)(2.0 * et_rng_uniform(&rng) - 1.0);
     if (et_net_prepare(f->net, SEQS, STEPS) != ET_OK)
         return 0;
-    memcpy(f->net->input.data, f->x, sizeof f->x); /* rows t*SEQS + s: time-major */
+    memcpy(et_net_input(f->net)->data, f->x, sizeof f->x); /* rows t*SEQS + s: time-major */
     if (et_net_forward(f->net, 0) != ET_OK)
         return 0;
     memcpy(f->ref, et_net_output(f->net, 0)->data, sizeof f->ref);
@@ -69,7 +69,7 @@ TEST(stream_lstm_equals_batched)
     et_net_set_streaming(f.net, 1);
     REQUIRE(et_net_prepare(f.net, SEQS, 1) == ET_OK);
     for (int t = 0; t < STEPS; t++) {
-        memcpy(f.net->input.data, f.x[t], sizeof f.x[t]);
+        memcpy(et_net_input(f.net)->data, f.x[t], sizeof f.x[t]);
         REQUIRE(et_net_forward(f.net, 0) == ET_OK);
         for (int s = 0; s < SEQS; s++)
             check_row(&f, s, t, s, "streamed");
@@ -83,7 +83,7 @@ TEST(stream_lstm_equals_batched)
     }
     /* Turning streaming off (or on again) restarts from zero: step 0 again. */
     et_net_set_streaming(f.net, 0);
-    memcpy(f.net->input.data, f.x[0], sizeof f.x[0]);
+    memcpy(et_net_input(f.net)->data, f.x[0], sizeof f.x[0]);
     REQUIRE(et_net_forward(f.net, 0) == ET_OK);
     for (int s = 0; s < SEQS; s++)
         check_row(&f, s, 0, s, "not streaming");
@@ -99,7 +99,7 @@ TEST(stream_lstm_chunks)
     const int chunks[] = {3, 1, 3};
     for (int c = 0, t0 = 0; c < 3; t0 += chunks[c], c++) {
         REQUIRE(et_net_prepare(f.net, SEQS, chunks[c]) == ET_OK);
-        memcpy(f.net->input.data, f.x[t0], (size_t)chunks[c] * sizeof f.x[0]);
+        memcpy(et_net_input(f.net)->data, f.x[t0], (size_t)chunks[c] * sizeof f.x[0]);
         REQUIRE(et_net_forward(f.net, 0) == ET_OK);
         for (int t = 0; t < chunks[c]; t++)
             for (int s = 0; s < SEQS; s++)
@@ -133,7 +133,7 @@ TEST(stream_lstm_states_moved_between_rows)
             for (int r = 0; r < count; r++) {
                 int s = group[1 + r];
                 REQUIRE(et_net_state_set(f.net, r, t ? states[s] : NULL) == ET_OK);
-                memcpy(f.net->input.data + (size_t)r * FEATURES, f.x[t][s], sizeof f.x[t][s]);
+                memcpy(et_net_input(f.net)->data + (size_t)r * FEATURES, f.x[t][s], sizeof f.x[t][s]);
             }
             REQUIRE(et_net_forward(f.net, 0) == ET_OK);
             for (int r = 0; r < count; r++) {

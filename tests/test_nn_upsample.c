@@ -24,11 +24,11 @@ TEST(upsample_bilinear_forward_by_hand)
                                 "{\"name\":\"u\",\"type\":\"upsample_bilinear\"}],\"outputs\":[\"u\"]}",
                           1) == ET_OK);
     REQUIRE(et_net_prepare(net, 1, 1) == ET_OK);
-    CHECK_EQ_INT(net->layers[0].out_shape.h, 2);
-    CHECK_EQ_INT(net->layers[0].out_shape.w, 6);
-    net->input.data[0] = 0.0f;
-    net->input.data[1] = 4.0f;
-    net->input.data[2] = 8.0f;
+    CHECK_EQ_INT(et_net_layer_shape(net, 0).h, 2);
+    CHECK_EQ_INT(et_net_layer_shape(net, 0).w, 6);
+    et_net_input(net)->data[0] = 0.0f;
+    et_net_input(net)->data[1] = 4.0f;
+    et_net_input(net)->data[2] = 8.0f;
     REQUIRE(et_net_forward(net, 0) == ET_OK);
     /* Output x samples (x + 0.5) / 2 - 0.5 = -0.25 (clamped to 0), 0.25,
      * 0.75, 1.25, 1.75, 2.25 (clamped to 2); both rows equal. */

@@ -5,8 +5,8 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "../src/nn/nn_internal.h"
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
 #include "emotrace/rng.h"
 #include "test.h"
 

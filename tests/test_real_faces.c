@@ -13,7 +13,7 @@
 #include "emotrace/error.h"
 #include "emotrace/face_dataset.h"
 #include "emotrace/metrics.h"
-#include "emotrace/nn.h"
+#include "emotrace/nn_train.h"
 #include "emotrace/real_tracks.h"
 #include "emotrace/weights_path.h"
 #include "test.h"
@@ -409,9 +409,10 @@ TEST(train_keep_epochs_writes_every_epoch_and_average)
     REQUIRE(et_optimizer_init(&opt, ckpt, ET_OPTIMIZER_SGD) == ET_OK);
     REQUIRE(et_optimizer_average_enable(&opt) == ET_OK);
     CHECK_MSG(et_checkpoint_load(o.checkpoint_path, ckpt, &opt, &info) == ET_OK, "%s", et_error_message());
-    int l = et_net_find(last, "embedding"), k = et_net_find(ckpt, "embedding");
-    REQUIRE(l >= 0 && k >= 0);
-    CHECK_NEAR(last->layers[l].params[0].value.data[3], ckpt->layers[k].params[0].value.data[3], 0.0);
+    const et_tensor *w_last = et_net_find_param(last, "embedding", "weight");
+    const et_tensor *w_ckpt = et_net_find_param(ckpt, "embedding", "weight");
+    REQUIRE(w_last && w_ckpt);
+    CHECK_NEAR(w_last->data[3], w_ckpt->data[3], 0.0);
     CHECK(strstr(info.settings, "class_balance=0.5") && strstr(info.settings, "video_augment=1"));
     et_optimizer_free(&opt);
     et_net_free(last);

@@ -9,7 +9,7 @@
 
 #include "emotrace/error.h"
 #include "emotrace/json.h"
-#include "emotrace/nn.h"
+#include "emotrace/nn_train.h"
 #include "emotrace/rng.h"
 #include "emotrace/safetensors.h"
 #include "test.h"
@@ -71,15 +71,36 @@ static const char *ROUND_TRIP_ARCH =
     "{\"name\":\"l\",\"type\":\"lstm\",\"hidden\":3},"
     "{\"name\":\"d\",\"type\":\"dense\",\"out\":2}],\"outputs\":[\"d\"]}";
 
-static int randomise(et_layer *layer, et_param *param, void *ctx)
+static int randomise(const et_param_ref *param, void *ctx)
 {
-    (void)layer;
     et_rng *rng = ctx;
-    for (size_t i = 0; i < et_tensor_count(&param->value); i++)
-        param->value.data[i] = (float)et_rng_normal(rng);
+    et_tensor *t = param->value;
+    for (size_t i = 0; i < et_tensor_count(t); i++)
+        t->data[i] = (float)et_rng_normal(rng);
     if (!strcmp(param->name, "running_var"))
-        for (size_t i = 0; i < et_tensor_count(&param->value); i++)
-            param->value.data[i] = fabsf(param->value.data[i]) + 0.1f;
+        for (size_t i = 0; i < et_tensor_count(t); i++)
+            t->data[i] = fabsf(t->data[i]) + 0.1f;
+    return ET_OK;
+}
+
+static int count_param(const et_param_ref *param, void *count)
+{
+    (void)param;
+    ++*(int *)count;
+    return ET_OK;
+}
+
+/* The parameter of the same name in the net ctx has the same shape and
+ * bits. */
+static int check_same_param(const et_param_ref *param, void *ctx)
+{
+    const et_tensor *a = param->value, *b = et_net_find_param(ctx, param->layer, param->name);
+    CHECK_MSG(b != NULL, "%s.%s is missing", param->layer, param->name);
+    if (!b)
+        return ET_OK;
+    CHECK(a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w);
+    CHECK_MSG(!memcmp(a->data, b->data, et_tensor_count(a) * sizeof(float)), "%s.%s differs", param->layer,
+              param->name);
     return ET_OK;
 }
 
@@ -93,7 +114,7 @@ TEST(st_save_load_bit_exact)
     et_rng_seed(&rng, 21);
     et_net_visit_params(net, randomise, &rng);
     /* Values a decimal or half-float detour would damage. */
-    float *w = net->layers[0].params[0].value.data;
+    float *w = et_net_find_param(net, "c", "weight")->data;
     w[0] = -0.0f;
     w[1] = bits_to_float(1);          /* smallest subnormal */
     w[2] = bits_to_float(0x3DCCCCCD); /* 0.1f */
@@ -104,17 +125,12 @@ TEST(st_save_load_bit_exact)
     rc = et_net_load(&loaded, path);
     CHECK_MSG(rc == ET_OK, "load: %s", et_error_message());
     REQUIRE(loaded);
-    CHECK(!strcmp(loaded->arch, net->arch));
-    REQUIRE(loaded->layer_count == net->layer_count);
-    for (int l = 0; l < net->layer_count; l++) {
-        REQUIRE(loaded->layers[l].param_count == net->layers[l].param_count);
-        for (int p = 0; p < net->layers[l].param_count; p++) {
-            const et_tensor *a = &net->layers[l].params[p].value, *b = &loaded->layers[l].params[p].value;
-            CHECK(a->n == b->n && a->c == b->c && a->h == b->h && a->w == b->w);
-            CHECK_MSG(!memcmp(a->data, b->data, et_tensor_count(a) * sizeof(float)), "%s.%s differs",
-                      net->layers[l].name, net->layers[l].params[p].name);
-        }
-    }
+    CHECK(!strcmp(et_net_arch(loaded), et_net_arch(net)));
+    int params = 0, loaded_params = 0;
+    et_net_visit_params(net, count_param, &params);
+    et_net_visit_params(loaded, count_param, &loaded_params);
+    CHECK_EQ_INT(loaded_params, params);
+    et_net_visit_params(net, check_same_param, loaded);
     /* The extra metadata is there too. */
     et_safetensors st;
     REQUIRE(et_safetensors_read(&st, path) == ET_OK);
@@ -124,8 +140,8 @@ TEST(st_save_load_bit_exact)
 
     /* Same input, same output bits (2 sequences of 3 steps). */
     REQUIRE(et_net_prepare(net, 2, 3) == ET_OK && et_net_prepare(loaded, 2, 3) == ET_OK);
-    for (size_t i = 0; i < et_tensor_count(&net->input); i++)
-        net->input.data[i] = loaded->input.data[i] = (float)et_rng_normal(&rng);
+    for (size_t i = 0; i < et_tensor_count(et_net_input(net)); i++)
+        et_net_input(net)->data[i] = et_net_input(loaded)->data[i] = (float)et_rng_normal(&rng);
     REQUIRE(et_net_forward(net, 0) == ET_OK && et_net_forward(loaded, 0) == ET_OK);
     CHECK(!memcmp(et_net_output(net, 0)->data, et_net_output(loaded, 0)->data,
                   et_tensor_count(et_net_output(net, 0)) * sizeof(float)));
@@ -258,12 +274,12 @@ TEST(st_f16_tensors_load)
     int rc = et_net_load(&net, path);
     CHECK_MSG(rc == ET_OK, "load: %s", et_error_message());
     if (net) {
-        const float *w = net->layers[0].params[0].value.data, *b = net->layers[0].params[1].value.data;
+        const float *w = et_net_find_param(net, "d", "weight")->data, *b = et_net_find_param(net, "d", "bias")->data;
         CHECK(w[0] == 1.0f && w[1] == -2.0f && w[2] == 65504.0f && w[3] == ldexpf(1.0f, -24));
         CHECK(b[0] == 0.25f && b[1] == -1.0f);
         /* And it runs: x = (1, 1) -> (1 - 2 + 0.25, 65504 + 2^-24 - 1). */
         REQUIRE(et_net_prepare(net, 1, 1) == ET_OK);
-        net->input.data[0] = net->input.data[1] = 1.0f;
+        et_net_input(net)->data[0] = et_net_input(net)->data[1] = 1.0f;
         REQUIRE(et_net_forward(net, 0) == ET_OK);
         CHECK_NEAR(et_net_output(net, 0)->data[0], -0.75, 1e-6);
         CHECK_NEAR(et_net_output(net, 0)->data[1], 65503.0, 1e-2);

@@ -7,12 +7,12 @@
 #include <string.h>
 
 #include "emotrace/checkpoint.h"
-#include "emotrace/emotion_classifier.h"
 #include "emotrace/cnn_trainer.h"
+#include "emotrace/emotion_classifier.h"
 #include "emotrace/error.h"
 #include "emotrace/face_dataset.h"
 #include "emotrace/metrics.h"
-#include "emotrace/nn.h"
+#include "emotrace/nn_train.h"
 #include "emotrace/safetensors.h"
 #include "emotrace/teacher.h"
 #include "test.h"
@@ -87,20 +87,35 @@ TEST(train_loss_falls)
     et_face_dataset_free(&ds);
 }
 
+typedef struct {
+    et_net *other;
+    double tol;
+} close_ctx;
+
+/* ET_OK when the parameter of the other net with the same name is within
+ * tol of this one everywhere. */
+static int param_close(const et_param_ref *param, void *ctx)
+{
+    const close_ctx *c = ctx;
+    const et_tensor *x = param->value, *y = et_net_find_param(c->other, param->layer, param->name);
+    if (!y || et_tensor_count(y) != et_tensor_count(x)) {
+        fprintf(stderr, "  %s.%s: missing or of another size in the other net\n", param->layer, param->name);
+        return ET_ERR;
+    }
+    for (size_t i = 0; i < et_tensor_count(x); i++)
+        if (fabs(x->data[i] - y->data[i]) > c->tol) {
+            fprintf(stderr, "  %s.%s[%zu]: %g vs %g\n", param->layer, param->name, i, x->data[i], y->data[i]);
+            return ET_ERR;
+        }
+    return ET_OK;
+}
+
 static int weights_close(const char *a_path, const char *b_path, double tol)
 {
     et_net *a = NULL, *b = NULL;
     int same = et_net_load(&a, a_path) == ET_OK && et_net_load(&b, b_path) == ET_OK;
-    for (int l = 0; same && l < a->layer_count; l++)
-        for (int p = 0; same && p < a->layers[l].param_count; p++) {
-            const et_tensor *x = &a->layers[l].params[p].value, *y = &b->layers[l].params[p].value;
-            for (size_t i = 0; same && i < et_tensor_count(x); i++)
-                if (fabs(x->data[i] - y->data[i]) > tol) {
-                    fprintf(stderr, "  %s.%s[%zu]: %g vs %g\n", a->layers[l].name, a->layers[l].params[p].name, i,
-                            x->data[i], y->data[i]);
-                    same = 0;
-                }
-        }
+    close_ctx c = {b, tol};
+    same = same && et_net_visit_params(a, param_close, &c) == ET_OK;
     et_net_free(a);
     et_net_free(b);
     return same;
@@ -167,6 +182,34 @@ static int load_checkpoint(const char *path, et_net **net, et_optimizer *opt)
  * weights, which equals the mean of the weights two shorter runs ended with
  * (constant learning rate, so a shorter run is a prefix of a longer one),
  * and survives an interruption and --resume. */
+typedef struct {
+    et_net *epoch2;           /* the epoch-3 net is the one visited */
+    const et_optimizer *opt;  /* [1]: epoch 3; [2]: the resumed run */
+    int index;                /* trainable parameters so far: optimizer order */
+    double worst, worst_resumed;
+} average_ctx;
+
+/* How far the optimizer's average is from the mean of the epoch-2 and
+ * epoch-3 weights, and the resumed run's average from the uninterrupted. */
+static int average_check(const et_param_ref *param, void *ctx)
+{
+    average_ctx *a = ctx;
+    if (!param->trainable)
+        return ET_OK;
+    const et_tensor *w2 = et_net_find_param(a->epoch2, param->layer, param->name);
+    const float *w3 = param->value->data;
+    int k = a->index++;
+    if (!w2 || k >= a->opt[1].count || et_tensor_count(w2) != a->opt[1].sizes[k])
+        return ET_ERR;
+    for (size_t i = 0; i < a->opt[1].sizes[k]; i++) {
+        double d = fabs(a->opt[1].average[k][i] - 0.5 * ((double)w2->data[i] + w3[i]));
+        double dr = fabs(a->opt[2].average[k][i] - a->opt[1].average[k][i]);
+        a->worst = d > a->worst ? d : a->worst;
+        a->worst_resumed = dr > a->worst_resumed ? dr : a->worst_resumed;
+    }
+    return ET_OK;
+}
+
 TEST(train_weight_average_known_answer_and_resume)
 {
     et_face_dataset ds;
@@ -208,24 +251,11 @@ TEST(train_weight_average_known_answer_and_resume)
     CHECK_EQ_INT((int)opt[0].averaged, 1);
     CHECK_EQ_INT((int)opt[1].averaged, 2);
     CHECK_EQ_INT((int)opt[2].averaged, 2);
-    double worst = 0.0, worst_resumed = 0.0;
-    /* The epoch-2 and epoch-3 weights, in optimizer order. */
-    int k = 0;
-    for (int l = 0; l < net[1]->layer_count; l++)
-        for (int p = 0; p < net[1]->layers[l].param_count; p++) {
-            if (!net[1]->layers[l].params[p].trainable)
-                continue;
-            const float *w2 = net[0]->layers[l].params[p].value.data, *w3 = net[1]->layers[l].params[p].value.data;
-            for (size_t i = 0; i < opt[1].sizes[k]; i++) {
-                double d = fabs(opt[1].average[k][i] - 0.5 * ((double)w2[i] + w3[i]));
-                double dr = fabs(opt[2].average[k][i] - opt[1].average[k][i]);
-                worst = d > worst ? d : worst;
-                worst_resumed = dr > worst_resumed ? dr : worst_resumed;
-            }
-            k++;
-        }
-    CHECK_MSG(worst < 1e-6, "average vs mean of the epoch-2 and epoch-3 weights: %.3g", worst);
-    CHECK_MSG(worst_resumed < 1e-5, "average of the resumed run differs by %.3g", worst_resumed);
+    average_ctx a = {net[0], opt, 0, 0.0, 0.0};
+    CHECK(et_net_visit_params(net[1], average_check, &a) == ET_OK);
+    CHECK_EQ_INT(a.index, opt[1].count);
+    CHECK_MSG(a.worst < 1e-6, "average vs mean of the epoch-2 and epoch-3 weights: %.3g", a.worst);
+    CHECK_MSG(a.worst_resumed < 1e-5, "average of the resumed run differs by %.3g", a.worst_resumed);
     for (int i = 0; i < 3; i++) {
         et_optimizer_free(&opt[i]);
         et_net_free(net[i]);

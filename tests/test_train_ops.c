@@ -109,15 +109,22 @@ static const char *dense_bn_arch =
     "{\"name\":\"fc\",\"type\":\"dense\",\"out\":3},{\"name\":\"bn\",\"type\":\"batchnorm\"}],"
     "\"outputs\":[\"bn\"]}";
 
-static void fill_trainable(et_net *net, float value)
+/* Sets element i of every trainable parameter to *value + i. */
+static int fill_trainable(const et_param_ref *param, void *value)
 {
-    for (int l = 0; l < net->layer_count; l++)
-        for (int p = 0; p < net->layers[l].param_count; p++) {
-            et_param *param = &net->layers[l].params[p];
-            if (param->trainable)
-                for (size_t i = 0; i < et_tensor_count(&param->value); i++)
-                    param->value.data[i] = value + (float)i;
-        }
+    if (param->trainable)
+        for (size_t i = 0; i < et_tensor_count(param->value); i++)
+            param->value->data[i] = *(float *)value + (float)i;
+    return 0;
+}
+
+/* Checks element i of every trainable parameter is *value + i. */
+static int check_trainable(const et_param_ref *param, void *value)
+{
+    if (param->trainable)
+        for (size_t i = 0; i < et_tensor_count(param->value); i++)
+            CHECK_NEAR(param->value->data[i], *(float *)value + (double)i, 1e-6);
+    return 0;
 }
 
 TEST(weight_average_is_mean_of_snapshots)
@@ -131,24 +138,19 @@ TEST(weight_average_is_mean_of_snapshots)
     CHECK(et_optimizer_average_apply(&opt, net) != 0); /* no snapshot yet */
     float snapshots[3] = {1.0f, 2.0f, 6.0f};
     for (int k = 0; k < 3; k++) {
-        fill_trainable(net, snapshots[k]);
+        et_net_visit_params(net, fill_trainable, &snapshots[k]);
         REQUIRE(et_optimizer_average_add(&opt, net) == 0);
     }
     CHECK_EQ_INT((int)opt.averaged, 3);
     /* Batch-norm statistics are not averaged: they stay as they are. */
-    et_param *running_mean = &net->layers[1].params[2];
-    REQUIRE(strcmp(running_mean->name, "running_mean") == 0);
-    running_mean->value.data[0] = 7.0f;
-    fill_trainable(net, -100.0f);
+    et_tensor *running_mean = et_net_find_param(net, "bn", "running_mean");
+    REQUIRE(running_mean);
+    running_mean->data[0] = 7.0f;
+    float away = -100.0f, mean = 3.0f;
+    et_net_visit_params(net, fill_trainable, &away);
     REQUIRE(et_optimizer_average_apply(&opt, net) == 0);
-    for (int l = 0; l < net->layer_count; l++)
-        for (int p = 0; p < net->layers[l].param_count; p++) {
-            et_param *param = &net->layers[l].params[p];
-            if (param->trainable)
-                for (size_t i = 0; i < et_tensor_count(&param->value); i++)
-                    CHECK_NEAR(param->value.data[i], 3.0 + (double)i, 1e-6);
-        }
-    CHECK_NEAR(running_mean->value.data[0], 7.0, 0);
+    et_net_visit_params(net, check_trainable, &mean);
+    CHECK_NEAR(running_mean->data[0], 7.0, 0);
     et_optimizer_free(&opt);
     et_net_free(net);
 }
@@ -157,8 +159,9 @@ TEST(batchnorm_momentum_one_over_k_gives_mean)
 {
     et_net *net = NULL;
     REQUIRE(et_net_create(&net, dense_bn_arch, 1) == 0);
-    et_layer *bn = &net->layers[1];
-    const et_tensor *mean = &bn->params[2].value, *var = &bn->params[3].value;
+    const et_tensor *mean = et_net_find_param(net, "bn", "running_mean");
+    const et_tensor *var = et_net_find_param(net, "bn", "running_var");
+    REQUIRE(mean && var);
     /* Three training passes of 4 rows, momentum 1/k for pass k: the running
      * statistics become the plain mean of the three batch statistics. */
     double want_mean[3] = {0}, want_var[3] = {0};
@@ -167,10 +170,10 @@ TEST(batchnorm_momentum_one_over_k_gives_mean)
     for (int pass = 1; pass <= 3; pass++) {
         REQUIRE(et_net_prepare(net, 4, 1) == 0);
         for (int i = 0; i < 8; i++)
-            net->input.data[i] = (float)et_rng_normal(&rng) * (float)pass + (float)pass;
+            et_net_input(net)->data[i] = (float)et_rng_normal(&rng) * (float)pass + (float)pass;
         et_net_set_batchnorm_momentum(net, 1.0f / (float)pass);
         REQUIRE(et_net_forward(net, 1) == 0);
-        const float *z = net->layers[0].out.data; /* the dense output, [4 rows, 3] */
+        const float *z = et_net_layer_output(net, 0)->data; /* the dense output, [4 rows, 3] */
         for (int c = 0; c < 3; c++) {
             double m = 0, v = 0;
             for (int r = 0; r < 4; r++)

@@ -55,10 +55,10 @@ TEST(vision_face_weights_load_and_run)
 
         et_net *net = NULL;
         REQUIRE(et_net_load(&net, weights[m]) == ET_OK);
-        CHECK_EQ_INT(net->input_shape.c, 3);
-        CHECK_EQ_INT(net->input_shape.h, input[m]);
-        CHECK_EQ_INT(net->input_shape.w, input[m]);
-        CHECK_EQ_INT(net->output_count, m == 0 ? 4 : 2);
+        CHECK_EQ_INT(et_net_input_shape(net).c, 3);
+        CHECK_EQ_INT(et_net_input_shape(net).h, input[m]);
+        CHECK_EQ_INT(et_net_input_shape(net).w, input[m]);
+        CHECK_EQ_INT(et_net_output_count(net), m == 0 ? 4 : 2);
         et_net_free(net);
 
         et_face_detector *d = open_model((et_face_model)m);

@@ -18,7 +18,7 @@
 #include "emotrace/error.h"
 #include "emotrace/face_detector.h"
 #include "emotrace/image.h"
-#include "emotrace/nn.h"
+#include "emotrace/nn_train.h"
 #include "test.h"
 
 #define REF "tests/fixtures/detector/ref/"
@@ -124,12 +124,8 @@ static int open_with_tfjs_weights(et_face_detector **out, const char *weights, c
             continue;
         /* "<layer>.<param>", as et_net_save names them. */
         char *dot = strrchr(tensor, '.');
-        int l = dot ? (*dot = '\0', et_net_find(net, tensor)) : -1;
-        et_param *param = NULL;
-        for (int p = 0; l >= 0 && p < net->layers[l].param_count; p++)
-            if (!strcmp(net->layers[l].params[p].name, dot + 1))
-                param = &net->layers[l].params[p];
-        if (!param || index >= et_tensor_count(&param->value)) {
+        et_tensor *param = dot ? (*dot = '\0', et_net_find_param(net, tensor, dot + 1)) : NULL;
+        if (!param || index >= et_tensor_count(param)) {
             test_fail(__FILE__, __LINE__, "%s: no element %zu in tensor %s.%s", weights, index, tensor,
                       dot ? dot + 1 : "");
             ok = 0;
@@ -137,7 +133,7 @@ static int open_with_tfjs_weights(et_face_detector **out, const char *weights, c
         }
         /* A value other than the listed one means the fixture is stale or
          * the index is in the wrong layout. */
-        float *v = &param->value.data[index];
+        float *v = &param->data[index];
         if (*v != ours) {
             test_fail(__FILE__, __LINE__, "%s: %s.%s[%zu] is %.9g, tfjs_weight_diffs.csv says %.9g", weights, tensor,
                       dot + 1, index, *v, ours);

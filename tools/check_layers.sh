@@ -11,9 +11,15 @@
 # (types and macros only) belongs to src/F when src/F/<name>.c exists, else
 # it sits as high as the headers it includes, at the bottom when it
 # includes none. A header is held to its own folder's place too.
+#
+# A header inside src/ (included by a relative path) is private to its
+# folder: a file elsewhere, in src/ or tests/, may include it only when
+# src/README.md allows it ("- private: `pattern` may include
+# `src/F/x.h`: reason", the pattern a shell glob).
 set -eu
 cd "$(dirname "$0")/.."
 
+layers_ok=0
 awk '
 function strip_comments(s,    out, i) {
     out = ""
@@ -184,4 +190,34 @@ END {
     exit failed
 }
 ' src/README.md $(find src -name '*.c' | sort) $(find include/emotrace -name '*.h' | sort) \
-    $(find src -name '*.h' | sort)
+    $(find src -name '*.h' | sort) || layers_ok=1
+
+# "pattern header" for each "- private:" line of src/README.md.
+allowed=$(sed -n 's/^- private: `\([^`]*\)` may include `\([^`]*\)`.*/\1 \2/p' src/README.md)
+
+# 0 when file may include header, a private header of another folder.
+private_allowed() {
+    echo "$allowed" | while read -r pattern allowed_header; do
+        # shellcheck disable=SC2254
+        case "$1" in $pattern) [ "$allowed_header" = "$2" ] && exit 3 ;; esac
+    done
+    [ $? -eq 3 ]
+}
+
+private_ok=0
+for file in $(find src tests -name '*.[ch]' | sort); do
+    dir=$(dirname "$file")
+    for included in $(sed -n 's/^[ \t]*#[ \t]*include[ \t]*"\([^"]*\)".*/\1/p' "$file"); do
+        case "$included" in emotrace/*) continue ;; esac
+        [ -f "$dir/$included" ] || continue
+        header=$(realpath --relative-to=. "$dir/$included")
+        case "$header" in src/*/*) ;; *) continue ;; esac
+        owner=$(echo "$header" | cut -d/ -f1-2)
+        case "$file" in "$owner"/*) continue ;; esac
+        if ! private_allowed "$file" "$header"; then
+            echo "check-layers: $file includes $header, private to $owner/ (src/README.md lists who else may)"
+            private_ok=1
+        fi
+    done
+done
+exit $((layers_ok | private_ok))

@@ -5,7 +5,6 @@
 
 #include <stdint.h>
 
-#include "emotrace/nn.h"
 #include "emotrace/train_ops.h"
 
 typedef struct {

@@ -1,6 +1,8 @@
-/* The neural-network engine: a network is a list of layers in topological
- * order, built from an architecture description in JSON (stored in the
- * weights file's metadata), run forward and backward on float32 NCHW tensors.
+/* The neural-network engine as its callers see it: a net is built from an
+ * architecture description in JSON (stored in the weights file's metadata)
+ * and run forward on float32 NCHW tensors. The net itself is opaque; its
+ * layers, parameters and their buffers are the engine's own
+ * (src/nn/nn_internal.h). Training adds emotrace/nn_train.h.
  *
  * Architecture JSON:
  *   {"format": "emotrace-net-1", "name": "...", "input": [C, H, W],
@@ -15,91 +17,20 @@
 #ifndef EMOTRACE_NN_H
 #define EMOTRACE_NN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include "emotrace/json.h"
-#include "emotrace/rng.h"
 #include "emotrace/tensor.h"
 
-#define ET_MAX_INPUTS 8
-#define ET_MAX_PARAMS 8
-#define ET_NAME_SIZE 64
-
 typedef struct et_net et_net;
-typedef struct et_layer et_layer;
+
+/* Layer and parameter names are shorter than this. */
+#define ET_NAME_SIZE 64
 
 /* Per-sample shape (channels, height, width). */
 typedef struct {
     int c, h, w;
 } et_shape;
-
-typedef struct {
-    char name[ET_NAME_SIZE]; /* "weight", "bias", "running_mean", ... */
-    et_tensor value, grad;   /* grad is allocated only for trainable params */
-    int trainable;           /* 0 for statistics such as batch-norm running means */
-    int decay;               /* 1 when weight decay applies (weights, not biases/BN) */
-} et_param;
-
-typedef struct {
-    const char *name; /* the "type" string in the architecture */
-    /* Reads the layer's settings from config, checks layer->in_shape[], sets
-     * layer->out_shape, adds params with et_layer_add_param. Returns an error
-     * (message naming the layer) on bad settings or shapes. */
-    int (*setup)(et_layer *layer, const et_json *config);
-    /* Computes layer->out from the inputs (et_layer_input). train selects
-     * training behaviour (batch statistics, dropout). */
-    int (*forward)(et_layer *layer, et_net *net, int train);
-    /* Adds the gradient w.r.t. each input into et_layer_input_grad (which may
-     * be NULL for the net input) and accumulates param grads. Uses layer->dout. */
-    int (*backward)(et_layer *layer, et_net *net);
-    /* Optional: frees layer->state. */
-    void (*destroy)(et_layer *layer);
-} et_layer_type;
-
-struct et_layer {
-    const et_layer_type *type;
-    char name[ET_NAME_SIZE];
-    int inputs[ET_MAX_INPUTS]; /* indices of earlier layers; -1 is the net input */
-    int input_count;
-    et_shape in_shape[ET_MAX_INPUTS];
-    et_shape out_shape;
-    et_param params[ET_MAX_PARAMS];
-    int param_count;
-    et_tensor out;  /* activation, [rows, out_shape] */
-    et_tensor dout; /* gradient of the loss w.r.t. out (training only) */
-    void *state;    /* layer-specific settings and buffers */
-    int identity;   /* set when folded away (batch norm after fold): out = input */
-    /* ReLU applied to out: conv2d/dense after et_net_fold_batchnorm; batch
-     * norm while a ReLU is its only reader (set by its forward pass: the
-     * ReLU then takes the buffer over and its backward is done by the batch
-     * norm's, so the batch norm's own out and dout are not kept). */
-    int fused_relu;
-    /* Set by setup when backward honours et_layer_input_grad_assign: it then
-     * writes (rather than adds) the gradient of an input it is the only
-     * consumer of, which et_net_backward leaves unzeroed. */
-    int assigns_input_grad;
-    int grad_assign; /* set by et_net_backward_begin: dout is not zeroed, its
-                      * only consumer writes it */
-};
-
-struct et_net {
-    char name[ET_NAME_SIZE];
-    et_layer *layers;
-    int layer_count;
-    et_shape input_shape;
-    et_tensor input;  /* filled by the caller: [rows, input_shape] */
-    et_tensor dinput; /* unused unless a caller needs input gradients */
-    int rows;         /* rows of the current pass (batch, or seq_len * batch) */
-    int seq_len;      /* time steps per sequence (1 for per-image nets) */
-    int outputs[ET_MAX_INPUTS];
-    int output_count;
-    float *workspace; /* shared scratch, e.g. im2col columns */
-    size_t workspace_size;
-    et_rng rng;       /* dropout and initialisation */
-    char *arch;       /* the architecture JSON text */
-    int need_input_grad;
-    int frozen;       /* et_net_freeze: parameters fixed from now on */
-};
 
 /* Builds a net from architecture JSON with freshly initialised parameters
  * (He-normal weights from seed, zero biases, unit batch-norm scale). */
@@ -116,6 +47,8 @@ int et_net_load(et_net **out, const char *path);
 /* Saves architecture and all parameters. extra_metadata: NULL-terminated
  * key/value string pairs added to __metadata__ (provenance, training run). */
 int et_net_save(const et_net *net, const char *path, const char *const *extra_metadata);
+/* The architecture JSON text the net was built from. */
+const char *et_net_arch(const et_net *net);
 
 /* The stored shape of a parameter: [n, c, h, w] less trailing ones. Returns ndim. */
 int et_param_shape(const et_tensor *t, int64_t shape[4]);
@@ -125,22 +58,25 @@ int et_param_shape(const et_tensor *t, int64_t shape[4]);
  * layers src does not have keep their values (growing a trained net). */
 int et_net_copy_params(et_net *dst, const et_net *src);
 
-/* Sizes net->input for rows samples (seq_len time steps of batch sequences)
- * and the activations; call before filling net->input. */
+/* Sizes the input for rows samples (seq_len time steps of batch sequences)
+ * and the activations; call before filling et_net_input. */
 int et_net_prepare(et_net *net, int batch, int seq_len);
-/* Runs every layer forward on net->input. */
+/* The input tensor, [rows, input shape], filled by the caller. */
+et_tensor *et_net_input(et_net *net);
+et_shape et_net_input_shape(const et_net *net);
+/* Runs every layer forward on the input. train selects training behaviour
+ * (batch statistics, dropout). */
 int et_net_forward(et_net *net, int train);
-/* Runs layer l forward, as et_net_forward does for each layer in order
- * (for per-layer timing). */
-int et_net_forward_layer(et_net *net, int l, int train);
-/* Backpropagates from the dout of the output layers (set by the loss) and
- * accumulates parameter gradients. Call et_net_zero_grad first. */
-int et_net_backward(et_net *net);
-/* The first part of et_net_backward: sizes every dout and zeroes those that
- * layers add into (see et_layer.assigns_input_grad); running each
- * layer's backward from the last to the first then completes the pass. */
-int et_net_backward_begin(et_net *net);
-void et_net_zero_grad(et_net *net);
+
+/* The outputs the architecture names, in its order. */
+int et_net_output_count(const et_net *net);
+et_tensor *et_net_output(et_net *net, int i);
+et_shape et_net_output_shape(const et_net *net, int i);
+/* A layer by name (-1 if missing), its per-sample output shape and the
+ * output of the last pass (e.g. an embedding before the classifier head). */
+int et_net_find_layer(const et_net *net, const char *name);
+et_shape et_net_layer_shape(const et_net *net, int layer);
+const et_tensor *et_net_layer_output(const et_net *net, int layer);
 
 /* Folds each batch norm that directly follows a conv2d/dense into it, for
  * faster inference, and a ReLU that then follows into the conv2d/dense (or
@@ -168,67 +104,6 @@ size_t et_net_state_size(const et_net *net);
  * per sequence and sets the rows before et_net_forward, gets them after. */
 int et_net_state_get(et_net *net, int b, float *dst);
 int et_net_state_set(et_net *net, int b, const float *src);
-
-/* Sets how far each training-mode pass moves every batch norm's running
- * statistics towards the batch's (running = (1 - m) running + m batch).
- * 1/k for the k-th pass makes them the plain mean over the passes. */
-void et_net_set_batchnorm_momentum(et_net *net, float momentum);
-/* Finds a layer by name; -1 if missing. */
-int et_net_find(const et_net *net, const char *name);
-/* The output tensor of output i. */
-et_tensor *et_net_output(et_net *net, int i);
-
-/* Enumerates parameters: calls fn for each (layer, param) in a fixed order. */
-typedef int (*et_param_visitor)(et_layer *layer, et_param *param, void *ctx);
-int et_net_visit_params(et_net *net, et_param_visitor fn, void *ctx);
-size_t et_net_param_count(const et_net *net);
-
-/* --- for layer implementations --- */
-
-/* Adds a parameter of the given shape (zero-initialised). */
-et_param *et_layer_add_param(et_layer *layer, const char *name, int n, int c, int h, int w,
-                             int trainable, int decay);
-et_tensor *et_layer_input(et_net *net, et_layer *layer, int i);
-/* NULL when no gradient is wanted for that input (the net input). */
-et_tensor *et_layer_input_grad(et_net *net, et_layer *layer, int i);
-/* 1 when backward must write (=) the gradient of input i instead of adding
- * to it: this layer is its only consumer and it was not zeroed. */
-int et_layer_input_grad_assign(const et_net *net, const et_layer *layer, int i);
-/* The layer that is the only reader of layer l's output (through one input),
- * or -1 (several readers, none, or l is a net output). */
-int et_net_sole_consumer(const et_net *net, int l);
-/* Makes sure net->workspace holds at least count floats. */
-float *et_net_workspace(et_net *net, size_t count);
-/* Resizes layer->out to [net->rows, out_shape]. */
-int et_layer_prepare_output(et_layer *layer, et_net *net);
-/* Architecture numbers are whole and at most this large, and a layer's
- * output (one sample) has at most ET_MAX_SIDE per side and ET_MAX_VOLUME
- * values: a hostile or broken weights file is refused with a message
- * instead of overflowing the shape arithmetic. */
-#define ET_CONFIG_INT_MAX (1 << 20)
-#define ET_MAX_SIDE (1 << 16)
-#define ET_MAX_VOLUME (1 << 26)
-/* Reads an int or a list of ints from config (e.g. "kernel": 3 or [3, 5]). */
-int et_config_ints(const et_json *config, const char *key, int *values, int count, int fallback);
-/* Reads one whole number from min to max (fallback when absent). */
-int et_config_int(const et_json *config, const char *key, int fallback, int min, int max, int *value);
-
-/* 1 when all inputs of the layer have the same shape. */
-int et_layer_inputs_same_shape(const et_layer *layer);
-/* Output size of a window op along one axis: (in + pads - kernel) / stride + 1. */
-static inline int et_window_out(int in, int kernel, int stride, int pad_before, int pad_after)
-{
-    return in + pad_before + pad_after < kernel ? 0 : (in + pad_before + pad_after - kernel) / stride + 1;
-}
-/* Reads "kernel", "stride" (default: stride_default) and "pad" (a number or
- * [top, left, bottom, right]) shared by convolution and pooling layers. */
-typedef struct {
-    int kh, kw, sh, sw, pt, pl, pb, pr;
-} et_window;
-int et_window_from_config(et_window *win, const et_json *config, const char *layer_name, int stride_default);
-
-/* Layer types known to the loader, NULL if unknown. */
-const et_layer_type *et_layer_type_find(const char *name);
 
 /* --- threads ---
  * The engine spreads its loops over a small pool of threads of its own and

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "emotrace/nn.h"
+#include "emotrace/nn_train.h"
 
 /* Softmax cross-entropy of logits [rows, K] against target distributions
  * (rows x K, each summing to 1; hard labels are one-hot). smoothing in [0,1)

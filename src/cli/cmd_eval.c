@@ -13,6 +13,7 @@
 #include "emotrace/emotion_classifier.h"
 #include "emotrace/error.h"
 #include "emotrace/face_dataset.h"
+#include "emotrace/json.h"
 #include "emotrace/metrics.h"
 #include "emotrace/photo_face.h"
 #include "emotrace/weights_path.h"

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 static int add_setup(et_layer *layer, const et_json *config)
 {
@@ -36,18 +36,4 @@ static int add_forward(et_layer *layer, et_net *net, int train)
     return ET_OK;
 }
 
-static int add_backward(et_layer *layer, et_net *net)
-{
-    size_t count = et_tensor_count(&layer->dout);
-    const float *dy = layer->dout.data;
-    for (int i = 0; i < layer->input_count; i++) {
-        et_tensor *din = et_layer_input_grad(net, layer, i);
-        if (!din)
-            continue;
-        for (size_t k = 0; k < count; k++)
-            din->data[k] += dy[k];
-    }
-    return ET_OK;
-}
-
-const et_layer_type et_layer_add = {"add", add_setup, add_forward, add_backward, NULL};
+const et_layer_type et_layer_add = {"add", add_setup, add_forward, NULL};

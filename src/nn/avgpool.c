@@ -3,12 +3,9 @@
  * count_include_pad=False), so border outputs are not pulled towards zero. */
 #include <stdlib.h>
 
+#include "avgpool.h"
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
-
-typedef struct {
-    et_window win;
-} avgpool_state;
+#include "nn_internal.h"
 
 static int avgpool_setup(et_layer *layer, const et_json *config)
 {
@@ -26,20 +23,6 @@ static int avgpool_setup(et_layer *layer, const et_json *config)
     layer->out_shape.h = et_window_out(in.h, s->win.kh, s->win.sh, s->win.pt, s->win.pb);
     layer->out_shape.w = et_window_out(in.w, s->win.kw, s->win.sw, s->win.pl, s->win.pr);
     return ET_OK;
-}
-
-/* The input rows [y0, y1) and columns [x0, x1) under output (oy, ox). */
-static int window_at(const et_window *w, int in_h, int in_w, int oy, int ox, int *y0, int *y1, int *x0, int *x1)
-{
-    *y0 = oy * w->sh - w->pt;
-    *x0 = ox * w->sw - w->pl;
-    *y1 = *y0 + w->kh < in_h ? *y0 + w->kh : in_h;
-    *x1 = *x0 + w->kw < in_w ? *x0 + w->kw : in_w;
-    if (*y0 < 0)
-        *y0 = 0;
-    if (*x0 < 0)
-        *x0 = 0;
-    return *y1 > *y0 && *x1 > *x0 ? (*y1 - *y0) * (*x1 - *x0) : 0;
 }
 
 static int avgpool_forward(et_layer *layer, et_net *net, int train)
@@ -66,30 +49,4 @@ static int avgpool_forward(et_layer *layer, et_net *net, int train)
     return ET_OK;
 }
 
-static int avgpool_backward(et_layer *layer, et_net *net)
-{
-    const avgpool_state *s = layer->state;
-    et_tensor *din = et_layer_input_grad(net, layer, 0);
-    if (!din)
-        return ET_OK;
-    const et_tensor *dout = &layer->dout;
-    size_t planes = (size_t)dout->n * dout->c;
-    for (size_t pl = 0; pl < planes; pl++) {
-        float *dx = din->data + pl * din->h * din->w;
-        const float *dy = dout->data + pl * dout->h * dout->w;
-        for (int oy = 0; oy < dout->h; oy++)
-            for (int ox = 0; ox < dout->w; ox++) {
-                int y0, y1, x0, x1;
-                int count = window_at(&s->win, din->h, din->w, oy, ox, &y0, &y1, &x0, &x1);
-                if (count <= 0)
-                    continue;
-                float g = dy[oy * dout->w + ox] / (float)count;
-                for (int iy = y0; iy < y1; iy++)
-                    for (int ix = x0; ix < x1; ix++)
-                        dx[iy * din->w + ix] += g;
-            }
-    }
-    return ET_OK;
-}
-
-const et_layer_type et_layer_avgpool = {"avgpool", avgpool_setup, avgpool_forward, avgpool_backward, NULL};
+const et_layer_type et_layer_avgpool = {"avgpool", avgpool_setup, avgpool_forward, NULL};

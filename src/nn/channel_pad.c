@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 static int channel_pad_setup(et_layer *layer, const et_json *config)
 {
@@ -29,20 +29,4 @@ static int channel_pad_forward(et_layer *layer, et_net *net, int train)
     return ET_OK;
 }
 
-static int channel_pad_backward(et_layer *layer, et_net *net)
-{
-    et_tensor *din = et_layer_input_grad(net, layer, 0);
-    if (!din)
-        return ET_OK;
-    size_t part = et_tensor_sample_count(din), row = et_tensor_sample_count(&layer->dout);
-    for (int n = 0; n < din->n; n++) {
-        const float *dy = layer->dout.data + (size_t)n * row;
-        float *dx = din->data + (size_t)n * part;
-        for (size_t k = 0; k < part; k++)
-            dx[k] += dy[k];
-    }
-    return ET_OK;
-}
-
-const et_layer_type et_layer_channel_pad = {"channel_pad", channel_pad_setup, channel_pad_forward,
-                                            channel_pad_backward, NULL};
+const et_layer_type et_layer_channel_pad = {"channel_pad", channel_pad_setup, channel_pad_forward, NULL};

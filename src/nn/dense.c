@@ -2,8 +2,9 @@
  * Settings: out, bias (true). Params: weight [out, in], bias [out]. */
 #include <cblas.h>
 
+#include "dense.h"
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 static int dense_setup(et_layer *layer, const et_json *config)
 {
@@ -20,26 +21,6 @@ static int dense_setup(et_layer *layer, const et_json *config)
         (has_bias && !et_layer_add_param(layer, "bias", out, 1, 1, 1, 1, 0)))
         return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
     return ET_OK;
-}
-
-/* Below this many multiply-adds a GEMM is not worth splitting. */
-#define DENSE_PARALLEL_MIN (1 << 20)
-
-typedef struct {
-    et_layer *layer;
-    const float *x, *dy;
-    float *dx;
-    int rows, features, out, relu, assign;
-} dense_job;
-
-/* Threads take columns of the output (a multiple of 16 each). */
-static void split16(int count, int t, int threads, int *begin, int *end)
-{
-    int blocks = (count + 15) / 16;
-    size_t b, e;
-    et_parallel_range((size_t)blocks, t, threads, &b, &e);
-    *begin = (int)b * 16 < count ? (int)b * 16 : count;
-    *end = (int)e * 16 < count ? (int)e * 16 : count;
 }
 
 static void forward_part(void *ctx, int t, int threads)
@@ -80,47 +61,4 @@ static int dense_forward(et_layer *layer, et_net *net, int train)
     return ET_OK;
 }
 
-static void backward_part(void *ctx, int t, int threads)
-{
-    const dense_job *j = ctx;
-    et_layer *layer = j->layer;
-    /* Weight gradient: rows [o0, o1) of dW. */
-    int o0, o1;
-    split16(j->out, t, threads, &o0, &o1);
-    if (o1 > o0) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, j->features, j->rows, 1.0f, j->dy + o0, j->out,
-                    j->x, j->features, 1.0f, layer->params[0].grad.data + (size_t)o0 * j->features, j->features);
-        if (layer->param_count > 1) {
-            float *dbias = layer->params[1].grad.data;
-            for (int o = o0; o < o1; o++) {
-                float sum = 0.0f;
-                for (int r = 0; r < j->rows; r++)
-                    sum += j->dy[(size_t)r * j->out + o];
-                dbias[o] += sum;
-            }
-        }
-    }
-    if (!j->dx)
-        return;
-    /* Input gradient: columns [f0, f1) of dX. */
-    int f0, f1;
-    split16(j->features, t, threads, &f0, &f1);
-    if (f1 > f0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->rows, f1 - f0, j->out, 1.0f, j->dy, j->out,
-                    layer->params[0].value.data + f0, j->features, j->assign ? 0.0f : 1.0f, j->dx + f0,
-                    j->features);
-}
-
-static int dense_backward(et_layer *layer, et_net *net)
-{
-    const et_tensor *in = et_layer_input(net, layer, 0);
-    et_tensor *din = et_layer_input_grad(net, layer, 0);
-    dense_job j = {layer, in->data, layer->dout.data, din ? din->data : NULL, in->n,
-                   (int)et_tensor_sample_count(in), layer->out.c, 0,
-                   din && et_layer_input_grad_assign(net, layer, 0)};
-    double work = (double)j.rows * j.out * j.features;
-    et_parallel_run(work >= DENSE_PARALLEL_MIN ? 0 : 1, backward_part, &j);
-    return ET_OK;
-}
-
-const et_layer_type et_layer_dense = {"dense", dense_setup, dense_forward, dense_backward, NULL};
+const et_layer_type et_layer_dense = {"dense", dense_setup, dense_forward, NULL};

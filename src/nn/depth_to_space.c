@@ -4,12 +4,9 @@
  * (BlazeFace full range ends its heads with it.) Settings: block (2). */
 #include <stdlib.h>
 
+#include "depth_to_space.h"
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
-
-typedef struct {
-    int block;
-} depth_to_space_state;
+#include "nn_internal.h"
 
 static int depth_to_space_setup(et_layer *layer, const et_json *config)
 {
@@ -28,17 +25,6 @@ static int depth_to_space_setup(et_layer *layer, const et_json *config)
                             layer->name, in.c);
     layer->out_shape = (et_shape){in.c / area, in.h * s->block, in.w * s->block};
     return ET_OK;
-}
-
-/* Input offset of output row (c, y), x phase p (every b-th output element):
- * plane ((y % b) * b + p) * C + c, row y / b. */
-static size_t source_row(const et_layer *layer, int c, int y, int phase)
-{
-    const depth_to_space_state *s = layer->state;
-    et_shape is = layer->in_shape[0];
-    int b = s->block, out_c = layer->out_shape.c;
-    size_t plane = (size_t)((y % b) * b + phase) * out_c + c;
-    return (plane * is.h + (size_t)(y / b)) * is.w;
 }
 
 static int depth_to_space_forward(et_layer *layer, et_net *net, int train)
@@ -61,29 +47,4 @@ static int depth_to_space_forward(et_layer *layer, et_net *net, int train)
     return ET_OK;
 }
 
-/* The adjoint: each output gradient goes back to the one input it copied. */
-static int depth_to_space_backward(et_layer *layer, et_net *net)
-{
-    const depth_to_space_state *s = layer->state;
-    et_tensor *din = et_layer_input_grad(net, layer, 0);
-    if (!din)
-        return ET_OK;
-    et_shape os = layer->out_shape;
-    size_t per_in = et_tensor_sample_count(din), per_out = et_tensor_sample_count(&layer->dout);
-    for (int n = 0; n < din->n; n++)
-        for (int c = 0; c < os.c; c++)
-            for (int y = 0; y < os.h; y++) {
-                const float *src = layer->dout.data + n * per_out + ((size_t)c * os.h + y) * os.w;
-                for (int p = 0; p < s->block; p++) {
-                    float *dst = din->data + n * per_in + source_row(layer, c, y, p);
-                    for (int x = 0; x < din->w; x++)
-                        dst[x] += src[x * s->block + p];
-                }
-            }
-    return ET_OK;
-}
-
-const et_layer_type et_layer_depth_to_space = {.name = "depth_to_space",
-                                               .setup = depth_to_space_setup,
-                                               .forward = depth_to_space_forward,
-                                               .backward = depth_to_space_backward};
+const et_layer_type et_layer_depth_to_space = {"depth_to_space", depth_to_space_setup, depth_to_space_forward, NULL};

@@ -4,15 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dropout.h"
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
-
-typedef struct {
-    float rate;
-    float *mask; /* 0 or 1/(1-rate) per value of the last training pass */
-    size_t mask_size;
-    int masked;  /* the last forward pass applied the mask */
-} dropout_state;
+#include "nn_internal.h"
 
 static int dropout_setup(et_layer *layer, const et_json *config)
 {
@@ -60,30 +54,4 @@ static int dropout_forward(et_layer *layer, et_net *net, int train)
     return ET_OK;
 }
 
-static int dropout_backward(et_layer *layer, et_net *net)
-{
-    dropout_state *s = layer->state;
-    et_tensor *din = et_layer_input_grad(net, layer, 0);
-    if (!din)
-        return ET_OK;
-    size_t count = et_tensor_count(&layer->dout);
-    const float *dy = layer->dout.data;
-    float *dx = din->data;
-    if (et_layer_input_grad_assign(net, layer, 0)) {
-        if (s->masked)
-            for (size_t i = 0; i < count; i++)
-                dx[i] = dy[i] * s->mask[i];
-        else
-            memcpy(dx, dy, count * sizeof(float));
-    } else if (s->masked) {
-        for (size_t i = 0; i < count; i++)
-            dx[i] += dy[i] * s->mask[i];
-    } else {
-        for (size_t i = 0; i < count; i++)
-            dx[i] += dy[i];
-    }
-    return ET_OK;
-}
-
-const et_layer_type et_layer_dropout = {"dropout", dropout_setup, dropout_forward, dropout_backward,
-                                        dropout_destroy};
+const et_layer_type et_layer_dropout = {"dropout", dropout_setup, dropout_forward, dropout_destroy};

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 /* batchnorm.c's default; the layer keeps its eps private, so read it from
  * the architecture the net was built from. */

@@ -1,5 +1,5 @@
 /* Global average pooling: [C, H, W] -> [C, 1, 1]. */
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 static int global_avgpool_setup(et_layer *layer, const et_json *config)
 {
@@ -23,20 +23,4 @@ static int global_avgpool_forward(et_layer *layer, et_net *net, int train)
     return 0;
 }
 
-static int global_avgpool_backward(et_layer *layer, et_net *net)
-{
-    et_tensor *din = et_layer_input_grad(net, layer, 0);
-    if (!din)
-        return 0;
-    size_t planes = (size_t)din->n * din->c, spatial = (size_t)din->h * din->w;
-    for (size_t pl = 0; pl < planes; pl++) {
-        float g = layer->dout.data[pl] / (float)spatial;
-        float *dx = din->data + pl * spatial;
-        for (size_t p = 0; p < spatial; p++)
-            dx[p] += g;
-    }
-    return 0;
-}
-
-const et_layer_type et_layer_global_avgpool = {"global_avgpool", global_avgpool_setup, global_avgpool_forward,
-                                               global_avgpool_backward, NULL};
+const et_layer_type et_layer_global_avgpool = {"global_avgpool", global_avgpool_setup, global_avgpool_forward, NULL};

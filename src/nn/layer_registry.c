@@ -1,27 +1,7 @@
 /* The table of layer types the architecture loader knows. */
 #include <string.h>
 
-#include "emotrace/nn.h"
-
-extern const et_layer_type et_layer_conv2d;
-extern const et_layer_type et_layer_batchnorm;
-extern const et_layer_type et_layer_relu;
-extern const et_layer_type et_layer_maxpool;
-extern const et_layer_type et_layer_global_avgpool;
-extern const et_layer_type et_layer_dense;
-extern const et_layer_type et_layer_dropout;
-extern const et_layer_type et_layer_softmax;
-extern const et_layer_type et_layer_depthwise_conv2d;
-extern const et_layer_type et_layer_upsample_bilinear;
-extern const et_layer_type et_layer_depth_to_space;
-extern const et_layer_type et_layer_leaky_relu;
-extern const et_layer_type et_layer_prelu;
-extern const et_layer_type et_layer_avgpool;
-extern const et_layer_type et_layer_add;
-extern const et_layer_type et_layer_concat;
-extern const et_layer_type et_layer_channel_pad;
-extern const et_layer_type et_layer_lstm;
-extern const et_layer_type et_layer_zero_pad;
+#include "nn_internal.h"
 
 static const et_layer_type *const layer_types[] = {
     &et_layer_conv2d,

@@ -3,11 +3,8 @@
 #include <stdlib.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
-
-typedef struct {
-    float slope;
-} leaky_relu_state;
+#include "leaky_relu.h"
+#include "nn_internal.h"
 
 static int leaky_relu_setup(et_layer *layer, const et_json *config)
 {
@@ -37,22 +34,4 @@ static int leaky_relu_forward(et_layer *layer, et_net *net, int train)
     return ET_OK;
 }
 
-/* Decides on the input's sign, not the output's: a negative slope would
- * make the output's sign lie. */
-static int leaky_relu_backward(et_layer *layer, et_net *net)
-{
-    const leaky_relu_state *s = layer->state;
-    et_tensor *din = et_layer_input_grad(net, layer, 0);
-    if (!din)
-        return ET_OK;
-    const et_tensor *in = et_layer_input(net, layer, 0);
-    size_t count = et_tensor_count(in);
-    const float *x = in->data, *dy = layer->dout.data;
-    float *dx = din->data;
-    for (size_t i = 0; i < count; i++)
-        dx[i] += x[i] > 0.0f ? dy[i] : s->slope * dy[i];
-    return ET_OK;
-}
-
-const et_layer_type et_layer_leaky_relu = {"leaky_relu", leaky_relu_setup, leaky_relu_forward,
-                                           leaky_relu_backward, NULL};
+const et_layer_type et_layer_leaky_relu = {"leaky_relu", leaky_relu_setup, leaky_relu_forward, NULL};

@@ -6,13 +6,8 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
-
-typedef struct {
-    et_window win;
-    int *argmax; /* input offset (within the plane) of each output's winner */
-    size_t argmax_size;
-} maxpool_state;
+#include "maxpool.h"
+#include "nn_internal.h"
 
 static int maxpool_setup(et_layer *layer, const et_json *config)
 {
@@ -36,24 +31,6 @@ static void maxpool_destroy(et_layer *layer)
     maxpool_state *s = layer->state;
     if (s)
         free(s->argmax);
-}
-
-/* Below this many outputs a pass is not worth waking other threads. */
-#define POOL_PARALLEL_MIN 8192
-
-typedef struct {
-    const maxpool_state *s;
-    const et_tensor *in;
-    et_tensor *out;
-    int *argmax; /* NULL at inference */
-    const float *dout;
-    float *din;
-    int assign;
-} pool_job;
-
-static int is_2x2(const et_window *w)
-{
-    return w->kh == 2 && w->kw == 2 && w->sh == 2 && w->sw == 2 && !w->pt && !w->pl && !w->pb && !w->pr;
 }
 
 /* 2x2 windows, stride 2: the first of equal values wins, as in the general loop. */
@@ -158,63 +135,4 @@ static int maxpool_forward(et_layer *layer, et_net *net, int train)
     return ET_OK;
 }
 
-/* The float with bits g when keep is 1, else +0. */
-static inline float masked(uint32_t g, int keep)
-{
-    uint32_t bits = g & -(uint32_t)keep;
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
-static void backward_part(void *ctx, int t, int threads)
-{
-    const pool_job *j = ctx;
-    const et_tensor *in = j->in, *out = j->out;
-    size_t per_out = (size_t)out->h * out->w, per_in = (size_t)in->h * in->w;
-    size_t begin, end;
-    et_parallel_range((size_t)out->n * out->c, t, threads, &begin, &end);
-    /* 2x2 windows tiling the whole plane: every input is written once. */
-    int tiles = is_2x2(&j->s->win) && in->h == 2 * out->h && in->w == 2 * out->w;
-    for (size_t pl = begin; pl < end; pl++) {
-        const int *arg = j->argmax + pl * per_out;
-        const float *dy = j->dout + pl * per_out;
-        float *dx = j->din + pl * per_in;
-        if (j->assign && tiles) {
-            for (int oy = 0; oy < out->h; oy++)
-                for (int ox = 0; ox < out->w; ox++) {
-                    size_t i = (size_t)oy * out->w + ox;
-                    /* g at the winner, +0 elsewhere, by masking its bits
-                     * (branches would be mispredicted half the time). */
-                    int a = 2 * oy * in->w + 2 * ox, at = arg[i];
-                    uint32_t g;
-                    memcpy(&g, &dy[i], sizeof g);
-                    dx[a] = masked(g, at == a);
-                    dx[a + 1] = masked(g, at == a + 1);
-                    dx[a + in->w] = masked(g, at == a + in->w);
-                    dx[a + in->w + 1] = masked(g, at == a + in->w + 1);
-                }
-            continue;
-        }
-        if (j->assign)
-            memset(dx, 0, per_in * sizeof(float));
-        for (size_t i = 0; i < per_out; i++)
-            if (arg[i] >= 0)
-                dx[arg[i]] += dy[i];
-    }
-}
-
-static int maxpool_backward(et_layer *layer, et_net *net)
-{
-    maxpool_state *s = layer->state;
-    et_tensor *din = et_layer_input_grad(net, layer, 0);
-    if (!din)
-        return ET_OK;
-    pool_job j = {s, din, &layer->dout, s->argmax, layer->dout.data, din->data,
-                  et_layer_input_grad_assign(net, layer, 0)};
-    et_parallel_run(et_tensor_count(&layer->dout) >= POOL_PARALLEL_MIN ? 0 : 1, backward_part, &j);
-    return ET_OK;
-}
-
-const et_layer_type et_layer_maxpool = {"maxpool", maxpool_setup, maxpool_forward, maxpool_backward,
-                                        maxpool_destroy};
+const et_layer_type et_layer_maxpool = {"maxpool", maxpool_setup, maxpool_forward, maxpool_destroy};

@@ -1,6 +1,6 @@
-/* Network graph: building from architecture JSON, running layers in order,
- * and backpropagating through them. */
-#include "emotrace/nn.h"
+/* Network graph: building from architecture JSON and running layers in
+ * order (the backward pass is in training/net_backward.c). */
+#include "nn_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -38,20 +38,6 @@ et_tensor *et_layer_input(et_net *net, et_layer *layer, int i)
 {
     int src = layer->inputs[i];
     return src < 0 ? &net->input : &net->layers[src].out;
-}
-
-et_tensor *et_layer_input_grad(et_net *net, et_layer *layer, int i)
-{
-    int src = layer->inputs[i];
-    if (src < 0)
-        return net->need_input_grad ? &net->dinput : NULL;
-    return &net->layers[src].dout;
-}
-
-int et_layer_input_grad_assign(const et_net *net, const et_layer *layer, int i)
-{
-    int src = layer->inputs[i];
-    return src >= 0 && net->layers[src].grad_assign;
 }
 
 float *et_net_workspace(et_net *net, size_t count)
@@ -112,7 +98,7 @@ static int shape_in_limits(et_shape s)
            (size_t)s.c * s.h * s.w <= ET_MAX_VOLUME;
 }
 
-int et_net_find(const et_net *net, const char *name)
+int et_net_find_layer(const et_net *net, const char *name)
 {
     for (int i = 0; i < net->layer_count; i++)
         if (!strcmp(net->layers[i].name, name))
@@ -123,6 +109,41 @@ int et_net_find(const et_net *net, const char *name)
 et_tensor *et_net_output(et_net *net, int i)
 {
     return &net->layers[net->outputs[i]].out;
+}
+
+int et_net_output_count(const et_net *net)
+{
+    return net->output_count;
+}
+
+et_shape et_net_output_shape(const et_net *net, int i)
+{
+    return net->layers[net->outputs[i]].out_shape;
+}
+
+et_tensor *et_net_input(et_net *net)
+{
+    return &net->input;
+}
+
+et_shape et_net_input_shape(const et_net *net)
+{
+    return net->input_shape;
+}
+
+et_shape et_net_layer_shape(const et_net *net, int layer)
+{
+    return net->layers[layer].out_shape;
+}
+
+const et_tensor *et_net_layer_output(const et_net *net, int layer)
+{
+    return &net->layers[layer].out;
+}
+
+const char *et_net_arch(const et_net *net)
+{
+    return net->arch;
 }
 
 static int layer_inputs_from_config(et_net *net, et_layer *layer, int index, const et_json *config)
@@ -242,7 +263,7 @@ static int net_build(et_net **out, const char *arch_json, uint64_t seed, int ini
             goto fail;
         }
         snprintf(layer->name, sizeof layer->name, "%s", name);
-        if (et_net_find(net, name) != index) {
+        if (et_net_find_layer(net, name) != index) {
             rc = et_error_set(ET_ERR_FORMAT, "architecture: layer name '%s' used twice", name);
             goto fail;
         }
@@ -270,7 +291,7 @@ static int net_build(et_net **out, const char *arch_json, uint64_t seed, int ini
         goto fail;
     }
     for (const et_json *o = outputs->child; o; o = o->next) {
-        int found = o->type == ET_JSON_STRING ? et_net_find(net, o->string) : -1;
+        int found = o->type == ET_JSON_STRING ? et_net_find_layer(net, o->string) : -1;
         if (found < 0) {
             rc = et_error_set(ET_ERR_FORMAT, "architecture: output '%s' is not a layer",
                               o->type == ET_JSON_STRING ? o->string : "?");
@@ -341,9 +362,7 @@ int et_net_prepare(et_net *net, int batch, int seq_len)
     return rc;
 }
 
-/* Input slots (of all layers) that read layer l's output; *last gets the
- * last layer that reads it. */
-static int consumers(const et_net *net, int l, int *last)
+int et_net_consumers(const et_net *net, int l, int *last)
 {
     int count = 0;
     for (int k = l + 1; k < net->layer_count; k++)
@@ -355,7 +374,7 @@ static int consumers(const et_net *net, int l, int *last)
     return count;
 }
 
-static int is_output(const et_net *net, int l)
+int et_net_is_output(const et_net *net, int l)
 {
     for (int o = 0; o < net->output_count; o++)
         if (net->outputs[o] == l)
@@ -366,7 +385,7 @@ static int is_output(const et_net *net, int l)
 int et_net_sole_consumer(const et_net *net, int l)
 {
     int last = -1;
-    return consumers(net, l, &last) == 1 && !is_output(net, l) ? last : -1;
+    return et_net_consumers(net, l, &last) == 1 && !et_net_is_output(net, l) ? last : -1;
 }
 
 int et_net_forward_layer(et_net *net, int l, int train)
@@ -380,7 +399,7 @@ int et_net_forward_layer(et_net *net, int l, int train)
          * (the producer refills its own on the next pass). */
         int src = layer->inputs[0];
         int last;
-        if (src >= 0 && consumers(net, src, &last) == 1 && !is_output(net, src)) {
+        if (src >= 0 && et_net_consumers(net, src, &last) == 1 && !et_net_is_output(net, src)) {
             et_tensor t = net->layers[src].out;
             net->layers[src].out = layer->out;
             layer->out = t;
@@ -409,127 +428,13 @@ int et_net_forward(et_net *net, int train)
     return ET_OK;
 }
 
-/* Each thread clears its share of every parameter gradient. */
-static void zero_grad_part(void *ctx, int t, int threads)
-{
-    et_net *net = ctx;
-    for (int l = 0; l < net->layer_count; l++) {
-        et_layer *layer = &net->layers[l];
-        for (int p = 0; p < layer->param_count; p++)
-            if (layer->params[p].trainable) {
-                size_t begin, end;
-                et_parallel_range(et_tensor_count(&layer->params[p].grad), t, threads, &begin, &end);
-                memset(layer->params[p].grad.data + begin, 0, (end - begin) * sizeof(float));
-            }
-    }
-}
-
-void et_net_zero_grad(et_net *net)
-{
-    et_parallel_run(et_net_param_count(net) >= 65536 ? 0 : 1, zero_grad_part, net);
-}
-
-typedef struct {
-    float *data;
-    size_t count;
-} zero_job;
-
-static void zero_part(void *ctx, int t, int threads)
-{
-    const zero_job *z = ctx;
-    size_t begin, end;
-    et_parallel_range(z->count, t, threads, &begin, &end);
-    memset(z->data + begin, 0, (end - begin) * sizeof(float));
-}
-
-static int zero_tensor(et_tensor *t, int n, et_shape s)
-{
-    int rc = et_tensor_resize(t, n, s.c, s.h, s.w);
-    if (rc != ET_OK)
-        return rc;
-    zero_job z = {t->data, et_tensor_count(t)};
-    if (z.count)
-        et_parallel_run(z.count >= 65536 ? 0 : 1, zero_part, &z);
-    return ET_OK;
-}
-
-int et_net_backward_begin(et_net *net)
-{
-    /* Output layers' dout is set by the loss. Every other gradient is
-     * accumulated by the layers that consume it, so it starts from zero,
-     * unless a single consumer that can write it (rather than add to it)
-     * reads it: then that consumer fills it. */
-    for (int l = 0; l < net->layer_count; l++) {
-        et_layer *layer = &net->layers[l];
-        layer->grad_assign = 0;
-        int output = is_output(net, l);
-        if (output && layer->dout.n == net->rows)
-            continue;
-        int consumer = -1;
-        if (!output && consumers(net, l, &consumer) == 1 && net->layers[consumer].assigns_input_grad) {
-            layer->grad_assign = 1;
-            int rc = et_tensor_resize(&layer->dout, net->rows, layer->out_shape.c, layer->out_shape.h,
-                                      layer->out_shape.w);
-            if (rc != ET_OK)
-                return rc;
-            continue;
-        }
-        int rc = zero_tensor(&layer->dout, net->rows, layer->out_shape);
-        if (rc != ET_OK)
-            return rc;
-    }
-    if (net->need_input_grad) {
-        int rc = zero_tensor(&net->dinput, net->rows, net->input_shape);
-        if (rc != ET_OK)
-            return rc;
-    }
-    return ET_OK;
-}
-
-int et_net_backward(et_net *net)
-{
-    int rc = et_net_backward_begin(net);
-    if (rc != ET_OK)
-        return rc;
-    for (int l = net->layer_count - 1; l >= 0; l--) {
-        et_layer *layer = &net->layers[l];
-        if (layer->identity)
-            return et_error_set(ET_ERR_USAGE, "net '%s': cannot train a net with folded batch norm", net->name);
-        int rc = layer->type->backward(layer, net);
-        if (rc != ET_OK)
-            return et_error_wrap(rc, "layer '%s' backward: ", layer->name);
-    }
-    return ET_OK;
-}
-
-int et_net_visit_params(et_net *net, et_param_visitor fn, void *ctx)
-{
-    for (int l = 0; l < net->layer_count; l++)
-        for (int p = 0; p < net->layers[l].param_count; p++) {
-            int rc = fn(&net->layers[l], &net->layers[l].params[p], ctx);
-            if (rc != ET_OK)
-                return rc;
-        }
-    return ET_OK;
-}
-
-size_t et_net_param_count(const et_net *net)
-{
-    size_t total = 0;
-    for (int l = 0; l < net->layer_count; l++)
-        for (int p = 0; p < net->layers[l].param_count; p++)
-            if (net->layers[l].params[p].trainable)
-                total += et_tensor_count(&net->layers[l].params[p].value);
-    return total;
-}
-
 int et_net_copy_params(et_net *dst, const et_net *src)
 {
     for (int l = 0; l < src->layer_count; l++) {
         const et_layer *from = &src->layers[l];
         if (from->param_count == 0)
             continue;
-        int d = et_net_find(dst, from->name);
+        int d = et_net_find_layer(dst, from->name);
         et_layer *to = d >= 0 ? &dst->layers[d] : NULL;
         if (!to || to->type != from->type || to->param_count != from->param_count)
             return et_error_set(ET_ERR_USAGE, "copy params: layer '%s' is %s in the target net", from->name,

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
 #include "emotrace/safetensors.h"
+#include "nn_internal.h"
 
 int et_param_shape(const et_tensor *t, int64_t shape[4])
 {

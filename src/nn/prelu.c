@@ -3,7 +3,7 @@
  * called "weight" because the net's initialiser would set that to 1 (or
  * He-normal), and it takes no weight decay, which would pull it towards ReLU. */
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 #define PRELU_INITIAL_SLOPE 0.25f
 
@@ -39,29 +39,4 @@ static int prelu_forward(et_layer *layer, et_net *net, int train)
     return ET_OK;
 }
 
-static int prelu_backward(et_layer *layer, et_net *net)
-{
-    const et_tensor *in = et_layer_input(net, layer, 0);
-    et_tensor *din = et_layer_input_grad(net, layer, 0);
-    const float *slope = layer->params[0].value.data;
-    float *dslope = layer->params[0].grad.data;
-    size_t spatial = (size_t)in->h * in->w;
-    for (int n = 0; n < in->n; n++)
-        for (int c = 0; c < in->c; c++) {
-            size_t off = ((size_t)n * in->c + c) * spatial;
-            const float *x = in->data + off, *dy = layer->dout.data + off;
-            float a = slope[c], da = 0.0f;
-            for (size_t p = 0; p < spatial; p++)
-                if (x[p] <= 0.0f)
-                    da += dy[p] * x[p];
-            dslope[c] += da;
-            if (!din)
-                continue;
-            float *dx = din->data + off;
-            for (size_t p = 0; p < spatial; p++)
-                dx[p] += x[p] > 0.0f ? dy[p] : a * dy[p];
-        }
-    return ET_OK;
-}
-
-const et_layer_type et_layer_prelu = {"prelu", prelu_setup, prelu_forward, prelu_backward, NULL};
+const et_layer_type et_layer_prelu = {"prelu", prelu_setup, prelu_forward, NULL};

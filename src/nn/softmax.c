@@ -2,7 +2,7 @@
  * h = w = 1), for nets whose output should be probabilities. */
 #include <math.h>
 
-#include "emotrace/nn.h"
+#include "nn_internal.h"
 
 static int softmax_setup(et_layer *layer, const et_json *config)
 {
@@ -35,25 +35,4 @@ static int softmax_forward(et_layer *layer, et_net *net, int train)
     return 0;
 }
 
-/* dx_c = y_c (dy_c - sum_k y_k dy_k) */
-static int softmax_backward(et_layer *layer, et_net *net)
-{
-    et_tensor *din = et_layer_input_grad(net, layer, 0);
-    if (!din)
-        return 0;
-    const et_tensor *y = &layer->out;
-    size_t spatial = (size_t)y->h * y->w;
-    for (int n = 0; n < y->n; n++)
-        for (size_t p = 0; p < spatial; p++) {
-            size_t base = (size_t)n * y->c * spatial + p;
-            float dot = 0.0f;
-            for (int c = 0; c < y->c; c++)
-                dot += y->data[base + c * spatial] * layer->dout.data[base + c * spatial];
-            for (int c = 0; c < y->c; c++)
-                din->data[base + c * spatial] +=
-                    y->data[base + c * spatial] * (layer->dout.data[base + c * spatial] - dot);
-        }
-    return 0;
-}
-
-const et_layer_type et_layer_softmax = {"softmax", softmax_setup, softmax_forward, softmax_backward, NULL};
+const et_layer_type et_layer_softmax = {"softmax", softmax_setup, softmax_forward, NULL};

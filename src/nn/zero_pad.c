@@ -5,11 +5,8 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
-
-typedef struct {
-    int top, left, bottom, right;
-} zero_pad_state;
+#include "nn_internal.h"
+#include "zero_pad.h"
 
 static int zero_pad_setup(et_layer *layer, const et_json *config)
 {
@@ -45,22 +42,4 @@ static int zero_pad_forward(et_layer *layer, et_net *net, int train)
     return ET_OK;
 }
 
-static int zero_pad_backward(et_layer *layer, et_net *net)
-{
-    const zero_pad_state *s = layer->state;
-    et_tensor *din = et_layer_input_grad(net, layer, 0);
-    if (!din)
-        return ET_OK;
-    const et_tensor *dout = &layer->dout;
-    size_t planes = (size_t)din->n * din->c;
-    for (size_t pl = 0; pl < planes; pl++)
-        for (int y = 0; y < din->h; y++) {
-            const float *dy = dout->data + (pl * dout->h + y + s->top) * dout->w + s->left;
-            float *dx = din->data + (pl * din->h + y) * din->w;
-            for (int x = 0; x < din->w; x++)
-                dx[x] += dy[x];
-        }
-    return ET_OK;
-}
-
-const et_layer_type et_layer_zero_pad = {"zero_pad", zero_pad_setup, zero_pad_forward, zero_pad_backward, NULL};
+const et_layer_type et_layer_zero_pad = {"zero_pad", zero_pad_setup, zero_pad_forward, NULL};

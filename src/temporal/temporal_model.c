@@ -39,8 +39,8 @@ int et_temporal_load(et_temporal **out, const char *path)
         et_safetensors_free(&st);
     }
     et_net *net = m->net;
-    et_shape in = net->input_shape;
-    et_shape o = net->layers[net->outputs[0]].out_shape;
+    et_shape in = et_net_input_shape(net);
+    et_shape o = et_net_output_shape(net, 0);
     m->feature_size = in.c * in.h * in.w;
     m->embedding_size = m->feature_size - ET_TEMPORAL_EXTRA_FEATURES;
     m->state_size = et_net_state_size(net);
@@ -92,7 +92,7 @@ int et_temporal_step(et_temporal *m, float *const *states, const float *features
     int rc = et_net_prepare(net, count, 1);
     if (rc != ET_OK)
         return et_error_wrap(rc, "%s: ", m->path);
-    memcpy(net->input.data, features, (size_t)count * m->feature_size * sizeof(float));
+    memcpy(et_net_input(net)->data, features, (size_t)count * m->feature_size * sizeof(float));
     for (int i = 0; i < count && rc == ET_OK; i++)
         rc = et_net_state_set(net, i, states[i]);
     if (rc == ET_OK)
@@ -116,7 +116,7 @@ int et_temporal_sequence(et_temporal *m, const float *features, int steps, float
     et_net_set_streaming(net, 0);
     int rc = et_net_prepare(net, 1, steps);
     if (rc == ET_OK) {
-        memcpy(net->input.data, features, (size_t)steps * m->feature_size * sizeof(float));
+        memcpy(et_net_input(net)->data, features, (size_t)steps * m->feature_size * sizeof(float));
         rc = et_net_forward(net, 0);
     }
     et_net_set_streaming(net, 1);

@@ -78,7 +78,7 @@ static int fill_batch(et_net *net, const et_track_set *set, const int *ids, int 
     const int fs = set->feature_size;
     for (int t = 0; t < steps; t++)
         for (int b = 0; b < n; b++) {
-            float *x = net->input.data + ((size_t)t * n + b) * fs;
+            float *x = et_net_input(net)->data + ((size_t)t * n + b) * fs;
             if (t >= track_length(set, ids[b])) {
                 memset(x, 0, (size_t)fs * sizeof(float));
                 continue;
@@ -176,12 +176,12 @@ static void standardisation(const et_track_set *set, float *mean, float *inv)
  * b' = b - W' mean. */
 static int fold_standardisation(et_net *net, const float *mean, const float *inv)
 {
-    int l = et_net_find(net, "projection");
-    if (l < 0)
+    et_tensor *weight = et_net_find_param(net, "projection", "weight");
+    et_tensor *b = et_net_find_param(net, "projection", "bias");
+    if (!weight || !b)
         return et_error_set(ET_ERR, "temporal: no 'projection' layer to fold the input scaling into");
-    et_layer *layer = &net->layers[l];
-    float *w = layer->params[0].value.data, *bias = layer->params[1].value.data;
-    int out = layer->params[0].value.n, in = layer->params[0].value.c;
+    float *w = weight->data, *bias = b->data;
+    int out = weight->n, in = weight->c;
     for (int o = 0; o < out; o++) {
         double shift = 0.0;
         for (int k = 0; k < in; k++) {
@@ -355,13 +355,15 @@ int et_temporal_train(const et_temporal_train_options *o, const et_track_set *tr
             if ((rc = fill_batch(net, train, ids, n, mean, inv, o->embedding_dropout, &rng, &steps)) != ET_OK ||
                 (rc = et_net_forward(net, 1)) != ET_OK)
                 goto done;
-            et_layer *out = &net->layers[net->outputs[0]];
-            if ((rc = et_tensor_resize(&out->dout, out->out.n, out->out.c, out->out.h, out->out.w)) != ET_OK)
+            const et_tensor *out = et_net_output(net, 0);
+            et_tensor *dout = et_net_output_grad(net, 0);
+            if (!dout) {
+                rc = ET_ERR_NOMEM;
                 goto done;
-            if ((rc = et_tensor_resize(&probs, out->out.n, out->out.c, out->out.h, out->out.w)) != ET_OK)
+            }
+            if ((rc = et_tensor_resize(&probs, out->n, out->c, out->h, out->w)) != ET_OK)
                 goto done;
-            double loss = masked_loss(out->out.data, train, ids, n, steps, o, probs.data, out->dout.data, &correct,
-                                      &frames);
+            double loss = masked_loss(out->data, train, ids, n, steps, o, probs.data, dout->data, &correct, &frames);
             if (!isfinite(loss)) {
                 rc = et_error_set(ET_ERR, "temporal: loss became %g at epoch %d (learning rate too high?)", loss,
                                   epoch + 1);

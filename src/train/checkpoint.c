@@ -23,13 +23,13 @@ static void shape_of(const et_tensor *t, et_st_write_tensor *w)
     w->ndim = et_param_shape(t, w->shape);
 }
 
-static int collect(et_layer *layer, et_param *param, void *ctx)
+static int collect(const et_param_ref *param, void *ctx)
 {
     collect_ctx *c = ctx;
-    snprintf(c->names[c->count], NAME_MAX_LEN, "%s.%s", layer->name, param->name);
+    snprintf(c->names[c->count], NAME_MAX_LEN, "%s.%s", param->layer, param->name);
     c->tensors[c->count].name = c->names[c->count];
-    c->tensors[c->count].data = param->value.data;
-    shape_of(&param->value, &c->tensors[c->count]);
+    c->tensors[c->count].data = param->value->data;
+    shape_of(param->value, &c->tensors[c->count]);
     c->count++;
     if (!param->trainable)
         return ET_OK;
@@ -39,21 +39,27 @@ static int collect(et_layer *layer, et_param *param, void *ctx)
     for (int k = 0; k < 3; k++) {
         if (!state[k])
             continue;
-        snprintf(c->names[c->count], NAME_MAX_LEN, "optimizer.%s.%s.%s", layer->name, param->name, suffix[k]);
+        snprintf(c->names[c->count], NAME_MAX_LEN, "optimizer.%s.%s.%s", param->layer, param->name, suffix[k]);
         c->tensors[c->count].name = c->names[c->count];
         c->tensors[c->count].data = state[k];
-        shape_of(&param->value, &c->tensors[c->count]);
+        shape_of(param->value, &c->tensors[c->count]);
         c->count++;
     }
     c->opt_index++;
     return ET_OK;
 }
 
+static int count_param(const et_param_ref *param, void *ctx)
+{
+    (void)param;
+    (*(int *)ctx)++;
+    return ET_OK;
+}
+
 int et_checkpoint_save(const char *path, const et_net *net, const et_optimizer *opt, const et_checkpoint_info *info)
 {
     int params = 0;
-    for (int l = 0; l < net->layer_count; l++)
-        params += net->layers[l].param_count;
+    et_net_visit_params((et_net *)net, count_param, &params);
     int capacity = params * 4 + 1;
     collect_ctx ctx = {calloc((size_t)capacity, sizeof(et_st_write_tensor)),
                        calloc((size_t)capacity, NAME_MAX_LEN), 0, opt, 0};
@@ -74,7 +80,7 @@ int et_checkpoint_save(const char *path, const et_net *net, const et_optimizer *
     snprintf(best, sizeof best, "%.17g", info->best_accuracy);
     snprintf(best_epoch, sizeof best_epoch, "%d", info->best_epoch);
     snprintf(averaged, sizeof averaged, "%ld", opt->averaged);
-    const char *metadata[] = {"architecture", net->arch, "checkpoint_epoch", epoch, "checkpoint_step", step,
+    const char *metadata[] = {"architecture", et_net_arch(net), "checkpoint_epoch", epoch, "checkpoint_step", step,
                               "optimizer_step", opt_step, "epoch_position", position, "rng", rng,
                               "best_accuracy", best, "best_epoch", best_epoch, "settings", info->settings,
                               "weight_average_count", averaged, NULL};
@@ -90,13 +96,13 @@ typedef struct {
     int opt_index;
 } restore_ctx;
 
-static int restore(et_layer *layer, et_param *param, void *ctx)
+static int restore(const et_param_ref *param, void *ctx)
 {
     restore_ctx *c = ctx;
     char name[NAME_MAX_LEN];
-    size_t count = et_tensor_count(&param->value);
-    snprintf(name, sizeof name, "%s.%s", layer->name, param->name);
-    int rc = et_safetensors_load_f32(c->st, name, param->value.data, count);
+    size_t count = et_tensor_count(param->value);
+    snprintf(name, sizeof name, "%s.%s", param->layer, param->name);
+    int rc = et_safetensors_load_f32(c->st, name, param->value->data, count);
     if (rc != ET_OK || !param->trainable)
         return rc;
     const char *suffix[3] = {"m", "v", "average"};
@@ -105,7 +111,7 @@ static int restore(et_layer *layer, et_param *param, void *ctx)
     for (int k = 0; k < 3 && rc == ET_OK; k++) {
         if (!state[k])
             continue;
-        snprintf(name, sizeof name, "optimizer.%s.%s.%s", layer->name, param->name, suffix[k]);
+        snprintf(name, sizeof name, "optimizer.%s.%s.%s", param->layer, param->name, suffix[k]);
         rc = et_safetensors_load_f32(c->st, name, state[k], count);
     }
     c->opt_index++;
@@ -130,7 +136,7 @@ int et_checkpoint_load(const char *path, et_net *net, et_optimizer *opt, et_chec
         et_safetensors_free(&st);
         return et_error_set(ET_ERR_FORMAT, "%s: not a training checkpoint (metadata missing)", path);
     }
-    if (strcmp(arch, net->arch) != 0) {
+    if (strcmp(arch, et_net_arch(net)) != 0) {
         et_safetensors_free(&st);
         return et_error_set(ET_ERR_FORMAT, "%s: checkpoint architecture differs from this run's", path);
     }

@@ -51,7 +51,7 @@ int et_cnn_evaluate(et_net *net, const et_face_dataset *ds, et_metrics *metrics,
             return rc;
         for (int i = 0; i < n; i++)
             et_emotion_normalize(ds->pixels + (size_t)(start + i) * FACE_PIXELS,
-                                 net->input.data + (size_t)i * FACE_PIXELS);
+                                 et_net_input(net)->data + (size_t)i * FACE_PIXELS);
         rc = et_net_forward(net, 0);
         if (rc != ET_OK)
             return rc;
@@ -128,7 +128,7 @@ static int recompute_batchnorm(et_net *net, const et_face_dataset *train, int ba
         count -= count % batch; /* whole batches: each weighs the same in the mean */
     et_rng pick;
     et_rng_seed(&pick, mix(seed, 0xb47c4e0dULL));
-    et_rng_seed(&net->rng, mix(seed, 0xd40b0a7ULL));
+    et_rng_seed(et_net_rng(net), mix(seed, 0xd40b0a7ULL));
     int rc = ET_OK, passes = 0;
     for (int start = 0; start < count && rc == ET_OK; start += batch) {
         int n = count - start < batch ? count - start : batch;
@@ -136,7 +136,8 @@ static int recompute_batchnorm(et_net *net, const et_face_dataset *train, int ba
             break;
         for (int i = 0; i < n; i++) {
             int idx = (int)et_rng_below(&pick, (uint32_t)train->count);
-            et_emotion_normalize(train->pixels + (size_t)idx * FACE_PIXELS, net->input.data + (size_t)i * FACE_PIXELS);
+            et_emotion_normalize(train->pixels + (size_t)idx * FACE_PIXELS,
+                                 et_net_input(net)->data + (size_t)i * FACE_PIXELS);
         }
         et_net_set_batchnorm_momentum(net, 1.0f / (float)++passes);
         rc = et_net_forward(net, 1);
@@ -237,6 +238,23 @@ typedef struct {
     long correct, seen;
 } epoch_tally;
 
+typedef struct {
+    const et_net *init;
+    const char *path;
+    const char *last; /* the layer last reported */
+} missing_ctx;
+
+/* Says once for each layer with parameters that the --init net lacks it. */
+static int report_missing(const et_param_ref *param, void *ctx)
+{
+    missing_ctx *m = ctx;
+    if ((!m->last || strcmp(m->last, param->layer) != 0) && et_net_find_layer(m->init, param->layer) < 0) {
+        fprintf(stderr, "layer '%s' is not in %s: it starts from its initialisation\n", param->layer, m->path);
+        m->last = param->layer;
+    }
+    return ET_OK;
+}
+
 /* Copies the --init weights into the new net, saying which layers they lack. */
 static int load_init_weights(cnn_trainer *t)
 {
@@ -246,10 +264,10 @@ static int load_init_weights(cnn_trainer *t)
     if (rc == ET_OK)
         rc = et_net_copy_params(t->net, init);
     /* Layers --arch adds to the --init net start from their initialisation. */
-    for (int l = 0; rc == ET_OK && !o->quiet && l < t->net->layer_count; l++)
-        if (t->net->layers[l].param_count > 0 && et_net_find(init, t->net->layers[l].name) < 0)
-            fprintf(stderr, "layer '%s' is not in %s: it starts from its initialisation\n", t->net->layers[l].name,
-                    o->init_weights);
+    if (rc == ET_OK && !o->quiet) {
+        missing_ctx missing = {init, o->init_weights, NULL};
+        et_net_visit_params(t->net, report_missing, &missing);
+    }
     et_net_free(init);
     return rc == ET_OK ? ET_OK : et_error_wrap(rc, "%s: ", o->init_weights);
 }
@@ -327,7 +345,7 @@ static int trainer_resume(cnn_trainer *t, epoch_tally *tally)
         return et_error_set(ET_ERR_USAGE, "%s: checkpoint was made with other settings (%s); this run has (%s)",
                             o->checkpoint_path, loaded.settings, t->info.settings);
     t->info = loaded;
-    t->net->rng = loaded.rng;
+    *et_net_rng(t->net) = loaded.rng;
     t->first_epoch = loaded.epoch;
     t->first_position = loaded.position;
     tally->loss_sum = loaded.partial_loss;
@@ -364,7 +382,7 @@ static int checkpoint_position(cnn_trainer *t, int epoch, int start, const epoch
     t->info.partial_loss = tally->loss_sum;
     t->info.partial_correct = tally->correct;
     t->info.partial_seen = tally->seen;
-    t->info.rng = t->net->rng;
+    t->info.rng = *et_net_rng(t->net);
     int rc = ET_OK;
     if (t->o->checkpoint_path && start > 0)
         rc = et_checkpoint_save(t->o->checkpoint_path, t->net, &t->opt, &t->info);
@@ -392,7 +410,7 @@ static int fill_batch(cnn_trainer *t, int epoch, int start, int n)
             et_augment_face(src, t->augmented, ET_FACE_SIZE, &t->aug, &sample_rng);
             src = t->augmented;
         }
-        et_emotion_normalize(src, net->input.data + (size_t)i * FACE_PIXELS);
+        et_emotion_normalize(src, et_net_input(net)->data + (size_t)i * FACE_PIXELS);
         t->labels[i] = train->labels[idx];
         if (train->soft)
             memcpy(t->targets + (size_t)i * ET_EMOTIONS, train->soft + (size_t)idx * ET_EMOTIONS,
@@ -401,11 +419,11 @@ static int fill_batch(cnn_trainer *t, int epoch, int start, int n)
     if (!train->soft)
         et_targets_one_hot(t->labels, n, ET_EMOTIONS, t->targets);
     if (o->cutmix > 0) {
-        memcpy(t->batch_images, net->input.data, (size_t)n * FACE_PIXELS * sizeof(float));
+        memcpy(t->batch_images, et_net_input(net)->data, (size_t)n * FACE_PIXELS * sizeof(float));
         memcpy(t->batch_targets, t->targets, (size_t)n * ET_EMOTIONS * sizeof(float));
         et_rng mix_rng;
         et_rng_seed(&mix_rng, mix(mix(mix(o->seed, (uint64_t)epoch), (uint64_t)start), 0xc0731bULL));
-        et_cutmix_batch(net->input.data, t->targets, n, ET_FACE_SIZE, ET_EMOTIONS, o->cutmix, t->batch_images,
+        et_cutmix_batch(et_net_input(net)->data, t->targets, n, ET_FACE_SIZE, ET_EMOTIONS, o->cutmix, t->batch_images,
                         t->batch_targets, &mix_rng);
     }
     return ET_OK;
@@ -420,21 +438,21 @@ static int train_step(cnn_trainer *t, int epoch, int n, epoch_tally *tally)
     int rc = et_net_forward(net, 1);
     if (rc != ET_OK)
         return rc;
-    et_layer *out = &net->layers[net->outputs[0]];
+    const et_tensor *out = et_net_output(net, 0);
     double loss;
-    if ((rc = et_loss_softmax_cross_entropy(&out->out, t->targets, o->smoothing, &t->dlogits, &loss)) != ET_OK)
+    if ((rc = et_loss_softmax_cross_entropy(out, t->targets, o->smoothing, &t->dlogits, &loss)) != ET_OK)
         return rc;
     if (!isfinite(loss))
         return et_error_set(ET_ERR, "train: loss became %g at epoch %d step %ld (learning rate too high?)", loss,
                             epoch + 1, t->info.step);
-    et_tensor *d = &t->dlogits;
-    if ((rc = et_tensor_resize(&out->dout, d->n, d->c, d->h, d->w)) != ET_OK)
-        return rc;
-    memcpy(out->dout.data, d->data, et_tensor_count(d) * sizeof(float));
+    et_tensor *dout = et_net_output_grad(net, 0);
+    if (!dout)
+        return ET_ERR_NOMEM;
+    memcpy(dout->data, t->dlogits.data, et_tensor_count(&t->dlogits) * sizeof(float));
     if (o->class_balance > 0)
-        weight_rows(out->dout.data, t->targets, n, t->weights);
+        weight_rows(dout->data, t->targets, n, t->weights);
     for (int i = 0; i < n; i++)
-        tally->correct += et_argmax(out->out.data + (size_t)i * ET_EMOTIONS, ET_EMOTIONS) == t->labels[i];
+        tally->correct += et_argmax(out->data + (size_t)i * ET_EMOTIONS, ET_EMOTIONS) == t->labels[i];
     tally->seen += n;
     tally->loss_sum += loss * n;
     et_net_zero_grad(net);
@@ -532,7 +550,7 @@ static int end_epoch(cnn_trainer *t, int epoch, const epoch_tally *tally, double
     t->info.position = 0;
     t->info.partial_loss = 0.0;
     t->info.partial_correct = t->info.partial_seen = 0;
-    t->info.rng = t->net->rng;
+    t->info.rng = *et_net_rng(t->net);
     result->epochs_done = epoch + 1;
     result->last_val = val_metrics;
     result->images_per_second = train_seconds > 0 ? tally->seen / train_seconds : 0.0;

@@ -13,8 +13,8 @@ static int load_net(et_emotion_classifier *c, et_net **out)
     if (rc != ET_OK)
         return rc;
     et_net *net = *out;
-    et_shape in = net->input_shape;
-    et_shape o = net->layers[net->outputs[0]].out_shape;
+    et_shape in = et_net_input_shape(net);
+    et_shape o = et_net_output_shape(net, 0);
     if (in.c != 1 || in.h != ET_FACE_SIZE || in.w != ET_FACE_SIZE || o.c * o.h * o.w != ET_EMOTIONS)
         return et_error_set(ET_ERR_FORMAT, "%s: not an emotion classifier (input must be 1x48x48, output 7 classes)",
                             c->path);
@@ -33,9 +33,9 @@ int et_emotion_classifier_load(et_emotion_classifier *c, const char *path)
         et_emotion_classifier_free(c);
         return rc;
     }
-    c->embedding_layer = et_net_find(c->net, ET_EMBEDDING_LAYER);
+    c->embedding_layer = et_net_find_layer(c->net, ET_EMBEDDING_LAYER);
     if (c->embedding_layer >= 0) {
-        et_shape e = c->net->layers[c->embedding_layer].out_shape;
+        et_shape e = et_net_layer_shape(c->net, c->embedding_layer);
         c->embedding_size = e.c * e.h * e.w;
     }
     return ET_OK;
@@ -62,7 +62,7 @@ static int run_net(et_emotion_classifier *c, et_net *net, const uint8_t *crops, 
     int rc = et_net_prepare(net, count * views, 1);
     if (rc != ET_OK)
         return rc;
-    float *x = net->input.data;
+    float *x = et_net_input(net)->data;
     for (int i = 0; i < count; i++)
         et_emotion_normalize(crops + (size_t)i * n, x + (size_t)i * n);
     if (views == 2) /* the standardisation does not depend on pixel order */
@@ -81,7 +81,7 @@ static int run_net(et_emotion_classifier *c, et_net *net, const uint8_t *crops, 
         }
     }
     if (embeddings) {
-        const float *e = net->layers[c->embedding_layer].out.data;
+        const float *e = et_net_layer_output(net, c->embedding_layer)->data;
         size_t values = (size_t)count * c->embedding_size;
         for (size_t k = 0; k < values; k++)
             embeddings[k] = views == 2 ? 0.5f * (e[k] + e[values + k]) : e[k];

@@ -76,13 +76,13 @@ void et_face_detector_free(et_face_detector *d)
 static int check_outputs(et_face_detector *d)
 {
     et_net *net = d->net;
-    if (net->output_count < 2 || net->output_count % 2)
+    if (et_net_output_count(net) < 2 || et_net_output_count(net) % 2)
         return et_error_set(ET_ERR_FORMAT, "%s: a face detector has regressor and classificator outputs in pairs",
                             d->path);
-    d->heads = net->output_count / 2;
+    d->heads = et_net_output_count(net) / 2;
     int total = 0;
     for (int k = 0; k < d->heads; k++) {
-        et_shape r = net->layers[net->outputs[k]].out_shape, c = net->layers[net->outputs[d->heads + k]].out_shape;
+        et_shape r = et_net_output_shape(net, k), c = et_net_output_shape(net, d->heads + k);
         if (r.h != c.h || r.w != c.w || r.c != c.c * ET_FACE_RAW_COORDS)
             return et_error_set(ET_ERR_FORMAT, "%s: outputs %d and %d are not a regressor/classificator pair", d->path,
                                 k, d->heads + k);
@@ -123,7 +123,7 @@ int et_face_detector_open(et_face_detector **out, const char *weights_path, cons
     /* Inference only: ReLUs fold into the convolutions and adds before them. */
     if ((rc = et_net_load(&d->net, d->path)) != ET_OK || (rc = et_net_fold_batchnorm(d->net)) != ET_OK)
         goto fail;
-    et_shape in = d->net->input_shape;
+    et_shape in = et_net_input_shape(d->net);
     if (in.c != 3 || in.h != spec->input || in.w != spec->input) {
         rc = et_error_set(ET_ERR_FORMAT, "%s: input is %dx%dx%d, the %s-range face model takes 3x%dx%d", d->path,
                           in.c, in.h, in.w, opt.model == ET_FACE_MODEL_SHORT ? "short" : "full", spec->input,
@@ -202,7 +202,7 @@ int et_face_detector_run_raw(et_face_detector *d, const float *input, float *reg
     int rc = et_net_prepare(d->net, 1, 1);
     if (rc != ET_OK)
         return rc;
-    memcpy(d->net->input.data, input, (size_t)3 * d->input_w * d->input_h * sizeof(float));
+    memcpy(et_net_input(d->net)->data, input, (size_t)3 * d->input_w * d->input_h * sizeof(float));
     if ((rc = forward(d)) != ET_OK)
         return rc;
     gather_outputs(d, 0);
@@ -251,8 +251,8 @@ static int detect_pass(et_face_detector *d, const et_frame *f, float margin, et_
     et_letterbox lb;
     int rc = et_net_prepare(d->net, 1, 1);
     if (rc == ET_OK)
-        rc = et_face_letterbox(f->rgb, f->width, f->height, f->stride, margin, d->net->input.data, d->input_w,
-                               d->input_h, &lb);
+        rc = et_face_letterbox(f->rgb, f->width, f->height, f->stride, margin, et_net_input(d->net)->data,
+                               d->input_w, d->input_h, &lb);
     if (rc == ET_OK)
         rc = forward(d);
     return rc == ET_OK ? faces_of(d, 0, &lb, faces, max) : rc;

@@ -36,7 +36,7 @@ int et_face_embedder_open(et_face_embedder **out, const char *weights_path)
         goto fail;
     if ((rc = et_net_load(&e->net, e->path)) != ET_OK)
         goto fail;
-    et_shape in = e->net->input_shape, o = e->net->layers[e->net->outputs[0]].out_shape;
+    et_shape in = et_net_input_shape(e->net), o = et_net_output_shape(e->net, 0);
     if (in.c != 3 || in.h != ET_FACE_CHIP_SIZE || in.w != ET_FACE_CHIP_SIZE || o.c * o.h * o.w != ET_FACE_EMBED_DIM) {
         rc = et_error_set(ET_ERR_FORMAT, "%s: not a face embedder (input must be 3x150x150, output 128 values)",
                           e->path);
@@ -94,7 +94,8 @@ int et_face_embed_raw(et_face_embedder *e, const uint8_t *chips, int count, int 
         return et_error_wrap(rc, "%s: ", e->path);
     const size_t values = (size_t)ET_FACE_CHIP_SIZE * ET_FACE_CHIP_SIZE * 3;
     for (int i = 0; i < count * views; i++)
-        chip_to_input(chips + (size_t)(i % count) * values, i >= count, e->net->input.data + (size_t)i * values);
+        chip_to_input(chips + (size_t)(i % count) * values, i >= count,
+                      et_net_input(e->net)->data + (size_t)i * values);
     if ((rc = et_net_forward(e->net, 0)) != ET_OK)
         return et_error_wrap(rc, "%s: ", e->path);
     const float *y = et_net_output(e->net, 0)->data;

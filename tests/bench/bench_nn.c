@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/nn/nn_internal.h"
 #include "bench.h"
 #include "emotrace/cnn_trainer.h"
 #include "emotrace/emotion_classifier.h"
 #include "emotrace/error.h"
-#include "emotrace/nn.h"
 #include "emotrace/train_ops.h"
 
 static et_net *make_net(int batch)
@@ -75,7 +75,7 @@ BENCH(nn_train)
         et_net_backward_begin(net);
         for (int l = net->layer_count - 1; l >= 0; l--) {
             double t0 = bench_now();
-            net->layers[l].type->backward(&net->layers[l], net);
+            et_layer_backward(&net->layers[l], net);
             if (s >= WARMUP)
                 bwd[l] += bench_now() - t0;
         }

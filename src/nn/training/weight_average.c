@@ -27,15 +27,15 @@ typedef struct {
     int apply; /* 1: average -> weights; 0: weights -> average */
 } average_ctx;
 
-static int visit(et_layer *layer, et_param *param, void *ctx)
+static int visit(const et_param_ref *param, void *ctx)
 {
     average_ctx *c = ctx;
     if (!param->trainable)
         return ET_OK;
-    if (c->index >= c->opt->count || c->opt->sizes[c->index] != et_tensor_count(&param->value))
+    if (c->index >= c->opt->count || c->opt->sizes[c->index] != et_tensor_count(param->value))
         return et_error_set(ET_ERR_USAGE, "weight average: '%s.%s' does not match the optimizer's parameters",
-                            layer->name, param->name);
-    float *w = param->value.data, *mean = c->opt->average[c->index];
+                            param->layer, param->name);
+    float *w = param->value->data, *mean = c->opt->average[c->index];
     size_t n = c->opt->sizes[c->index];
     if (c->apply) {
         for (size_t i = 0; i < n; i++)

@@ -33,26 +33,25 @@ typedef struct {
     int index;
 } init_ctx;
 
-static int count_param(et_layer *layer, et_param *param, void *ctx)
+static int count_param(const et_param_ref *param, void *ctx)
 {
-    (void)layer;
     if (param->trainable)
         ((et_optimizer *)ctx)->count++;
     return ET_OK;
 }
 
-static int alloc_param_state(et_layer *layer, et_param *param, void *ctx)
+static int alloc_param_state(const et_param_ref *param, void *ctx)
 {
     init_ctx *c = ctx;
     if (!param->trainable)
         return ET_OK;
-    size_t n = et_tensor_count(&param->value);
+    size_t n = et_tensor_count(param->value);
     c->opt->sizes[c->index] = n;
     c->opt->m[c->index] = et_floats_alloc(n);
     if (c->opt->kind == ET_OPTIMIZER_ADAMW)
         c->opt->v[c->index] = et_floats_alloc(n);
     if (!c->opt->m[c->index] || (c->opt->kind == ET_OPTIMIZER_ADAMW && !c->opt->v[c->index]))
-        return et_error_set(ET_ERR_NOMEM, "optimizer: out of memory for '%s.%s'", layer->name, param->name);
+        return et_error_set(ET_ERR_NOMEM, "optimizer: out of memory for '%s.%s'", param->layer, param->name);
     c->index++;
     return ET_OK;
 }
@@ -83,7 +82,7 @@ int et_optimizer_init(et_optimizer *opt, et_net *net, et_optimizer_kind kind)
 
 typedef struct {
     et_optimizer *opt;
-    et_param **params; /* trainable params, in optimizer order */
+    et_param_ref *params; /* trainable params, in optimizer order */
     float lr;
 } step_job;
 
@@ -97,7 +96,7 @@ static void step_part(void *ctx, int t, int threads)
     const step_job *j = ctx;
     et_optimizer *o = j->opt;
     for (int i = 0; i < o->count; i++) {
-        et_param *param = j->params[i];
+        const et_param_ref *param = &j->params[i];
         size_t n = o->sizes[i], begin = 0, end = n;
         if (n >= OPT_SPLIT_MIN)
             et_parallel_range(n, t, threads, &begin, &end);
@@ -107,26 +106,25 @@ static void step_part(void *ctx, int t, int threads)
             continue;
         float decay = param->decay ? o->weight_decay : 0.0f;
         if (o->kind == ET_OPTIMIZER_SGD)
-            et_sgd_update(param->value.data + begin, param->grad.data + begin, o->m[i] + begin, end - begin, j->lr,
+            et_sgd_update(param->value->data + begin, param->grad->data + begin, o->m[i] + begin, end - begin, j->lr,
                           o->momentum, o->nesterov, decay);
         else
-            et_adamw_update(param->value.data + begin, param->grad.data + begin, o->m[i] + begin,
+            et_adamw_update(param->value->data + begin, param->grad->data + begin, o->m[i] + begin,
                             o->v[i] + begin, end - begin, j->lr, o->beta1, o->beta2, o->eps, decay, o->step);
     }
 }
 
 typedef struct {
-    et_param **params;
+    et_param_ref *params;
     int index, capacity;
 } collect_ctx;
 
-static int collect_param(et_layer *layer, et_param *param, void *ctx)
+static int collect_param(const et_param_ref *param, void *ctx)
 {
-    (void)layer;
     collect_ctx *c = ctx;
     if (param->trainable) {
         if (c->index < c->capacity)
-            c->params[c->index] = param;
+            c->params[c->index] = *param;
         c->index++;
     }
     return ET_OK;
@@ -135,7 +133,7 @@ static int collect_param(et_layer *layer, et_param *param, void *ctx)
 int et_optimizer_step(et_optimizer *opt, et_net *net, float lr)
 {
     opt->step++;
-    et_param **params = malloc(((size_t)opt->count + 1) * sizeof *params);
+    et_param_ref *params = malloc(((size_t)opt->count + 1) * sizeof *params);
     if (!params)
         return et_error_set(ET_ERR_NOMEM, "optimizer: out of memory");
     collect_ctx c = {params, 0, opt->count};
