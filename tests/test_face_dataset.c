@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "emotrace/error.h"
-#include "emotrace/face_dataset.h"
+#include "emotrace/image_folder.h"
 #include "test.h"
 
 TEST(image_folder_dataset_reads_emotion_folders)

@@ -1,6 +1,7 @@
-/* Labelled 48x48 gray face crops for training and evaluation, from the
- * FER2013 CSV (emotion,pixels,Usage; gzip or plain) or from image folders
- * laid out as DIR/<emotion>/<image>. */
+/* Labelled 48x48 gray face crops for training and evaluation: the set, the
+ * FER2013 CSV reader (emotion,pixels,Usage; gzip or plain) and FER+ votes.
+ * Image folders are read by image_folder.h (train), through the pipeline's
+ * media reader. */
 #ifndef EMOTRACE_FACE_DATASET_H
 #define EMOTRACE_FACE_DATASET_H
 
@@ -19,19 +20,6 @@ typedef struct {
 /* Loads the rows whose Usage equals usage (NULL: all rows), at most limit
  * rows (0: no limit). */
 int et_fer2013_load(et_face_dataset *ds, const char *path, const char *usage, int limit);
-/* Loads DIR/<emotion>/<image>.{png,jpg,...}: each image converted to gray and
- * resized to 48x48. Unknown folder names and unreadable images are errors. */
-int et_image_folder_load(et_face_dataset *ds, const char *dir);
-/* Makes the 48x48 gray crop of the image at path: returns 1, 0 when the
- * image has no usable face (it is skipped and counted), or a negative error. */
-typedef int (*et_face_crop_fn)(void *ctx, const char *path, uint8_t *crop);
-/* Like et_image_folder_load, also reading DIR/labels.csv (its header names
- * the columns image and emotion, in any order among others; images in
- * DIR/images/ or DIR) when present, with crop making each crop
- * (NULL: centre square, for images that are face crops already). Images
- * without a face add 1 to *skipped (may be NULL). */
-int et_image_folder_load_faces(et_face_dataset *ds, const char *dir, et_face_crop_fn crop, void *crop_ctx,
-                               int *skipped);
 /* Attaches FER+ votes (fer2013new.csv, row-aligned with fer2013.csv) as soft
  * targets mapped to the FER2013 classes: weight x the vote shares plus
  * (1 - weight) x the one-hot FER2013 label (weight 1: the votes alone).

@@ -22,7 +22,7 @@ typedef struct {
  * leaves it. */
 int et_photo_face_open(et_photo_face *p, const char *weights, const et_face_detector_options *detector,
                        const et_face_align_options *align);
-/* An et_face_crop_fn (face_dataset.h) with ctx an et_photo_face: returns 1
+/* An et_face_crop_fn (image_folder.h) with ctx an et_photo_face: returns 1
  * with the crop, 0 if no face was found, negative on error. */
 int et_photo_face_crop(void *ctx, const char *path, uint8_t *crop);
 /* Reads the photo into p->frame and finds its largest face: 1 with *face,

@@ -12,7 +12,7 @@
 #include "eval_clips.h"
 #include "emotrace/emotion_classifier.h"
 #include "emotrace/error.h"
-#include "emotrace/face_dataset.h"
+#include "emotrace/image_folder.h"
 #include "emotrace/json.h"
 #include "emotrace/metrics.h"
 #include "emotrace/photo_face.h"

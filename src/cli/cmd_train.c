@@ -11,6 +11,7 @@
 #include "emotrace/cnn_trainer.h"
 #include "emotrace/error.h"
 #include "emotrace/face_detector.h"
+#include "emotrace/image_folder.h"
 #include "emotrace/photo_face.h"
 #include "emotrace/teacher.h"
 

@@ -13,7 +13,7 @@
 
 
 #include "emotrace/error.h"
-#include "emotrace/face_dataset.h"
+#include "emotrace/image_folder.h"
 #include "emotrace/media_reader.h"
 #include "emotrace/resize.h"
 
