@@ -208,8 +208,9 @@ TEST(annotate_keeps_frames_that_fps_skips)
 }
 
 /* --fps 5 on a 30 fps clip with B-frames: the frames it drops are not
- * converted to RGB, and the observations (frame, t, box, probabilities) are
- * those of converting every frame (EMOTRACE_CONVERT_EVERY_FRAME=1, the code
+ * converted to RGB and their non-reference ones not decoded, and the
+ * observations (frame, t, box, probabilities) are those of decoding and
+ * converting every frame (EMOTRACE_CONVERT_EVERY_FRAME=1, the code
  * before); --annotate still writes every frame. */
 TEST(fps_sampling_same_observations_as_every_frame_converted)
 {

@@ -31,9 +31,10 @@ long et_media_reader_dropped(et_media_reader *r);
  * sequence is skipped (counted in skipped_images, message in the error
  * buffer) unless every image fails. */
 int et_media_reader_read(et_media_reader *r, et_frame *frame);
-/* A video's frames earlier than t seconds come back with t and index only,
- * pixels not converted (et_video_skip_pixels_before); other kinds ignore it. */
-void et_media_reader_skip_pixels_before(et_media_reader *r, double t);
+/* A video's frames that sampler drops come back with t and index only, not
+ * converted and where the codec allows not decoded (et_video_sample); other
+ * kinds ignore it. */
+void et_media_reader_sample(et_media_reader *r, const et_sampler *sampler);
 void et_media_reader_close(et_media_reader *r);
 /* The first picture of the file at path, decoded as analyze decodes it:
  * stb_image for the still image types it knows, FFmpeg for the rest (WebP,

@@ -26,6 +26,17 @@
 #define MAX_RECEIVE_ERRORS 100
 /* Demuxer errors in a row (not end of file) before we stop resyncing. */
 #define MAX_READ_ERRORS 1000
+/* Packets in the decoder whose frames have not come out yet, at most (the
+ * decoder's threads and reordering hold a few dozen at the very most). */
+#define MAX_PENDING 64
+
+/* A packet sent to the decoder while sampling: its presentation timestamp,
+ * and whether its decoding may be skipped (a non-reference frame the
+ * sampler drops). */
+typedef struct {
+    int64_t pts;
+    int skipped;
+} sent_packet;
 
 struct et_video {
     char *path;
@@ -46,6 +57,17 @@ struct et_video {
     int receive_errors, read_errors;
     int64_t damaged;      /* packets or frames the decoder rejected */
     et_video_info info;
+    /* Sampling (et_video_sample): which frames get pixels, and the packets
+     * in the decoder in timestamp order, to give the frames left undecoded
+     * their places among the decoded ones. */
+    int sampling;
+    et_sampler sampler;
+    int may_skip;         /* the codec and the timestamps so far allow skipping */
+    sent_packet pending[MAX_PENDING];
+    int pending_count;
+    int held;             /* frame holds a decoded frame, due after the skipped ones before it */
+    int64_t last_ts;      /* best-effort timestamp of the last frame returned */
+    int64_t not_decoded;
 };
 
 /* "key=value" strings to the dictionary avformat_open_input takes. */
@@ -146,6 +168,7 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
         goto end;
     }
     v->start = AV_NOPTS_VALUE;
+    v->last_ts = AV_NOPTS_VALUE;
     v->pixels_from = -HUGE_VAL;
     pthread_once(&devices_once, devices_register);
     if (opt->input_format && !(ifmt = av_find_input_format(opt->input_format))) {
@@ -287,6 +310,15 @@ static int convert(et_video *v, const AVFrame *src, et_frame *out)
     return ET_OK;
 }
 
+/* Seconds since the stream start of a timestamp in the stream's time_base
+ * (v->start known): ts * num / den in one rounding, so that 750 x 1/1000
+ * is exactly 0.75. */
+static double ts_seconds(const et_video *v, int64_t ts)
+{
+    AVRational tb = v->st->time_base;
+    return (double)(ts - v->start) * tb.num / tb.den;
+}
+
 /* Seconds since the stream start from best_effort_timestamp x time_base,
  * which stays right for variable frame rates. */
 static double frame_time(et_video *v, const AVFrame *f)
@@ -299,9 +331,84 @@ static double frame_time(et_video *v, const AVFrame *f)
     }
     if (v->start == AV_NOPTS_VALUE)
         v->start = ts;
-    /* ts * num / den in one rounding, so that 750 x 1/1000 is exactly 0.75. */
-    AVRational tb = v->st->time_base;
-    return (double)(ts - v->start) * tb.num / tb.den;
+    return ts_seconds(v, ts);
+}
+
+/* Codecs whose decoders drop a non-reference frame cleanly when asked
+ * (skip_frame): no output for it, every other frame's pixels unchanged.
+ * Others (VP8, VP9 ...) keep decoding everything. */
+static int codec_skips_cleanly(enum AVCodecID id)
+{
+    return id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC || id == AV_CODEC_ID_MPEG2VIDEO ||
+           id == AV_CODEC_ID_MPEG1VIDEO;
+}
+
+/* Whether the sampler will keep the frame of a packet about to be sent:
+ * it runs on a copy of the sampler over the frames still in the decoder
+ * that come before it. Exact when those are all the frames before it that
+ * have not come out yet: true of B-frames, which follow in decoding order
+ * the frames they are shown after. */
+static int sampler_will_keep(const et_video *v, int64_t pts)
+{
+    et_sampler s = v->sampler;
+    for (int i = 0; i < v->pending_count && v->pending[i].pts < pts; i++)
+        et_sampler_keep(&s, ts_seconds(v, v->pending[i].pts));
+    return et_sampler_keep(&s, ts_seconds(v, pts));
+}
+
+/* Before sending pkt while sampling: lets the decoder skip it if it is a
+ * non-reference frame the sampler will drop; 1 if so. Skipping stops for
+ * good once a packet has no timestamp to place its frame by. */
+static int packet_skip_choose(et_video *v, const AVPacket *pkt)
+{
+    if (pkt->pts == AV_NOPTS_VALUE || v->pending_count == MAX_PENDING)
+        v->may_skip = 0;
+    int skip = v->may_skip && v->start != AV_NOPTS_VALUE && !(pkt->flags & AV_PKT_FLAG_KEY) &&
+               (v->last_ts == AV_NOPTS_VALUE || pkt->pts > v->last_ts) && !sampler_will_keep(v, pkt->pts);
+    v->dec->skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+    return skip;
+}
+
+/* Records a packet the decoder took, in timestamp order. */
+static void pending_add(et_video *v, int64_t pts, int skipped)
+{
+    int i = v->pending_count;
+    for (; i > 0 && v->pending[i - 1].pts > pts; i--)
+        v->pending[i] = v->pending[i - 1];
+    v->pending[i] = (sent_packet){pts, skipped};
+    v->pending_count++;
+}
+
+/* The frame of the packet with this timestamp came out: forgets the
+ * packet. A frame no packet had the timestamp of stops skipping for good:
+ * the frames' places can no longer be told from their packets. */
+static void pending_remove(et_video *v, int64_t ts)
+{
+    for (int i = 0; i < v->pending_count; i++)
+        if (v->pending[i].pts == ts) {
+            memmove(&v->pending[i], &v->pending[i + 1], (size_t)(v->pending_count - i - 1) * sizeof v->pending[0]);
+            v->pending_count--;
+            return;
+        }
+    v->may_skip = 0;
+}
+
+/* The first skipped packet before timestamp before, into *pts: 1, or 0 if
+ * there is none. Packets before it that were decoded but whose frames never
+ * came out (damaged) are forgotten on the way. */
+static int pending_take_skipped(et_video *v, int64_t before, int64_t *pts)
+{
+    int n = 0, found = 0;
+    while (n < v->pending_count && v->pending[n].pts < before) {
+        found = v->pending[n++].skipped;
+        if (found)
+            break;
+    }
+    if (found)
+        *pts = v->pending[n - 1].pts;
+    memmove(&v->pending[0], &v->pending[n], (size_t)(v->pending_count - n) * sizeof v->pending[0]);
+    v->pending_count -= n;
+    return found;
 }
 
 /* Sends the next packet of our stream to the decoder, or the flush packet
@@ -343,8 +450,12 @@ static int feed_decoder(et_video *v)
             av_packet_unref(v->pkt);
             continue;
         }
+        int skip = v->sampling && packet_skip_choose(v, v->pkt);
+        int64_t pts = v->pkt->pts;
         ret = avcodec_send_packet(v->dec, v->pkt);
         av_packet_unref(v->pkt);
+        if (ret >= 0 && v->may_skip)
+            pending_add(v, pts, skip);
         /* We only feed after receive said EAGAIN, so EAGAIN here too would
          * loop forever: the API rules it out; treat it as a failure. */
         if (ret == AVERROR(ENOMEM) || ret == AVERROR(EAGAIN))
@@ -358,7 +469,52 @@ static int feed_decoder(et_video *v)
     }
 }
 
-int et_video_read(et_video *v, et_frame *frame)
+/* A frame the decoder skipped, in its place: t and index only, 1; or 0
+ * when the sampler keeps it after all (see et_video_sample): it is left
+ * out, as a frame the decoder failed on is. */
+static int return_skipped(et_video *v, int64_t pts, et_frame *frame)
+{
+    double t = ts_seconds(v, pts);
+    int64_t index = v->frames_out++;
+    if (et_sampler_keep(&v->sampler, t)) {
+        v->damaged++;
+        return 0;
+    }
+    frame->t = t;
+    frame->index = index;
+    v->last_t = t;
+    v->last_ts = pts;
+    v->not_decoded++;
+    return 1;
+}
+
+/* The decoded frame held in v->frame, converted if it is wanted. */
+static int return_decoded(et_video *v, et_frame *frame)
+{
+    int64_t ts = v->frame->best_effort_timestamp;
+    double t = frame_time(v, v->frame);
+    if (v->sampling && (v->may_skip || v->pending_count)) {
+        if (ts != AV_NOPTS_VALUE)
+            pending_remove(v, ts);
+        if (ts == AV_NOPTS_VALUE || v->frame->interlaced_frame)
+            v->may_skip = 0; /* its place, or its fields', not told by one packet */
+    }
+    int wanted = v->sampling ? et_sampler_keep(&v->sampler, t) : 1;
+    int ret = wanted && t >= v->pixels_from ? convert(v, v->frame, frame) : ET_OK;
+    av_frame_unref(v->frame);
+    v->held = 0;
+    if (ret < 0)
+        return ret;
+    frame->t = t;
+    frame->index = v->frames_out++;
+    v->last_t = t;
+    v->last_ts = ts;
+    return 1;
+}
+
+/* Receives the next decoded frame into v->frame (v->held = 1), feeding the
+ * decoder as it asks; at the end of the stream sets v->finished. */
+static int receive_decoded(et_video *v)
 {
     while (!v->finished) {
         int ret = avcodec_receive_frame(v->dec, v->frame);
@@ -368,15 +524,8 @@ int et_video_read(et_video *v, et_frame *frame)
                 v->damaged++;
                 continue;
             }
-            double t = frame_time(v, v->frame);
-            ret = t < v->pixels_from ? ET_OK : convert(v, v->frame, frame);
-            av_frame_unref(v->frame);
-            if (ret < 0)
-                return ret;
-            frame->t = t;
-            frame->index = v->frames_out++;
-            v->last_t = t;
-            return 1;
+            v->held = 1;
+            return ET_OK;
         }
         if (ret == AVERROR_EOF || (ret == AVERROR(EAGAIN) && v->draining)) {
             v->finished = 1;
@@ -392,6 +541,30 @@ int et_video_read(et_video *v, et_frame *frame)
             return et_av_error(ret, v->path, "cannot decode");
         v->damaged++;
     }
+    return ET_OK;
+}
+
+int et_video_read(et_video *v, et_frame *frame)
+{
+    for (;;) {
+        int ret = v->held ? ET_OK : receive_decoded(v);
+        if (ret < 0)
+            return ret;
+        /* Frames left undecoded come first, in their places before the
+         * decoded one (or at the end). */
+        int64_t before = !v->held ? INT64_MAX
+                         : v->frame->best_effort_timestamp == AV_NOPTS_VALUE ? INT64_MIN
+                                                                            : v->frame->best_effort_timestamp;
+        int64_t pts;
+        if (v->pending_count && pending_take_skipped(v, before, &pts)) {
+            if (return_skipped(v, pts, frame))
+                return 1;
+            continue;
+        }
+        if (v->held)
+            return return_decoded(v, frame);
+        break; /* finished */
+    }
     if (v->frames_out == 0)
         return et_error_set(ET_ERR_FORMAT, "%s: no decodable %s video frames (%lld damaged packets)",
                             v->path, v->info.codec, (long long)v->damaged);
@@ -401,6 +574,20 @@ int et_video_read(et_video *v, et_frame *frame)
 void et_video_skip_pixels_before(et_video *v, double t)
 {
     v->pixels_from = t;
+}
+
+void et_video_sample(et_video *v, const et_sampler *sampler)
+{
+    v->sampling = 1;
+    v->sampler = *sampler;
+    const AVCodecParameters *par = v->st->codecpar;
+    v->may_skip = codec_skips_cleanly(par->codec_id) &&
+                  (par->field_order == AV_FIELD_PROGRESSIVE || par->field_order == AV_FIELD_UNKNOWN);
+}
+
+int64_t et_video_frames_not_decoded(const et_video *v)
+{
+    return v->not_decoded;
 }
 
 void et_video_get_info(const et_video *v, et_video_info *info)

@@ -12,6 +12,7 @@
 #include "emotrace/emotion_scores.h"
 #include "emotrace/lookahead.h"
 #include "emotrace/nn.h"
+#include "emotrace/sampler.h"
 #include "emotrace/tracker.h"
 
 #define CROP_PIXELS (ET_FACE_SIZE * ET_FACE_SIZE)
@@ -277,21 +278,13 @@ static int pass_skipped(const et_analyzer_options *o, const et_frame *f, const m
     return rc == ET_OK ? deliver_ready(o, 0, run) : rc;
 }
 
-/* Reads the next frame to analyse into f (time range and --fps applied):
- * 1, 0 at the end, negative on error. */
-static int read_next(const et_analyzer_options *o, et_media_reader *reader, et_frame *f, double *next_t,
+/* Reads the next frame to analyse into f (time range and --fps, by
+ * sampler when not NULL, applied): 1, 0 at the end, negative on error. */
+static int read_next(const et_analyzer_options *o, et_media_reader *reader, et_frame *f, et_sampler *sampler,
                      double *last_t, const media_run *run)
 {
     et_analyzer_stats *stats = run->stats;
-    /* Frames --fps drops need no pixels, unless on_frame draws them too.
-     * EMOTRACE_CONVERT_EVERY_FRAME=1 converts them all anyway: the tests'
-     * reference for what the sampled frames must give. */
-    const char *every = getenv("EMOTRACE_CONVERT_EVERY_FRAME");
-    int sampled = o->max_fps > 0 && !(o->on_frame && o->on_frame_skipped) && !(every && *every == '1');
     for (;;) {
-        double keep_from = *next_t - 1e-6;
-        if (sampled)
-            et_media_reader_skip_pixels_before(reader, keep_from);
         double t0 = now();
         int got = et_media_reader_read(reader, f);
         stats->decode += now() - t0;
@@ -303,21 +296,26 @@ static int read_next(const et_analyzer_options *o, et_media_reader *reader, et_f
             continue;
         if (o->end > 0 && f->t > o->end + 1e-9)
             return 0;
-        /* --fps: keep a frame once its time reaches the next slot; the small
-         * tolerance keeps exact multiples (30 fps -> 10 fps) regular. */
-        if (o->max_fps > 0) {
-            if (f->t < keep_from) {
-                int rc = o->on_frame && o->on_frame_skipped ? pass_skipped(o, f, run) : ET_OK;
-                if (rc != ET_OK)
-                    return rc;
-                continue;
-            }
-            *next_t += 1.0 / o->max_fps;
-            if (*next_t < f->t)
-                *next_t = f->t + 1.0 / o->max_fps;
+        if (sampler && !et_sampler_keep(sampler, f->t)) {
+            int rc = o->on_frame && o->on_frame_skipped ? pass_skipped(o, f, run) : ET_OK;
+            if (rc != ET_OK)
+                return rc;
+            continue;
         }
         return 1;
     }
+}
+
+/* With --fps, the reader learns the rule too: the frames it drops need no
+ * pixels (and, where the codec allows, no decoding), unless on_frame draws
+ * them. EMOTRACE_CONVERT_EVERY_FRAME=1 decodes and converts them all
+ * anyway: the tests' reference for what the sampled frames must give. */
+static void sampler_start(const et_analyzer_options *o, et_media_reader *reader, et_sampler *sampler)
+{
+    et_sampler_init(sampler, o->start, o->max_fps);
+    const char *every = getenv("EMOTRACE_CONVERT_EVERY_FRAME");
+    if (!(o->on_frame && o->on_frame_skipped) && !(every && *every == '1'))
+        et_media_reader_sample(reader, sampler);
 }
 
 /* Runs the temporal model over frame i's faces (their CNN outputs are
@@ -441,7 +439,10 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     et_tracker tracker;
     et_tracker_init(&tracker, o->max_gap, temporal ? et_temporal_state_size(temporal) : 0);
     media_run run = {&tracker, temporal, NULL, NULL, sink, info, stats};
-    double next_t = o->start, started = now(), last_t = 0.0, t0;
+    double started = now(), last_t = 0.0, t0;
+    et_sampler sampler;
+    if (o->max_fps > 0)
+        sampler_start(o, &reader, &sampler);
     int max_batch = o->batch_frames > 0 && o->batch_frames < BATCH_FRAMES ? o->batch_frames : BATCH_FRAMES;
     /* Frames --fps skips go to the observer as they are read: one frame at
      * a time keeps them in order with the analysed ones. A live source is
@@ -482,7 +483,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
                 rc = et_error_set(ET_ERR_INTERRUPTED, "%s: interrupted", item->path);
                 goto fail;
             }
-            int got = read_next(o, &reader, &b->frames[n], &next_t, &last_t, &run);
+            int got = read_next(o, &reader, &b->frames[n], o->max_fps > 0 ? &sampler : NULL, &last_t, &run);
             if (got < 0) {
                 rc = got;
                 goto fail;

@@ -91,10 +91,10 @@ int et_media_reader_read(et_media_reader *r, et_frame *frame)
     return 0;
 }
 
-void et_media_reader_skip_pixels_before(et_media_reader *r, double t)
+void et_media_reader_sample(et_media_reader *r, const et_sampler *sampler)
 {
     if (r->video)
-        et_video_skip_pixels_before(r->video, t);
+        et_video_sample(r->video, sampler);
 }
 
 long et_media_reader_dropped(et_media_reader *r)
