@@ -1,4 +1,4 @@
-/* Sampled decoding (et_video_sample): the frames the sampler drops are not
+/* Sampled decoding (et_video_options.sampler): the frames the sampler drops are not
  * converted, and the non-reference ones among them not even decoded, yet
  * every frame still comes back in its place with the time and index that
  * decoding everything gives, and each kept frame has the very pixels of
@@ -46,13 +46,12 @@ static int decode_clip(const char *path, double start, double fps, decoded_clip 
 {
     memset(out, 0, sizeof *out);
     et_video *v = NULL;
-    if (et_video_open(&v, path, NULL) != ET_OK)
-        return -1;
     et_sampler decoder_rule, kept_rule;
-    if (fps > 0) {
-        et_sampler_init(&decoder_rule, start, fps);
-        et_video_sample(v, &decoder_rule);
-    }
+    et_sampler_init(&decoder_rule, start, fps);
+    et_video_options options = {0};
+    options.sampler = fps > 0 ? &decoder_rule : NULL;
+    if (et_video_open(&v, path, &options) != ET_OK)
+        return -1;
     et_sampler_init(&kept_rule, start, fps > 0 ? fps : 1e9);
     et_frame f = {0};
     int ret;

@@ -21,7 +21,7 @@ typedef enum {
 
 typedef struct {
     et_live_policy policy;
-    int queue;          /* ET_LIVE_ALL: frames decoded ahead at most; 0: 8 */
+    int queue;          /* ET_LIVE_ALL: frames decoded ahead at most; 0: 8, fewer (at least 2) when 8 would hold over 64 MB of pixels */
     volatile int *stop; /* when set, reading ends (returns 0) within 0.1 s; NULL: never */
 } et_live_options;
 

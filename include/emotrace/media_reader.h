@@ -22,7 +22,9 @@ typedef struct {
 
 int et_media_reader_open(et_media_reader *r, const et_media_item *item, double image_fps,
                          const et_video_options *video_options);
-/* The same, with the options for a stream (NULL: latest frame, no stop). */
+/* The same, with the options for a stream (NULL: latest frame, no stop);
+ * a video file is decoded ahead in a thread of its own too (a few frames,
+ * none dropped), overlapping decoding with the caller's work. */
 int et_media_reader_open_live(et_media_reader *r, const et_media_item *item, double image_fps,
                               const et_video_options *video_options, const et_live_options *live_options);
 /* Frames a live stream dropped so far (0 for other kinds). */
@@ -31,10 +33,6 @@ long et_media_reader_dropped(et_media_reader *r);
  * sequence is skipped (counted in skipped_images, message in the error
  * buffer) unless every image fails. */
 int et_media_reader_read(et_media_reader *r, et_frame *frame);
-/* A video's frames that sampler drops come back with t and index only, not
- * converted and where the codec allows not decoded (et_video_sample); other
- * kinds ignore it. */
-void et_media_reader_sample(et_media_reader *r, const et_sampler *sampler);
 void et_media_reader_close(et_media_reader *r);
 /* The first picture of the file at path, decoded as analyze decodes it:
  * stb_image for the still image types it knows, FFmpeg for the rest (WebP,

@@ -33,6 +33,18 @@ typedef struct {
      * as if it had ended. NULL: never. */
     int (*interrupt)(void *ctx);
     void *interrupt_ctx;
+    /* Frames this sampler (copied, in its initial state) drops come back
+     * with t and index only, as those et_video_skip_pixels_before names
+     * do. Where the codec allows it (H.264, HEVC, MPEG-1/2 with timestamps
+     * on their packets), the non-reference frames among them are not even
+     * decoded: their times and indices come from their packets, exactly as
+     * decoding would give them, and the kept frames' pixels are those of
+     * decoding every frame. Should a frame the sampler keeps have been left
+     * undecoded all the same (a damaged stream can defeat the look-ahead
+     * that decides), it is left out, as a frame the decoder failed on is:
+     * every frame that comes back and the sampler keeps has its own
+     * pixels. NULL: every frame gets pixels. */
+    const et_sampler *sampler;
 } et_video_options;
 
 typedef struct {
@@ -58,18 +70,7 @@ int et_video_read(et_video *v, et_frame *frame);
  * it held), which is most of the cost of a frame a sampler drops anyway.
  * -HUGE_VAL (the default) converts every frame. */
 void et_video_skip_pixels_before(et_video *v, double t);
-/* Frames the sampler (copied, in its initial state) drops come back with t
- * and index only, like those above; call it before the first read. Where
- * the codec allows it (H.264, HEVC, MPEG-1/2 with timestamps on their
- * packets), the non-reference frames among them are not even decoded:
- * their times and indices come from their packets, exactly as decoding
- * would give them, and the kept frames' pixels are those of decoding every
- * frame. Should a frame the sampler keeps have been left undecoded all the
- * same (a damaged stream can defeat the look-ahead that decides), it is
- * left out, as a frame the decoder failed on is: every frame that comes
- * back and the sampler keeps has its own pixels. */
-void et_video_sample(et_video *v, const et_sampler *sampler);
-/* Frames whose decoding was skipped so far (et_video_sample). */
+/* Frames whose decoding was skipped so far (et_video_options.sampler). */
 int64_t et_video_frames_not_decoded(const et_video *v);
 void et_video_get_info(const et_video *v, et_video_info *info);
 /* Frees everything; NULL is fine. */

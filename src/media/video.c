@@ -57,7 +57,7 @@ struct et_video {
     int receive_errors, read_errors;
     int64_t damaged;      /* packets or frames the decoder rejected */
     et_video_info info;
-    /* Sampling (et_video_sample): which frames get pixels, and the packets
+    /* Sampling (et_video_options.sampler): which frames get pixels, and the packets
      * in the decoder in timestamp order, to give the frames left undecoded
      * their places among the decoded ones. */
     int sampling;
@@ -69,6 +69,8 @@ struct et_video {
     int64_t last_ts;      /* best-effort timestamp of the last frame returned */
     int64_t not_decoded;
 };
+
+static void video_sample(et_video *v, const et_sampler *sampler);
 
 /* "key=value" strings to the dictionary avformat_open_input takes. */
 static int options_to_dict(AVDictionary **dict, const char *path, const char *const *list)
@@ -246,6 +248,8 @@ int et_video_open(et_video **out, const char *path, const et_video_options *opt)
         v->start = v->st->start_time;
     v->rotation = stream_rotation(v->st);
     fill_info(v);
+    if (opt->sampler)
+        video_sample(v, opt->sampler);
     ret = ET_OK;
 
 end:
@@ -470,7 +474,7 @@ static int feed_decoder(et_video *v)
 }
 
 /* A frame the decoder skipped, in its place: t and index only, 1; or 0
- * when the sampler keeps it after all (see et_video_sample): it is left
+ * when the sampler keeps it after all (see et_video_options.sampler): it is left
  * out, as a frame the decoder failed on is. */
 static int return_skipped(et_video *v, int64_t pts, et_frame *frame)
 {
@@ -576,7 +580,8 @@ void et_video_skip_pixels_before(et_video *v, double t)
     v->pixels_from = t;
 }
 
-void et_video_sample(et_video *v, const et_sampler *sampler)
+/* Sampling from the start (et_video_options.sampler). */
+static void video_sample(et_video *v, const et_sampler *sampler)
 {
     v->sampling = 1;
     v->sampler = *sampler;

@@ -306,16 +306,14 @@ static int read_next(const et_analyzer_options *o, et_media_reader *reader, et_f
     }
 }
 
-/* With --fps, the reader learns the rule too: the frames it drops need no
- * pixels (and, where the codec allows, no decoding), unless on_frame draws
- * them. EMOTRACE_CONVERT_EVERY_FRAME=1 decodes and converts them all
+/* With --fps, the decoder learns the rule too: the frames it drops need
+ * no pixels (and, where the codec allows, no decoding), unless on_frame
+ * draws them. EMOTRACE_CONVERT_EVERY_FRAME=1 decodes and converts them all
  * anyway: the tests' reference for what the sampled frames must give. */
-static void sampler_start(const et_analyzer_options *o, et_media_reader *reader, et_sampler *sampler)
+static int decoder_samples(const et_analyzer_options *o)
 {
-    et_sampler_init(sampler, o->start, o->max_fps);
     const char *every = getenv("EMOTRACE_CONVERT_EVERY_FRAME");
-    if (!(o->on_frame && o->on_frame_skipped) && !(every && *every == '1'))
-        et_media_reader_sample(reader, sampler);
+    return o->max_fps > 0 && !(o->on_frame && o->on_frame_skipped) && !(every && *every == '1');
 }
 
 /* Runs the temporal model over frame i's faces (their CNN outputs are
@@ -406,6 +404,11 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     video_options.threads = o->decoder_threads;
     video_options.input_format = o->input_format;
     video_options.input_options = o->input_options;
+    et_sampler sampler;
+    if (o->max_fps > 0)
+        et_sampler_init(&sampler, o->start, o->max_fps);
+    if (decoder_samples(o))
+        video_options.sampler = &sampler;
     int live = item->kind == ET_MEDIA_STREAM;
     et_live_options live_options = {o->live_policy, 0, o->finish};
     int rc = et_media_reader_open_live(&reader, item, o->image_fps, &video_options, &live_options);
@@ -440,9 +443,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     et_tracker_init(&tracker, o->max_gap, temporal ? et_temporal_state_size(temporal) : 0);
     media_run run = {&tracker, temporal, NULL, NULL, sink, info, stats};
     double started = now(), last_t = 0.0, t0;
-    et_sampler sampler;
-    if (o->max_fps > 0)
-        sampler_start(o, &reader, &sampler);
+
     int max_batch = o->batch_frames > 0 && o->batch_frames < BATCH_FRAMES ? o->batch_frames : BATCH_FRAMES;
     /* Frames --fps skips go to the observer as they are read: one frame at
      * a time keeps them in order with the analysed ones. A live source is

@@ -13,6 +13,9 @@
 #include "emotrace/error.h"
 
 #define DEFAULT_QUEUE 8
+/* The default queue holds fewer frames of large pictures: at most about
+ * this many bytes of pixels (and at least 2 frames). */
+#define DEFAULT_QUEUE_BYTES ((size_t)64 << 20)
 #define POLL_NS 100000000L /* how often a waiting reader looks at the stop flag */
 
 struct et_live_reader {
@@ -84,6 +87,18 @@ static void *decode_loop(void *arg)
     return NULL;
 }
 
+/* DEFAULT_QUEUE frames, fewer when they are large. */
+static int default_queue(const et_video *video)
+{
+    et_video_info info;
+    et_video_get_info(video, &info);
+    size_t frame_bytes = (size_t)info.width * (size_t)info.height * 3;
+    if (frame_bytes == 0 || frame_bytes * DEFAULT_QUEUE <= DEFAULT_QUEUE_BYTES)
+        return DEFAULT_QUEUE;
+    size_t frames = DEFAULT_QUEUE_BYTES / frame_bytes;
+    return frames < 2 ? 2 : (int)frames;
+}
+
 int et_live_reader_open(et_live_reader **out, const char *url, const et_video_options *vo, const et_live_options *lo)
 {
     static const et_live_options defaults = {ET_LIVE_LATEST, 0, NULL};
@@ -101,22 +116,22 @@ int et_live_reader_open(et_live_reader **out, const char *url, const et_video_op
         return et_error_set(ET_ERR_NOMEM, "%s: out of memory", url);
     r->policy = lo->policy;
     r->stop = lo->stop;
-    r->capacity = lo->policy == ET_LIVE_ALL ? (lo->queue > 0 ? lo->queue : DEFAULT_QUEUE) : 1;
     pthread_mutex_init(&r->lock, NULL);
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&r->changed, &attr);
     pthread_condattr_destroy(&attr);
-    r->slots = calloc((size_t)r->capacity, sizeof *r->slots);
-    if (!r->slots) {
-        ret = et_error_set(ET_ERR_NOMEM, "%s: out of memory", url);
-        goto fail;
-    }
     video_options.interrupt = interrupted;
     video_options.interrupt_ctx = r;
     /* FFmpeg names standard input pipe:0; "-" is what users type. */
     if ((ret = et_video_open(&r->video, strcmp(url, "-") ? url : "pipe:0", &video_options)) != ET_OK)
         goto fail;
+    r->capacity = lo->policy == ET_LIVE_ALL ? (lo->queue > 0 ? lo->queue : default_queue(r->video)) : 1;
+    r->slots = calloc((size_t)r->capacity, sizeof *r->slots);
+    if (!r->slots) {
+        ret = et_error_set(ET_ERR_NOMEM, "%s: out of memory", url);
+        goto fail;
+    }
     if (pthread_create(&r->thread, NULL, decode_loop, r) != 0) {
         ret = et_error_set(ET_ERR_NOMEM, "%s: cannot start the decoding thread", url);
         goto fail;

@@ -6,14 +6,9 @@
 #include "emotrace/error.h"
 #include "emotrace/image.h"
 
-int et_media_reader_open(et_media_reader *r, const et_media_item *item, double image_fps,
-                         const et_video_options *video_options)
-{
-    return et_media_reader_open_live(r, item, image_fps, video_options, NULL);
-}
-
-int et_media_reader_open_live(et_media_reader *r, const et_media_item *item, double image_fps,
-                              const et_video_options *video_options, const et_live_options *live_options)
+/* Opens item; read_ahead: a video file is decoded in a thread of its own. */
+static int reader_open(et_media_reader *r, const et_media_item *item, double image_fps,
+                       const et_video_options *video_options, const et_live_options *live_options, int read_ahead)
 {
     memset(r, 0, sizeof *r);
     r->item = item;
@@ -21,9 +16,13 @@ int et_media_reader_open_live(et_media_reader *r, const et_media_item *item, dou
     if (item->error) /* listing it failed already */
         return et_error_set(ET_ERR_IO, "%s", item->error);
     if (item->kind == ET_MEDIA_VIDEO || item->kind == ET_MEDIA_STREAM) {
-        int rc = item->kind == ET_MEDIA_VIDEO
-                     ? et_video_open(&r->video, item->path, video_options)
-                     : et_live_reader_open(&r->live, item->path, video_options, live_options);
+        /* A file read ahead keeps every frame; the stop flag is the
+         * caller's to check (the end of a file is not an interruption). */
+        et_live_options ahead = {ET_LIVE_ALL, 0, NULL};
+        int rc = item->kind == ET_MEDIA_STREAM
+                     ? et_live_reader_open(&r->live, item->path, video_options, live_options)
+                 : read_ahead ? et_live_reader_open(&r->live, item->path, video_options, &ahead)
+                                 : et_video_open(&r->video, item->path, video_options);
         if (rc != ET_OK)
             return rc;
         et_video_info info;
@@ -42,6 +41,18 @@ int et_media_reader_open_live(et_media_reader *r, const et_media_item *item, dou
         r->duration = (double)item->image_count / r->image_fps;
     }
     return ET_OK;
+}
+
+int et_media_reader_open(et_media_reader *r, const et_media_item *item, double image_fps,
+                         const et_video_options *video_options)
+{
+    return reader_open(r, item, image_fps, video_options, NULL, 0);
+}
+
+int et_media_reader_open_live(et_media_reader *r, const et_media_item *item, double image_fps,
+                              const et_video_options *video_options, const et_live_options *live_options)
+{
+    return reader_open(r, item, image_fps, video_options, live_options, 1);
 }
 
 int et_media_reader_read(et_media_reader *r, et_frame *frame)
@@ -89,12 +100,6 @@ int et_media_reader_read(et_media_reader *r, et_frame *frame)
                             item->image_count, last);
     }
     return 0;
-}
-
-void et_media_reader_sample(et_media_reader *r, const et_sampler *sampler)
-{
-    if (r->video)
-        et_video_sample(r->video, sampler);
 }
 
 long et_media_reader_dropped(et_media_reader *r)

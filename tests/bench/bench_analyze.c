@@ -130,19 +130,18 @@ static double decode_timed(int mode, long *frames)
 {
     et_video *v = NULL;
     et_frame frame = {0};
+    et_sampler s;
+    et_sampler_init(&s, 0, 5);
+    et_video_options options = {0};
+    options.sampler = mode == DECODE_SAMPLED_5FPS ? &s : NULL;
     *frames = 0;
     double t0 = bench_now();
-    if (et_video_open(&v, CLIP, NULL) != ET_OK) {
+    if (et_video_open(&v, CLIP, &options) != ET_OK) {
         fprintf(stderr, "bench: %s\n", et_error_message());
         exit(1);
     }
     if (mode == DECODE_CONVERT_NONE)
         et_video_skip_pixels_before(v, HUGE_VAL);
-    if (mode == DECODE_SAMPLED_5FPS) {
-        et_sampler s;
-        et_sampler_init(&s, 0, 5);
-        et_video_sample(v, &s);
-    }
     while (et_video_read(v, &frame) > 0)
         ++*frames;
     double seconds = bench_now() - t0;
