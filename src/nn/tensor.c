@@ -1,24 +1,37 @@
 #include "emotrace/tensor.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "emotrace/error.h"
 
+/* Zeroed by calloc, which takes fresh pages from the system as they are
+ * (zero) instead of writing them: a large buffer costs nothing until its
+ * pages are used. The 64-byte aligned block starts up to 64 bytes into
+ * calloc's, whose address is kept just before it for et_floats_free. */
 float *et_floats_alloc(size_t count)
 {
     size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
     if (bytes == 0)
         bytes = 64;
-    float *p = aligned_alloc(64, bytes);
-    if (p)
-        memset(p, 0, bytes);
-    return p;
+    if (bytes > SIZE_MAX - 64)
+        return NULL;
+    unsigned char *block = calloc(1, bytes + 64);
+    if (!block)
+        return NULL;
+    unsigned char *p = block + 64 - (uintptr_t)block % 64; /* 16 to 64 bytes in: room for the address */
+    memcpy(p - sizeof block, &block, sizeof block);
+    return (float *)p;
 }
 
 void et_floats_free(float *p)
 {
-    free(p);
+    if (!p)
+        return;
+    unsigned char *block;
+    memcpy(&block, (unsigned char *)p - sizeof block, sizeof block);
+    free(block);
 }
 
 int et_tensor_resize(et_tensor *t, int n, int c, int h, int w)
@@ -52,8 +65,11 @@ int et_tensor_resize(et_tensor *t, int n, int c, int h, int w)
 
 int et_tensor_zeros(et_tensor *t, int n, int c, int h, int w)
 {
+    const float *before = t->data;
     int rc = et_tensor_resize(t, n, c, h, w);
-    if (rc == ET_OK && t->data)
+    /* New storage is zero already, and untouched (a gradient an inference
+     * never uses stays out of memory). */
+    if (rc == ET_OK && t->data && t->data == before)
         memset(t->data, 0, et_tensor_count(t) * sizeof(float));
     return rc;
 }
