@@ -3,9 +3,11 @@ VERSION := 0.1.0
 PREFIX  ?= /usr/local
 CC      ?= cc
 
-PKGS    := libavdevice libavformat libavcodec libavutil libswscale sqlite3 stb zlib
-DEPS_CFLAGS := $(shell pkg-config --cflags $(PKGS)) -I/usr/include/x86_64-linux-gnu/openblas-pthread
-DEPS_LIBS   := $(shell pkg-config --libs $(PKGS)) -lopenblas -lpthread -lm
+# libavdevice is not linked: src/media/video.c loads it when a device is
+# asked for (its headers give the library's version).
+PKGS    := libavformat libavcodec libavutil libswscale sqlite3 stb zlib
+DEPS_CFLAGS := $(shell pkg-config --cflags libavdevice $(PKGS)) -I/usr/include/x86_64-linux-gnu/openblas-pthread
+DEPS_LIBS   := $(shell pkg-config --libs $(PKGS)) -lopenblas -lpthread -ldl -lm
 
 # snprintf truncation is bounded and intended wherever we use it; gcc guesses
 # too often (clang has no such warning; it warns of the deliberate string

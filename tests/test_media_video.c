@@ -347,6 +347,31 @@ TEST(video_open_options)
     CHECK(v == NULL);
 }
 
+/* Devices come from libavdevice, which the binary does not link (it would
+ * load some 80 more libraries into every process): a device's name loads
+ * it, here lavfi's test pattern. */
+TEST(video_device_loaded_on_demand)
+{
+    char command[1024];
+    snprintf(command, sizeof command, "readelf -d '%s' | grep NEEDED", cli_binary());
+    int status;
+    char *needed = shell_capture(command, &status);
+    REQUIRE(needed);
+    CHECK_MSG(strstr(needed, "libavformat") && !strstr(needed, "libavdevice"), "%s", needed);
+    free(needed);
+
+    et_video_options opt = {.input_format = "lavfi"};
+    et_video *v;
+    REQUIRE(et_video_open(&v, "testsrc=size=64x48:rate=10:duration=1", &opt) == ET_OK);
+    et_frame f = {0};
+    double t[16];
+    CHECK_EQ_INT(read_all(v, &f, t, 16), 10);
+    CHECK_NEAR(t[9], 0.9, 1e-9);
+    CHECK_EQ_INT(f.width, 64);
+    et_frame_free(&f);
+    et_video_close(v);
+}
+
 TEST(video_full_and_limited_range_colors)
 {
     /* MJPEG decodes to full-range "J" formats, H.264 here to limited range;
