@@ -4,6 +4,7 @@
  * exist: the queue, the spare, and the one the consumer holds. */
 #include "emotrace/live_reader.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,15 +88,21 @@ static void *decode_loop(void *arg)
     return NULL;
 }
 
-/* DEFAULT_QUEUE frames, fewer when they are large. */
-static int default_queue(const et_video *video)
+/* DEFAULT_QUEUE frames, fewer when they are large. A sampled video
+ * (sampler not NULL) queues the frames its sampler drops too, without
+ * pixels: room for as many more as it drops for each one it keeps, so
+ * that decoding still runs DEFAULT_QUEUE kept frames ahead. */
+static int default_queue(const et_video *video, const et_sampler *sampler)
 {
     et_video_info info;
     et_video_get_info(video, &info);
+    size_t frames = DEFAULT_QUEUE;
+    double per_kept = sampler && info.fps > 0 ? ceil(info.fps * sampler->period) : 1;
+    if (per_kept > 1)
+        frames *= (size_t)(per_kept < 16 ? per_kept : 16);
     size_t frame_bytes = (size_t)info.width * (size_t)info.height * 3;
-    if (frame_bytes == 0 || frame_bytes * DEFAULT_QUEUE <= DEFAULT_QUEUE_BYTES)
-        return DEFAULT_QUEUE;
-    size_t frames = DEFAULT_QUEUE_BYTES / frame_bytes;
+    if (frame_bytes > 0 && frames * frame_bytes > DEFAULT_QUEUE_BYTES)
+        frames = DEFAULT_QUEUE_BYTES / frame_bytes;
     return frames < 2 ? 2 : (int)frames;
 }
 
@@ -126,7 +133,7 @@ int et_live_reader_open(et_live_reader **out, const char *url, const et_video_op
     /* FFmpeg names standard input pipe:0; "-" is what users type. */
     if ((ret = et_video_open(&r->video, strcmp(url, "-") ? url : "pipe:0", &video_options)) != ET_OK)
         goto fail;
-    r->capacity = lo->policy == ET_LIVE_ALL ? (lo->queue > 0 ? lo->queue : default_queue(r->video)) : 1;
+    r->capacity = lo->policy == ET_LIVE_ALL ? (lo->queue > 0 ? lo->queue : default_queue(r->video, video_options.sampler)) : 1;
     r->slots = calloc((size_t)r->capacity, sizeof *r->slots);
     if (!r->slots) {
         ret = et_error_set(ET_ERR_NOMEM, "%s: out of memory", url);

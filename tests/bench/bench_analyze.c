@@ -252,12 +252,40 @@ BENCH(analyze_memory)
     bench_report("analyze_memory_10min_process_frames_per_s", frames10 / s10);
 }
 
+static void report_spread(const char *name, double *v, int n, int higher_is_better);
+
+/* CPU seconds of this process so far, all threads. */
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median of n values (a sorted copy's middle). */
+static double median(const double *v, int n)
+{
+    double sorted[64];
+    n = n < 64 ? n : 64;
+    memcpy(sorted, v, (size_t)n * sizeof *v);
+    qsort(sorted, (size_t)n, sizeof *sorted, by_value);
+    return sorted[n / 2];
+}
+
 /* --fps 5 against every frame on the 30 fps clip (B-frames: x264 medium),
- * models loaded once, runs alternated (best of 3 each, the machine being
- * shared): speed in source frames (decoded) per second of wall time, and
- * their ratio, and where the sampled run's time goes; next to decoding
- * alone with and without the RGB conversion, and as --fps 5 decodes (the
- * frames it drops not converted, their non-reference ones not decoded). */
+ * models loaded once, in rounds of one run each, alternated (the machine
+ * being shared): speed in source frames (decoded) per second of wall time
+ * (medians), each round's ratio of wall and of CPU time (best, median,
+ * worst), and where the sampled run's time goes; next to decoding alone
+ * (best of 5) with and without the RGB conversion, and as --fps 5 decodes
+ * (the frames it drops not converted, their non-reference ones not
+ * decoded). */
 BENCH(analyze_sampled)
 {
     if (make_clip() != 0) {
@@ -280,45 +308,48 @@ BENCH(analyze_sampled)
     models_load(&m, "analyze_sampled");
     et_analyzer_options every = m.options, sampled = m.options;
     sampled.max_fps = 5;
-    et_analyzer_stats s_every = {0}, s_sampled = {0}, s;
-    double t_every = HUGE_VAL, t_sampled = HUGE_VAL;
-    for (int run = 0; run < 3; run++) {
-        double t = analyze_timed(&every, &s);
-        if (t < t_every)
-            t_every = t, s_every = s;
-        t = analyze_timed(&sampled, &s);
-        if (t < t_sampled)
-            t_sampled = t, s_sampled = s; /* the stages of the run timed */
-    }
     /* The same with the detector on every analysed frame in both runs:
      * every frame detects a quarter of its frames by default (--detect-
      * every 4), --fps 5 all of its own (0.2 s apart, the longest gap the
      * cadence interpolates over), so this ratio is the sampling's alone. */
     et_analyzer_options every_detected = every, sampled_detected = sampled;
     every_detected.detect_every = sampled_detected.detect_every = 1;
-    double t_every_detected = HUGE_VAL, t_sampled_detected = HUGE_VAL;
-    for (int run = 0; run < 3; run++) {
-        t_every_detected = fmin(t_every_detected, analyze_timed(&every_detected, &s));
-        t_sampled_detected = fmin(t_sampled_detected, analyze_timed(&sampled_detected, &s));
+    enum { ROUNDS = 7 };
+    double wall[2][ROUNDS], cpu[2][ROUNDS], wall_detected[2][ROUNDS];
+    et_analyzer_stats s_every = {0}, s_sampled = {0}, s;
+    for (int r = 0; r < ROUNDS; r++) {
+        double c0 = cpu_seconds();
+        wall[0][r] = analyze_timed(&every, &s_every);
+        double c1 = cpu_seconds();
+        wall[1][r] = analyze_timed(&sampled, &s_sampled);
+        double c2 = cpu_seconds();
+        cpu[0][r] = c1 - c0, cpu[1][r] = c2 - c1;
+        wall_detected[0][r] = analyze_timed(&every_detected, &s);
+        wall_detected[1][r] = analyze_timed(&sampled_detected, &s);
     }
     models_free(&m);
-    bench_report("analyze_sampled_every_frame_frames_per_s", s_every.frames_decoded / t_every);
-    bench_report("analyze_sampled_fps5_frames_per_s", s_sampled.frames_decoded / t_sampled);
+    double speedup[ROUNDS], cpu_speedup[ROUNDS], detected_speedup[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+        speedup[r] = wall[0][r] / wall[1][r];
+        cpu_speedup[r] = cpu[0][r] / cpu[1][r];
+        detected_speedup[r] = wall_detected[0][r] / wall_detected[1][r];
+    }
+    bench_report("analyze_sampled_rounds", ROUNDS);
+    bench_report("analyze_sampled_every_frame_frames_per_s_median", s_every.frames_decoded / median(wall[0], ROUNDS));
+    bench_report("analyze_sampled_fps5_frames_per_s_median", s_sampled.frames_decoded / median(wall[1], ROUNDS));
     bench_report("analyze_sampled_fps5_frames_analysed", (double)s_sampled.frames_analyzed);
-    bench_report("analyze_sampled_fps5_speedup", t_every / t_sampled);
-    /* Where the sampled run's time goes, per analysed frame: what keeps
-     * the speed-up below the ratio of frames analysed. */
+    report_spread("analyze_sampled_fps5_speedup", speedup, ROUNDS, 1);
+    report_spread("analyze_sampled_fps5_cpu_speedup", cpu_speedup, ROUNDS, 1);
+    report_spread("analyze_sampled_fps5_speedup_detect_every_1", detected_speedup, ROUNDS, 1);
+    /* Where the sampled run's time goes, per analysed frame (the last
+     * round's stages): what keeps the speed-up below the ratio of frames
+     * analysed. */
     double per_frame = 1000.0 / s_sampled.frames_analyzed;
-    bench_report("analyze_sampled_fps5_ms_per_analysed_frame", t_sampled * per_frame);
     bench_report("analyze_sampled_fps5_decode_ms_per_analysed_frame", s_sampled.decode * per_frame);
     bench_report("analyze_sampled_fps5_detect_ms_per_analysed_frame", s_sampled.detect * per_frame);
     bench_report("analyze_sampled_fps5_cnn_ms_per_analysed_frame", s_sampled.cnn * per_frame);
-    bench_report("analyze_sampled_fps5_other_ms_per_analysed_frame",
-                 (t_sampled - s_sampled.decode - s_sampled.detect - s_sampled.cnn) * per_frame);
     bench_report("analyze_sampled_fps5_frames_detected_share",
                  (double)s_sampled.frames_detected / s_sampled.frames_analyzed);
-    bench_report("analyze_sampled_every_frame_ms_per_analysed_frame", t_every * 1000.0 / s_every.frames_analyzed);
-    bench_report("analyze_sampled_fps5_speedup_detect_every_1", t_every_detected / t_sampled_detected);
 }
 
 /* One `BINARY analyze -o DB clip` (summary on) in a child process: wall
@@ -370,12 +401,6 @@ static process_run run_binary(const char *binary, const char *clip)
         exit(1);
     }
     return r;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* Best, median and worst of n values (sorted in place). */
