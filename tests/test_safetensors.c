@@ -450,3 +450,41 @@ TEST(st_malformed_files_rejected)
     free(data.bytes);
     free(good.bytes);
 }
+
+/* Loading converts every one of the 65,536 half values (at odd offsets
+ * into the run, so the vector code's 8 at a time and its tail both meet
+ * each) as et_half_to_float does, NaNs as NaNs; float32 tensors come back
+ * bit for bit. */
+TEST(st_load_every_half_and_float_bits)
+{
+    enum { HALVES = 65536, FLOATS = 1001 };
+    size_t bytes = 2 * (HALVES + 3) + 4 * FLOATS;
+    uint8_t *data = malloc(bytes);
+    float *out = malloc(sizeof(float) * (HALVES + 3));
+    REQUIRE(data && out);
+    for (int i = 0; i < HALVES + 3; i++) {
+        uint16_t h = (uint16_t)(i * 40503u); /* odd multiplier: every value once per 65,536 */
+        data[2 * i] = (uint8_t)h, data[2 * i + 1] = (uint8_t)(h >> 8);
+    }
+    uint32_t x = 7;
+    for (size_t i = 2 * (HALVES + 3); i < bytes; i++)
+        data[i] = (uint8_t)((x = x * 1664525u + 1013904223u) >> 24);
+    et_st_tensor tensors[2] = {
+        {.name = "h", .dtype = ET_DTYPE_F16, .ndim = 1, .shape = {HALVES + 3}, .begin = 0, .end = 2 * (HALVES + 3)},
+        {.name = "f", .dtype = ET_DTYPE_F32, .ndim = 1, .shape = {FLOATS}, .begin = 2 * (HALVES + 3), .end = bytes},
+    };
+    et_safetensors st = {.path = "memory", .tensors = tensors, .count = 2, .data = data, .data_size = bytes};
+    CHECK(et_safetensors_load_f32(&st, "h", out, HALVES + 3) == ET_OK);
+    int wrong = 0;
+    for (int i = 0; i < HALVES + 3; i++) {
+        float want = et_half_to_float((uint16_t)(data[2 * i] | data[2 * i + 1] << 8));
+        int same = isnan(want) ? isnan(out[i]) : memcmp(&want, &out[i], sizeof want) == 0;
+        if (!same && wrong++ < 5)
+            test_fail(__FILE__, __LINE__, "half 0x%04x: %g, expected %g", data[2 * i] | data[2 * i + 1] << 8,
+                      out[i], want);
+    }
+    CHECK(et_safetensors_load_f32(&st, "f", out, FLOATS) == ET_OK);
+    CHECK(memcmp(out, data + 2 * (HALVES + 3), 4 * FLOATS) == 0);
+    free(data);
+    free(out);
+}

@@ -263,6 +263,22 @@ const char *et_safetensors_meta(const et_safetensors *st, const char *key)
     return et_json_get_string(st->metadata, key, NULL);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_F16C_CODE 1
+/* Little-endian halves to floats by F16C's vcvtph2ps, 8 at a time (exact,
+ * as et_half_to_float is; a signalling NaN comes out quiet). Run only
+ * where the CPU has AVX2, which every CPU with AVX2 pairs with F16C. */
+__attribute__((target("avx,f16c"))) static void halves_to_floats_f16c(const uint8_t *src, float *dst, size_t count)
+{
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + 2 * i))));
+    for (; i < count; i++)
+        dst[i] = et_half_to_float((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
+}
+#endif
+
 int et_safetensors_load_f32(const et_safetensors *st, const char *name, float *dst, size_t count)
 {
     const et_st_tensor *t = et_safetensors_find(st, name);
@@ -274,6 +290,21 @@ int et_safetensors_load_f32(const et_safetensors *st, const char *name, float *d
         return et_error_set(ET_ERR_FORMAT, "%s: tensor '%s' has %zu values, expected %zu", st->path, name,
                             have, count);
     const uint8_t *src = st->data + t->begin;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* The file's little-endian floats are this machine's: one copy (the
+     * loop below takes 5 times longer over a net's weights). */
+    if (t->dtype == ET_DTYPE_F32) {
+        memcpy(dst, src, count * sizeof *dst);
+        return ET_OK;
+    }
+#endif
+#ifdef HAVE_F16C_CODE
+    /* The face embedder's 5.6 million halves took about 15 ms one by one. */
+    if (t->dtype != ET_DTYPE_F32 && __builtin_cpu_supports("avx2")) {
+        halves_to_floats_f16c(src, dst, count);
+        return ET_OK;
+    }
+#endif
     for (size_t i = 0; i < count; i++) {
         if (t->dtype == ET_DTYPE_F32) {
             uint32_t bits = (uint32_t)src[4 * i] | (uint32_t)src[4 * i + 1] << 8 |
