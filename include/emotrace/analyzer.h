@@ -61,7 +61,7 @@ typedef struct {
     int stills;                /* images are independent: no temporal model */
     int decoder_threads;
     /* Frames analysed together (one detector and one CNN pass): 0 for the
-     * default (8); 1 for the lowest latency (live sources). */
+     * default (16); 1 for the lowest latency (live sources). */
     int batch_frames;
     /* Videos: the face detector runs at most every detect_every frames
      * while the faces stay steady, the frames between interpolated
