@@ -1,5 +1,6 @@
-/* Still images (JPEG, PNG, BMP, GIF first frame, PNM, TGA, PSD, HDR) via
- * stb_image, to upright RGB24 frames; JPEG EXIF orientation is applied. */
+/* Still images to upright RGB24 frames: JPEG via stb_image, with its EXIF
+ * orientation applied; PNG, GIF (first image), BMP, TIFF, WebP, PSD,
+ * PBM/PGM/PPM/PAM and TGA via libavcodec. */
 #ifndef EMOTRACE_IMAGE_H
 #define EMOTRACE_IMAGE_H
 

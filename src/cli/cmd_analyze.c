@@ -65,7 +65,11 @@ static void print_warning(const char *message, void *ctx)
 
 /* The frame consumers (--annotate, --events): each sees every frame of the
  * analysis, in the order they were added, and may be told when a new input
- * begins. */
+ * begins. The output sink is not one of them: it also opens each item with
+ * its size and time, closes it with the track summaries or rolls it back,
+ * answers --resume, has one memory copy per --jobs worker replayed in
+ * input order, and an error of its own ends the run rather than the item;
+ * none of that is a frame. */
 typedef struct {
     void (*begin)(const char *path, void *ctx); /* NULL: nothing to do */
     int (*on_frame)(const et_frame_result *r, void *ctx);

@@ -1,7 +1,8 @@
 /* JPEG marker walk: finds the EXIF orientation (phones store portrait photos
- * sideways plus this tag) and whether the file reaches its end-of-image
- * marker (stb_image pads a cut-off scan with zeros instead of failing),
- * and Huffman tables that stb_image would overflow. */
+ * sideways plus this tag, which stb_image ignores), whether the file reaches its end-of-image marker
+ * (stb_image pads a cut-off scan with zeros instead of failing), and
+ * Huffman tables that stb_image would overflow (a fuzz_image find). The
+ * size is left to stbi_info, which reads it from the same segments. */
 #include "jpeg_markers.h"
 
 #include <string.h>
@@ -77,7 +78,6 @@ void et_jpeg_markers_parse(const uint8_t *data, size_t size, et_jpeg_markers *ou
 {
     out->truncated = 0;
     out->orientation = 1;
-    out->width = out->height = 0;
     out->bad_huffman = 0;
     if (size < 2 || data[0] != 0xFF || data[1] != M_SOI)
         return;
@@ -121,13 +121,6 @@ void et_jpeg_markers_parse(const uint8_t *data, size_t size, et_jpeg_markers *ou
                 out->orientation = o;
                 found_orientation = 1;
             }
-        }
-        /* SOF0..SOF15 carry precision, height, width; C4, C8 and CC are
-         * other tables that share the range. */
-        if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC &&
-            !out->width && seg_size >= 5) {
-            out->height = seg[1] << 8 | seg[2];
-            out->width = seg[3] << 8 | seg[4];
         }
         pos += len;
         if (marker == M_SOS) {

@@ -1,5 +1,6 @@
-/* Internal: what a JPEG's marker segments say without decoding: the size,
- * and what stb_image does not look at (EXIF orientation, truncation). */
+/* Internal: what a JPEG's marker segments say without decoding that
+ * stb_image does not look at (EXIF orientation, truncation, impossible
+ * Huffman tables). */
 #ifndef EMOTRACE_MEDIA_JPEG_MARKERS_H
 #define EMOTRACE_MEDIA_JPEG_MARKERS_H
 
@@ -9,7 +10,6 @@
 typedef struct {
     int truncated;    /* the data ends before the end-of-image marker */
     int orientation;  /* EXIF orientation 1..8; 1 when absent or invalid */
-    int width, height; /* from the first start-of-frame segment; 0 if none */
     /* A Huffman table (DHT) lists more than 256 codes: impossible in a
      * valid file, and stb_image would write past its tables. */
     int bad_huffman;

@@ -17,10 +17,10 @@
 #include <libavdevice/version.h>
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
-#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
 #include "av_error.h"
+#include "av_frame.h"
 #include "emotrace/error.h"
 
 /* Errors in a row from the decoder without new input means it is stuck. */
@@ -289,53 +289,13 @@ end:
     return ret;
 }
 
-/* The deprecated full-range "J" formats as their plain equivalents. Passing
- * them to swscale as is would make sws_getCachedContext rebuild the scaler
- * for every frame (it stores the plain format internally). */
-static enum AVPixelFormat unjpeg_format(enum AVPixelFormat f, int *full_range)
-{
-    static const enum AVPixelFormat pairs[][2] = {
-        {AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUV420P}, {AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUV422P},
-        {AV_PIX_FMT_YUVJ444P, AV_PIX_FMT_YUV444P}, {AV_PIX_FMT_YUVJ440P, AV_PIX_FMT_YUV440P},
-        {AV_PIX_FMT_YUVJ411P, AV_PIX_FMT_YUV411P},
-    };
-    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
-        if (f == pairs[i][0]) {
-            *full_range = 1;
-            return pairs[i][1];
-        }
-    return f;
-}
-
-/* Decoded frame -> upright RGB24 in out. The scaler is re-created whenever
- * the decoded size or pixel format changes mid-stream. */
+/* Decoded frame -> upright RGB24 in out. */
 static int convert(et_video *v, const AVFrame *src, et_frame *out)
 {
     et_frame *rgb = v->rotation ? &v->unrotated : out;
-    int ret = et_frame_resize(rgb, src->width, src->height);
+    int ret = et_av_frame_to_rgb(&v->sws, src, rgb, v->path);
     if (ret < 0)
-        return et_error_wrap(ret, "%s: ", v->path);
-    int full = src->color_range == AVCOL_RANGE_JPEG;
-    enum AVPixelFormat format = unjpeg_format(src->format, &full);
-    v->sws = sws_getCachedContext(v->sws, src->width, src->height, format, src->width, src->height,
-                                  AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
-    if (!v->sws)
-        return et_error_set(ET_ERR_FORMAT, "%s: cannot convert %s frames of %dx%d to RGB", v->path,
-                            av_get_pix_fmt_name(src->format), src->width, src->height);
-    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(format);
-    if (desc && !(desc->flags & AV_PIX_FMT_FLAG_RGB) && desc->nb_components >= 3) {
-        /* YUV: use the frame's matrix and range, not swscale's BT.601 limited default. */
-        int cs = src->colorspace == AVCOL_SPC_RGB || src->colorspace == AVCOL_SPC_UNSPECIFIED
-                     ? SWS_CS_DEFAULT : (int)src->colorspace;
-        sws_setColorspaceDetails(v->sws, sws_getCoefficients(cs), full,
-                                 sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
-    }
-    uint8_t *dst[4] = {rgb->rgb, NULL, NULL, NULL};
-    int dst_stride[4] = {rgb->stride, 0, 0, 0};
-    ret = sws_scale(v->sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, dst,
-                    dst_stride);
-    if (ret < 0)
-        return et_av_error(ret, v->path, "cannot convert frame to RGB");
+        return ret;
     if (v->rotation && (ret = et_frame_rotate(out, &v->unrotated, v->rotation)) < 0)
         return et_error_wrap(ret, "%s: ", v->path);
     return ET_OK;

@@ -1,5 +1,6 @@
-/* libFuzzer: the still image loader (probe, header checks, stb_image, JPEG
- * markers and EXIF orientation). */
+/* libFuzzer: the still image loader (probe with the GIF animation check,
+ * header checks, stb_image for JPEG with its markers and EXIF orientation,
+ * libavcodec's image decoders for the rest). */
 #include <stddef.h>
 #include <stdint.h>
 
