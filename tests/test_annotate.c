@@ -49,7 +49,7 @@ TEST(annotate_writer_keeps_variable_timestamps)
         CHECK_EQ_INT(et_video_writer_write(w, &f), ET_OK);
     }
     CHECK_EQ_INT(et_video_writer_finish(w), ET_OK);
-    et_video_writer_free(w);
+    et_video_writer_close(w);
 
     et_video *v = NULL;
     REQUIRE(et_video_open(&v, path, NULL) == ET_OK);

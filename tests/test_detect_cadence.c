@@ -51,7 +51,7 @@ static int models_load(models *m)
 {
     memset(m, 0, sizeof *m);
     return et_emotion_classifier_load(&m->classifier, "weights/emotion-cnn.safetensors") == ET_OK &&
-           et_face_detector_open(&m->detector, "weights/face-short.safetensors", NULL) == ET_OK &&
+           et_face_detector_load(&m->detector, "weights/face-short.safetensors", NULL) == ET_OK &&
            et_temporal_load(&m->temporal, "weights/emotion-lstm.safetensors") == ET_OK;
 }
 

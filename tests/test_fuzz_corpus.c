@@ -174,7 +174,7 @@ TEST(fuzz_corpus_safetensors)
 {
     replay_both("safetensors", fuzz_safetensors);
     et_safetensors st;
-    REQUIRE(et_safetensors_read(&st, "tests/fuzz/corpus/safetensors/small.safetensors") == 0);
+    REQUIRE(et_safetensors_load(&st, "tests/fuzz/corpus/safetensors/small.safetensors") == 0);
     float h[3];
     CHECK(et_safetensors_load_f32(&st, "h", h, 3) == 0);
     CHECK_NEAR(h[1], 0.25, 0);

@@ -153,7 +153,7 @@ TEST(lookahead_window_must_be_positive)
  * it (observations by track, then time); NULL after a recorded failure. */
 static const et_result_media *read_one(et_results *r, const char *path)
 {
-    CHECK_EQ_INT(et_results_read(r, path), ET_OK);
+    CHECK_EQ_INT(et_results_load(r, path), ET_OK);
     CHECK_EQ_INT(r->count, 1);
     return r->count == 1 ? &r->media[0] : NULL;
 }

@@ -64,8 +64,8 @@ TEST(persons_real_faces)
 {
     et_photo_face photo;
     et_face_embedder *e = NULL;
-    REQUIRE(et_photo_face_open(&photo, "weights/face-short.safetensors", NULL, NULL) == ET_OK);
-    REQUIRE(et_face_embedder_open(&e, "weights/face-embed.safetensors") == ET_OK);
+    REQUIRE(et_photo_face_load(&photo, "weights/face-short.safetensors", NULL, NULL) == ET_OK);
+    REQUIRE(et_face_embedder_load(&e, "weights/face-embed.safetensors") == ET_OK);
     /* A (George W. Bush) appears (0-2 s), leaves for 3 s, B (Colin Powell)
      * appears (5-7 s), A returns (8-10 s) in another photo. */
     static const char *const paths[3] = {"tests/fixtures/persons/George_W_Bush_0001.jpg", "tests/fixtures/persons/Colin_Powell_0007.jpg",

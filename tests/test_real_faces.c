@@ -268,7 +268,7 @@ TEST(real_tracks_from_example_video)
     et_media_list list = {0};
     et_media_input_options input = {0};
     et_track_set set = {0};
-    int rc = et_face_detector_open(&o.analyzer.detector, NULL, &dopt);
+    int rc = et_face_detector_load(&o.analyzer.detector, NULL, &dopt);
     if (rc == ET_OK)
         rc = et_media_list_add_path(&list, "examples/expressions.mp4", &input);
     if (rc == ET_OK)

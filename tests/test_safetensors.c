@@ -133,7 +133,7 @@ TEST(st_save_load_bit_exact)
     et_net_visit_params(net, check_same_param, loaded);
     /* The extra metadata is there too. */
     et_safetensors st;
-    REQUIRE(et_safetensors_read(&st, path) == ET_OK);
+    REQUIRE(et_safetensors_load(&st, path) == ET_OK);
     CHECK(et_safetensors_meta(&st, "trained_on") && !strcmp(et_safetensors_meta(&st, "trained_on"), "unit test"));
     CHECK(et_safetensors_meta(&st, "epoch") && !strcmp(et_safetensors_meta(&st, "epoch"), "3"));
     et_safetensors_free(&st);

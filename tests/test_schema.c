@@ -279,7 +279,7 @@ TEST(schema_first_release_database_is_read_and_merged)
                        old) == 0);
 
     et_results r = {0};
-    REQUIRE(et_results_read(&r, old) == ET_OK);
+    REQUIRE(et_results_load(&r, old) == ET_OK);
     CHECK_EQ_INT(r.count, 1);
     if (r.count == 1) {
         CHECK_EQ_INT(r.media[0].count, 3);

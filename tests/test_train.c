@@ -262,7 +262,7 @@ TEST(train_weight_average_known_answer_and_resume)
     }
     /* A weights file was written, and says what it is. */
     et_safetensors st;
-    REQUIRE(et_safetensors_read(&st, out) == ET_OK);
+    REQUIRE(et_safetensors_load(&st, out) == ET_OK);
     const char *epoch = et_safetensors_meta(&st, "epoch");
     CHECK(epoch != NULL);
     if (epoch)

@@ -23,7 +23,7 @@ static et_face_detector *open_model(et_face_model model)
     et_face_detector_defaults(&o);
     o.model = model;
     et_face_detector *d = NULL;
-    if (et_face_detector_open(&d, weights[model], &o) != ET_OK)
+    if (et_face_detector_load(&d, weights[model], &o) != ET_OK)
         test_fail(__FILE__, __LINE__, "%s", et_error_message());
     return d;
 }
@@ -44,7 +44,7 @@ TEST(vision_face_weights_load_and_run)
     const int input[2] = {128, 192}, anchors[2] = {896, 2304};
     for (int m = 0; m < 2; m++) {
         et_safetensors st;
-        REQUIRE(et_safetensors_read(&st, weights[m]) == ET_OK);
+        REQUIRE(et_safetensors_load(&st, weights[m]) == ET_OK);
         const char *license = et_safetensors_meta(&st, "license");
         const char *sha = et_safetensors_meta(&st, "source_sha256");
         const char *package = et_safetensors_meta(&st, "source_package");
@@ -89,7 +89,7 @@ TEST(vision_face_weights_load_and_run)
     et_face_detector_defaults(&o);
     o.model = ET_FACE_MODEL_FULL;
     et_face_detector *d = NULL;
-    CHECK(et_face_detector_open(&d, weights[0], &o) == ET_ERR_FORMAT);
+    CHECK(et_face_detector_load(&d, weights[0], &o) == ET_ERR_FORMAT);
     CHECK(strstr(et_error_message(), "face-short.safetensors") != NULL);
     CHECK(d == NULL);
 }
@@ -253,7 +253,7 @@ TEST(vision_face_detect_options)
     et_face_detector_defaults(&o);
     o.min_face_px = 2000; /* larger than any face in a 350x350 photo */
     et_face_detector *d = NULL;
-    REQUIRE(et_face_detector_open(&d, weights[0], &o) == ET_OK);
+    REQUIRE(et_face_detector_load(&d, weights[0], &o) == ET_OK);
     et_face faces[4];
     CHECK_EQ_INT(et_face_detect_frame(d, &photo, faces, 4), 0);
     et_face_detector_free(d);
@@ -264,14 +264,14 @@ TEST(vision_face_detect_options)
         for (int c = 0; c < 2; c++)
             memcpy(frame.rgb + (size_t)y * frame.stride + (size_t)c * 1050, photo.rgb + (size_t)y * photo.stride, 1050);
     et_face_detector_defaults(&o);
-    REQUIRE(et_face_detector_open(&d, weights[0], &o) == ET_OK);
+    REQUIRE(et_face_detector_load(&d, weights[0], &o) == ET_OK);
     int two = et_face_detect_frame(d, &frame, faces, 4);
     CHECK_EQ_INT(two, 2);
     if (two == 2)
         CHECK(faces[0].score >= faces[1].score);
     et_face_detector_free(d);
     o.max_faces = 1;
-    REQUIRE(et_face_detector_open(&d, weights[0], &o) == ET_OK);
+    REQUIRE(et_face_detector_load(&d, weights[0], &o) == ET_OK);
     CHECK_EQ_INT(et_face_detect_frame(d, &frame, faces, 4), 1);
     /* Bad frames are errors. */
     CHECK_EQ_INT(et_face_detect(d, frame.rgb, 0, 10, 30, faces, 4), ET_ERR_USAGE);

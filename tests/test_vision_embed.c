@@ -40,7 +40,7 @@ static int read_reference(const char *stem, float *d)
 TEST(embed_matches_face_api)
 {
     et_face_embedder *e = NULL;
-    REQUIRE(et_face_embedder_open(&e, "weights/face-embed.safetensors") == ET_OK);
+    REQUIRE(et_face_embedder_load(&e, "weights/face-embed.safetensors") == ET_OK);
     static float ours[PHOTOS][ET_FACE_EMBED_DIM], ref[PHOTOS][ET_FACE_EMBED_DIM];
     uint8_t *chips = malloc((size_t)PHOTOS * ET_FACE_CHIP_SIZE * ET_FACE_CHIP_SIZE * 3);
     REQUIRE(chips);
@@ -99,9 +99,9 @@ TEST(embed_matches_face_api)
 TEST(embed_rejects_other_nets)
 {
     et_face_embedder *e = NULL;
-    CHECK(et_face_embedder_open(&e, "weights/face-short.safetensors") == ET_ERR_FORMAT);
+    CHECK(et_face_embedder_load(&e, "weights/face-short.safetensors") == ET_ERR_FORMAT);
     CHECK(strstr(et_error_message(), "not a face embedder") != NULL);
     CHECK(e == NULL);
-    CHECK(et_face_embedder_open(&e, "tests/fixtures/embed/missing.safetensors") != ET_OK);
+    CHECK(et_face_embedder_load(&e, "tests/fixtures/embed/missing.safetensors") != ET_OK);
     CHECK(e == NULL);
 }

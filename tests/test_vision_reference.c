@@ -94,7 +94,7 @@ static int read_detections(const char *path, et_face *faces, int max)
 /* Opens the detector on our weights with every element listed for this
  * model in tfjs_weight_diffs.csv set to the tfjs value. The patched net goes
  * through a scratch file so that it is loaded exactly as the shipped one
- * (et_face_detector_open folds and prepares it). Returns the number of
+ * (et_face_detector_load folds and prepares it). Returns the number of
  * elements patched, or -1 (failure recorded). */
 static int open_with_tfjs_weights(et_face_detector **out, const char *weights, const char *model,
                                   const et_face_detector_options *o)
@@ -152,7 +152,7 @@ static int open_with_tfjs_weights(et_face_detector **out, const char *weights, c
         ok = 0;
     }
     et_net_free(net);
-    if (ok && et_face_detector_open(out, path, o) != ET_OK) {
+    if (ok && et_face_detector_load(out, path, o) != ET_OK) {
         test_fail(__FILE__, __LINE__, "%s: %s", path, et_error_message());
         ok = 0;
     }
@@ -288,7 +288,7 @@ static int open_detectors(et_face_detector *detectors[2], int tfjs_weights)
             if (n < 0)
                 return -1;
             patched += n;
-        } else if (et_face_detector_open(&detectors[m], weights, &o) != ET_OK) {
+        } else if (et_face_detector_load(&detectors[m], weights, &o) != ET_OK) {
             test_fail(__FILE__, __LINE__, "%s: %s", weights, et_error_message());
             return -1;
         }

@@ -10,7 +10,7 @@
  *   options.on_frame_skipped = 1;
  *   et_analyze_media(&options, ...);
  *   rc = et_annotator_finish(a);
- *   et_annotator_free(a);
+ *   et_annotator_close(a);
  */
 #ifndef EMOTRACE_ANNOTATE_H
 #define EMOTRACE_ANNOTATE_H
@@ -28,8 +28,8 @@ int et_annotator_on_frame(const et_frame_result *r, void *ctx);
 int et_annotator_finish(et_annotator *a);
 /* The encoder used ("libx264", "mpeg4"), or "" before the first frame. */
 const char *et_annotator_codec(const et_annotator *a);
-/* Frees a (NULL is fine); a file begun but not finished is removed. */
-void et_annotator_free(et_annotator *a);
+/* Closes and frees a (NULL is fine); a file begun but not finished is removed. */
+void et_annotator_close(et_annotator *a);
 
 /* Draws the annotation of the count observations onto frame (what
  * et_annotator_on_frame does to each frame). */

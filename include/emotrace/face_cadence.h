@@ -30,7 +30,7 @@
 typedef struct et_face_cadence et_face_cadence;
 
 /* every < 1 means 1; max_interval <= 0: no limit in time. */
-int et_face_cadence_open(et_face_cadence **out, int every, double max_interval);
+int et_face_cadence_create(et_face_cadence **out, int every, double max_interval);
 void et_face_cadence_free(et_face_cadence *c);
 
 /* Frames run through the detector and frames interpolated, so far. */

@@ -73,7 +73,7 @@ typedef struct et_face_detector et_face_detector;
 
 /* Loads the model's weights file (NULL: face-short.safetensors or
  * face-full.safetensors found by et_weights_find). */
-int et_face_detector_open(et_face_detector **out, const char *weights_path, const et_face_detector_options *o);
+int et_face_detector_load(et_face_detector **out, const char *weights_path, const et_face_detector_options *o);
 void et_face_detector_free(et_face_detector *d);
 
 /* Detects faces in an RGB24 image. Writes up to max faces in frame pixel
@@ -83,7 +83,7 @@ void et_face_detector_free(et_face_detector *d);
 int et_face_detect(et_face_detector *d, const uint8_t *rgb, int width, int height, int stride, et_face *faces,
                    int max);
 /* Detects faces in n frames, shared out between et_nn_threads() threads
- * (each with its own copy of the net, opened on first use): frame i's faces
+ * (each with its own copy of the net, loaded on first use): frame i's faces
  * go to faces + i * max (up to max, best first) and counts[i] receives how
  * many were found (possibly more than max). Same results as et_face_detect
  * per frame. Not reentrant: one caller thread per detector. Returns ET_OK
@@ -97,7 +97,7 @@ static inline int et_face_detect_frame(et_face_detector *d, const et_frame *f, e
 
 /* --- building blocks, exposed for tests and reference comparisons --- */
 
-/* Model input size and anchor count of an open detector. */
+/* Model input size and anchor count of a loaded detector. */
 void et_face_detector_geometry(const et_face_detector *d, int *input_width, int *input_height, int *anchors);
 const et_anchor *et_face_detector_anchors(const et_face_detector *d);
 

@@ -18,7 +18,7 @@
 typedef struct et_face_embedder et_face_embedder;
 
 /* Loads the net (NULL: face-embed.safetensors found by et_weights_find). */
-int et_face_embedder_open(et_face_embedder **out, const char *weights_path);
+int et_face_embedder_load(et_face_embedder **out, const char *weights_path);
 void et_face_embedder_free(et_face_embedder *e);
 
 /* Writes the 150x150x3 RGB chip of a detected face: rotated so that the

@@ -80,7 +80,7 @@ int et_persons_link(const et_person_track *tracks, int count, float threshold, i
  * by all the files of a run (--persons-across) links across them; it is
  * guarded by a lock, as parallel jobs share it. */
 typedef struct et_person_gallery et_person_gallery;
-int et_person_gallery_open(et_person_gallery **out, float threshold);
+int et_person_gallery_create(et_person_gallery **out, float threshold);
 void et_person_gallery_free(et_person_gallery *g);
 /* Persons numbered so far (the highest person number). */
 int et_person_gallery_count(et_person_gallery *g);
@@ -88,7 +88,7 @@ int et_person_gallery_count(et_person_gallery *g);
 /* One media file's linking: owns a gallery of its own unless given a
  * shared one. */
 typedef struct et_person_linker et_person_linker;
-int et_person_linker_open(et_person_linker **out, et_face_embedder *e, et_person_gallery *shared, float threshold);
+int et_person_linker_create(et_person_linker **out, et_face_embedder *e, et_person_gallery *shared, float threshold);
 void et_person_linker_free(et_person_linker *l);
 /* After et_tracker_update on one frame (rgb, width x height, stride bytes
  * a row): faces[i] belongs to tracker->tracks[track_index[i]], and

@@ -16,11 +16,11 @@ typedef struct {
     et_frame frame; /* decode buffer, reused */
 } et_photo_face;
 
-/* Opens the face detector (weights: NULL for the default file; detector:
+/* Loads the face detector (weights: NULL for the default file; detector:
  * NULL for the default options) and sets the alignment (align: NULL for
  * analyze's defaults). On error *p is left empty, as et_photo_face_free
  * leaves it. */
-int et_photo_face_open(et_photo_face *p, const char *weights, const et_face_detector_options *detector,
+int et_photo_face_load(et_photo_face *p, const char *weights, const et_face_detector_options *detector,
                        const et_face_align_options *align);
 /* An et_face_crop_fn (image_folder.h) with ctx an et_photo_face: returns 1
  * with the crop, 0 if no face was found, negative on error. */

@@ -3,7 +3,7 @@
  * summary, plot and report commands.
  *
  *   et_results r = {0};
- *   if (et_results_read(&r, "study.sqlite") != ET_OK) ...
+ *   if (et_results_load(&r, "study.sqlite") != ET_OK) ...
  *   for each r.media[i]: et_track_stats_compute(&r.media[i], &stats, &n) ...
  *   et_results_free(&r);
  */
@@ -40,7 +40,7 @@ typedef struct {
 /* Reads path: .sqlite/.sqlite3/.db, .csv or .jsonl (by extension; "-" is
  * CSV on standard input). Errors name the file (and line). r must be zeroed
  * or freed; on error it is left empty. */
-int et_results_read(et_results *r, const char *path);
+int et_results_load(et_results *r, const char *path);
 void et_results_free(et_results *r);
 
 typedef struct {

@@ -32,7 +32,7 @@ typedef struct {
     size_t data_size;
 } et_safetensors;
 
-int et_safetensors_read(et_safetensors *st, const char *path);
+int et_safetensors_load(et_safetensors *st, const char *path);
 void et_safetensors_free(et_safetensors *st);
 const et_st_tensor *et_safetensors_find(const et_safetensors *st, const char *name);
 /* Metadata value, or NULL. */
@@ -50,7 +50,7 @@ typedef struct {
 
 /* Writes float32 tensors and metadata (NULL-terminated key/value pairs)
  * to path atomically (temporary file, fsync, rename). */
-int et_safetensors_write(const char *path, const et_st_write_tensor *tensors, int count,
+int et_safetensors_save(const char *path, const et_st_write_tensor *tensors, int count,
                          const char *const *metadata);
 
 float et_half_to_float(uint16_t h);

@@ -7,7 +7,7 @@
  *   if (et_video_writer_open(&w, "out.mp4", 640, 360, 25) < 0) ...
  *   for each frame: et_video_writer_write(w, &frame);
  *   rc = et_video_writer_finish(w);   (flushes, writes the trailer)
- *   et_video_writer_free(w);
+ *   et_video_writer_close(w);
  */
 #ifndef EMOTRACE_VIDEO_WRITER_H
 #define EMOTRACE_VIDEO_WRITER_H
@@ -27,7 +27,7 @@ int et_video_writer_write(et_video_writer *w, const et_frame *frame);
 int et_video_writer_finish(et_video_writer *w);
 /* The encoder's name ("libx264", "mpeg4"). */
 const char *et_video_writer_codec(const et_video_writer *w);
-/* Frees everything (a file not finished stays incomplete); NULL is fine. */
-void et_video_writer_free(et_video_writer *w);
+/* Closes the file and frees w (NULL is fine); a file not finished stays incomplete. */
+void et_video_writer_close(et_video_writer *w);
 
 #endif

@@ -177,9 +177,9 @@ static int persons_open(analyze_models *m, const analyze_args *a)
 {
     int rc = et_weights_find("face-embed.safetensors", m->embedder_path, sizeof m->embedder_path);
     if (rc == ET_OK)
-        rc = et_face_embedder_open(&m->embedder, m->embedder_path);
+        rc = et_face_embedder_load(&m->embedder, m->embedder_path);
     if (rc == ET_OK && a->persons_across)
-        rc = et_person_gallery_open(&m->gallery, a->ao.person_threshold);
+        rc = et_person_gallery_create(&m->gallery, a->ao.person_threshold);
     return rc;
 }
 
@@ -194,7 +194,7 @@ static int models_load(analyze_models *m, const analyze_args *a)
     if (rc != ET_OK)
         return rc;
     m->classifier.flip_tta = a->tta;
-    if ((rc = et_face_detector_open(&m->detector, a->detector_path, &a->detector_options)) != ET_OK)
+    if ((rc = et_face_detector_load(&m->detector, a->detector_path, &a->detector_options)) != ET_OK)
         return rc;
     if (!a->no_temporal && !a->input_options.stills && (rc = temporal_load(m, a)) != ET_OK)
         return rc;
@@ -397,7 +397,7 @@ static void run_close(analyze_run *r)
 {
     analyze_events_close(r->events);
     et_sink_close(r->sink);
-    et_annotator_free(r->annotator);
+    et_annotator_close(r->annotator);
     r->annotator = NULL;
 }
 

@@ -121,7 +121,7 @@ int cmd_detect(int argc, char **argv)
     if (threads > 0)
         openblas_set_num_threads(threads);
     et_face_detector *d = NULL;
-    if (et_face_detector_open(&d, weights, &o) != ET_OK) {
+    if (et_face_detector_load(&d, weights, &o) != ET_OK) {
         fprintf(stderr, "emotrace: detect: %s\n", et_error_message());
         return EXIT_SOME_FAILED;
     }

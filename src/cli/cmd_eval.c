@@ -283,7 +283,7 @@ int cmd_eval(int argc, char **argv)
     align.offset_y = (float)crop_offset;
     int rc = ET_OK;
     if (detect)
-        rc = et_photo_face_open(&photo, NULL, &detector_options, &align);
+        rc = et_photo_face_load(&photo, NULL, &detector_options, &align);
     if (rc == ET_OK)
         rc = is_csv ? et_fer2013_load(&ds, data, strcmp(usage_name, "all") ? usage_name : NULL, 0)
                     : et_image_folder_load_faces(&ds, data, detect ? et_photo_face_crop : NULL, &photo, &no_face);

@@ -283,7 +283,7 @@ int eval_clips(const eval_clips_options *o)
     et_clip_summary *s[2] = {NULL, NULL};
     double *rates = NULL;
     if (list_clips(o->dir, &list, &clips, &count) != ET_OK || et_emotion_classifier_load(&cnn, o->cnn_path) != ET_OK ||
-        et_face_detector_open(&detector, NULL, &o->detector) != ET_OK || load_temporal(o, &cnn, &temporal) != ET_OK) {
+        et_face_detector_load(&detector, NULL, &o->detector) != ET_OK || load_temporal(o, &cnn, &temporal) != ET_OK) {
         fprintf(stderr, "emotrace: eval: %s\n", et_error_message());
         goto done;
     }

@@ -70,9 +70,9 @@ static int embed_photos(const et_file_list *files, photo_set *set, int *no_face,
     int rc = chip && set->names && set->descriptors && set->face_width ? ET_OK
                                                                         : et_error_set(ET_ERR_NOMEM, "out of memory");
     if (rc == ET_OK)
-        rc = et_photo_face_open(&photo, NULL, NULL, NULL);
+        rc = et_photo_face_load(&photo, NULL, NULL, NULL);
     if (rc == ET_OK)
-        rc = et_face_embedder_open(&embedder, NULL);
+        rc = et_face_embedder_load(&embedder, NULL);
     for (size_t i = 0; rc == ET_OK && i < files->count; i++) {
         char *name = person_of(files->paths[i]);
         if (!name) {

@@ -216,7 +216,7 @@ int cmd_extract(int argc, char **argv)
     if (!cnn_path && et_weights_find("emotion-cnn.safetensors", found, sizeof found) == ET_OK)
         cnn_path = found;
     if (!cnn_path || et_emotion_classifier_load(&classifier, cnn_path) != ET_OK ||
-        et_face_detector_open(&detector, NULL, &detector_options) != ET_OK || prepare_output(&state) != ET_OK)
+        et_face_detector_load(&detector, NULL, &detector_options) != ET_OK || prepare_output(&state) != ET_OK)
         goto fail;
     for (int i = optind; i < argc; i++) {
         int rc = !strcmp(argv[i], "-") ? et_media_list_add_stream(&list, stdin, &input_options)

@@ -52,7 +52,7 @@ int cmd_plot(int argc, char **argv)
     int *counts = NULL, panel_count = 0, status = EXIT_SOME_FAILED;
     et_plot_panel *panels = NULL;
     et_strbuf svg = {0};
-    if (et_results_read(&r, argv[optind]) != ET_OK) {
+    if (et_results_load(&r, argv[optind]) != ET_OK) {
         fprintf(stderr, "emotrace: plot: %s\n", et_error_message());
         return EXIT_SOME_FAILED;
     }

@@ -37,7 +37,7 @@ int cmd_report(int argc, char **argv)
     et_results r = {0};
     et_strbuf html = {0};
     int status = EXIT_SOME_FAILED;
-    if (et_results_read(&r, argv[optind]) != ET_OK || et_report_html(&html, &r, argv[optind]) != ET_OK)
+    if (et_results_load(&r, argv[optind]) != ET_OK || et_report_html(&html, &r, argv[optind]) != ET_OK)
         fprintf(stderr, "emotrace: report: %s\n", et_error_message());
     else
         status = cli_write_text("report", output, html.data, html.length);

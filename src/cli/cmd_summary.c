@@ -330,7 +330,7 @@ int cmd_summary(int argc, char **argv)
     across_list across = {0};
     int status = EXIT_SOME_FAILED;
     FILE *out = stdout;
-    if (et_results_read(&r, argv[optind]) != ET_OK) {
+    if (et_results_load(&r, argv[optind]) != ET_OK) {
         fprintf(stderr, "emotrace: summary: %s\n", et_error_message());
         return EXIT_SOME_FAILED;
     }

@@ -106,7 +106,7 @@ static int append_photos(et_face_dataset *train, const char *dir, int repeat, in
     et_photo_face photo;
     et_face_dataset photos = {0};
     int skipped = 0;
-    int rc = et_photo_face_open(&photo, NULL, NULL, NULL);
+    int rc = et_photo_face_load(&photo, NULL, NULL, NULL);
     if (rc == ET_OK)
         rc = et_image_folder_load_faces(&photos, dir, et_photo_face_crop, &photo, &skipped);
     if (rc == ET_OK)

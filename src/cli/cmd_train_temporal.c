@@ -85,7 +85,7 @@ static int add_real_tracks(et_track_set *train, const char *dir, int repeat, dou
     int rc = ET_OK, cached = path && et_track_set_load(&real, path, meta) == ET_OK;
     if (!cached) {
         et_track_set_free(&real);
-        rc = et_face_detector_open(&o.analyzer.detector, NULL, &detector_options);
+        rc = et_face_detector_load(&o.analyzer.detector, NULL, &detector_options);
         if (rc == ET_OK)
             rc = et_media_list_add_path(&list, dir, &input_options);
         if (rc == ET_OK)

@@ -131,7 +131,7 @@ int et_video_writer_open(et_video_writer **out, const char *path, int width, int
     *out = w;
     return ET_OK;
 fail:
-    et_video_writer_free(w);
+    et_video_writer_close(w);
     return rc;
 }
 
@@ -196,7 +196,7 @@ const char *et_video_writer_codec(const et_video_writer *w)
     return w->enc->codec->name;
 }
 
-void et_video_writer_free(et_video_writer *w)
+void et_video_writer_close(et_video_writer *w)
 {
     if (!w)
         return;

@@ -65,7 +65,7 @@ int et_net_save(const et_net *net, const char *path, const char *const *extra_me
     for (int i = 0; i < extra; i++)
         metadata[m++] = extra_metadata[i];
     metadata[m] = NULL;
-    int rc = et_safetensors_write(path, tensors, total, metadata);
+    int rc = et_safetensors_save(path, tensors, total, metadata);
     free(tensors);
     free(names);
     free(metadata);
@@ -76,7 +76,7 @@ int et_net_load(et_net **out, const char *path)
 {
     *out = NULL;
     et_safetensors st;
-    int rc = et_safetensors_read(&st, path);
+    int rc = et_safetensors_load(&st, path);
     if (rc != ET_OK)
         return rc;
     const char *arch = et_safetensors_meta(&st, "architecture");

@@ -161,7 +161,7 @@ static int parse_tensor(et_safetensors *st, const et_json *entry, et_st_tensor *
     return ET_OK;
 }
 
-int et_safetensors_read(et_safetensors *st, const char *path)
+int et_safetensors_load(et_safetensors *st, const char *path)
 {
     memset(st, 0, sizeof *st);
     uint8_t *bytes = NULL;
@@ -332,7 +332,7 @@ static int write_fully(int fd, const void *data, size_t size)
     return 0;
 }
 
-int et_safetensors_write(const char *path, const et_st_write_tensor *tensors, int count,
+int et_safetensors_save(const char *path, const et_st_write_tensor *tensors, int count,
                          const char *const *metadata)
 {
     et_strbuf header = {0};

@@ -460,13 +460,13 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
         goto fail;
     }
     if (o->embedder &&
-        (rc = et_person_linker_open(&linker, o->embedder, o->persons_across, o->person_threshold)) != ET_OK)
+        (rc = et_person_linker_create(&linker, o->embedder, o->persons_across, o->person_threshold)) != ET_OK)
         goto fail;
     run.linker = linker;
     b->embedding_size = o->classifier->embedding_size;
     b->feature_size = temporal ? et_temporal_feature_size(temporal) : 0;
     if ((rc = buffers_reserve(b, 64)) != ET_OK ||
-        (rc = et_face_cadence_open(&b->cadence, detect_every(o, item), ET_DETECT_MAX_INTERVAL)) != ET_OK)
+        (rc = et_face_cadence_create(&b->cadence, detect_every(o, item), ET_DETECT_MAX_INTERVAL)) != ET_OK)
         goto fail;
     if (look_ahead && (rc = et_lookahead_create(&lookahead, o->lookahead, o->on_frame ? CROP_PIXELS : 0,
                                               o->on_frame && o->on_frame_skipped)) != ET_OK)

@@ -174,14 +174,14 @@ static int jobs_init(batch *bt, const et_batch_options *b, const et_analyzer_opt
         if ((rc = et_emotion_classifier_load(&j->classifier, ao->classifier->path)) != ET_OK)
             return rc;
         j->classifier.flip_tta = ao->classifier->flip_tta;
-        if ((rc = et_face_detector_open(&j->detector, b->detector_path, &b->detector_options)) != ET_OK)
+        if ((rc = et_face_detector_load(&j->detector, b->detector_path, &b->detector_options)) != ET_OK)
             return rc;
         if (ao->temporal && (rc = et_temporal_load(&j->temporal, b->lstm_path)) != ET_OK)
             return rc;
         j->ao.classifier = &j->classifier;
         j->ao.detector = j->detector;
         j->ao.temporal = j->temporal;
-        if (ao->embedder && (rc = et_face_embedder_open(&j->embedder, b->embedder_path)) != ET_OK)
+        if (ao->embedder && (rc = et_face_embedder_load(&j->embedder, b->embedder_path)) != ET_OK)
             return rc;
         j->ao.embedder = j->embedder;
     }

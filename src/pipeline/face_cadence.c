@@ -64,7 +64,7 @@ struct et_face_cadence {
     long detected, interpolated_frames;
 };
 
-int et_face_cadence_open(et_face_cadence **out, int every, double max_interval)
+int et_face_cadence_create(et_face_cadence **out, int every, double max_interval)
 {
     *out = calloc(1, sizeof **out);
     if (!*out)

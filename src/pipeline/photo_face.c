@@ -8,7 +8,7 @@
 
 enum { MAX_FACES = 64 };
 
-int et_photo_face_open(et_photo_face *p, const char *weights, const et_face_detector_options *detector,
+int et_photo_face_load(et_photo_face *p, const char *weights, const et_face_detector_options *detector,
                        const et_face_align_options *align)
 {
     memset(p, 0, sizeof *p);
@@ -16,7 +16,7 @@ int et_photo_face_open(et_photo_face *p, const char *weights, const et_face_dete
         p->align = *align;
     else
         et_face_align_defaults(&p->align);
-    return et_face_detector_open(&p->detector, weights, detector);
+    return et_face_detector_load(&p->detector, weights, detector);
 }
 
 int et_photo_face_find(et_photo_face *p, const char *path, et_face *face)

@@ -134,13 +134,13 @@ const char *et_annotator_codec(const et_annotator *a)
     return a->writer ? et_video_writer_codec(a->writer) : "";
 }
 
-void et_annotator_free(et_annotator *a)
+void et_annotator_close(et_annotator *a)
 {
     if (!a)
         return;
     /* Half a video (the analysis failed or was interrupted) is removed. */
     int partial = a->writer && !a->finished;
-    et_video_writer_free(a->writer);
+    et_video_writer_close(a->writer);
     if (partial)
         remove(a->path);
     et_frame_free(&a->canvas);

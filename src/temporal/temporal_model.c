@@ -33,7 +33,7 @@ int et_temporal_load(et_temporal **out, const char *path)
     }
     /* The provenance is in the metadata, which et_net_load does not keep. */
     et_safetensors st;
-    if (et_safetensors_read(&st, path) == ET_OK) {
+    if (et_safetensors_load(&st, path) == ET_OK) {
         const char *sha = et_safetensors_meta(&st, "cnn_sha256");
         snprintf(m->cnn_sha256, sizeof m->cnn_sha256, "%s", sha ? sha : "");
         et_safetensors_free(&st);

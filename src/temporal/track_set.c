@@ -205,7 +205,7 @@ int et_track_set_save(const et_track_set *set, const char *path, const char *con
         for (int i = 0; i < 2 * n; i++)
             meta[4 + i] = metadata[i];
         meta[4 + 2 * n] = NULL;
-        rc = et_safetensors_write(path, tensors, set->targets ? 5 : 4, meta);
+        rc = et_safetensors_save(path, tensors, set->targets ? 5 : 4, meta);
     }
     free(meta);
     free(ints);
@@ -228,7 +228,7 @@ int et_track_set_load(et_track_set *set, const char *path, const char *const *ex
 {
     memset(set, 0, sizeof *set);
     et_safetensors st;
-    int rc = et_safetensors_read(&st, path);
+    int rc = et_safetensors_load(&st, path);
     if (rc != ET_OK)
         return rc;
     const char *format = et_safetensors_meta(&st, "format"), *emb = et_safetensors_meta(&st, "embedding_size");

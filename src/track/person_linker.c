@@ -24,7 +24,7 @@ struct et_person_gallery {
     int count, capacity;
 };
 
-int et_person_gallery_open(et_person_gallery **out, float threshold)
+int et_person_gallery_create(et_person_gallery **out, float threshold)
 {
     et_person_gallery *g = calloc(1, sizeof *g);
     if (!g)
@@ -115,7 +115,7 @@ struct et_person_linker {
     uint8_t chip[ET_FACE_CHIP_SIZE * ET_FACE_CHIP_SIZE * 3];
 };
 
-int et_person_linker_open(et_person_linker **out, et_face_embedder *e, et_person_gallery *shared, float threshold)
+int et_person_linker_create(et_person_linker **out, et_face_embedder *e, et_person_gallery *shared, float threshold)
 {
     *out = NULL;
     et_person_linker *l = calloc(1, sizeof *l);
@@ -125,7 +125,7 @@ int et_person_linker_open(et_person_linker **out, et_face_embedder *e, et_person
     if (shared) {
         l->gallery = shared;
     } else {
-        int rc = et_person_gallery_open(&l->own, threshold);
+        int rc = et_person_gallery_create(&l->own, threshold);
         if (rc != ET_OK) {
             free(l);
             return rc;

@@ -84,7 +84,7 @@ int et_checkpoint_save(const char *path, const et_net *net, const et_optimizer *
                               "optimizer_step", opt_step, "epoch_position", position, "rng", rng,
                               "best_accuracy", best, "best_epoch", best_epoch, "settings", info->settings,
                               "weight_average_count", averaged, NULL};
-    int rc = et_safetensors_write(path, ctx.tensors, ctx.count, metadata);
+    int rc = et_safetensors_save(path, ctx.tensors, ctx.count, metadata);
     free(ctx.tensors);
     free(ctx.names);
     return rc;
@@ -121,7 +121,7 @@ static int restore(const et_param_ref *param, void *ctx)
 int et_checkpoint_load(const char *path, et_net *net, et_optimizer *opt, et_checkpoint_info *info)
 {
     et_safetensors st;
-    int rc = et_safetensors_read(&st, path);
+    int rc = et_safetensors_load(&st, path);
     if (rc != ET_OK)
         return rc;
     const char *arch = et_safetensors_meta(&st, "architecture");

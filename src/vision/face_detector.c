@@ -24,7 +24,7 @@ struct et_face_detector {
     float *regressors; /* anchor_count x 16, MediaPipe layout */
     float *logits;     /* anchor_count */
     et_face *candidates;
-    struct et_face_detector *lanes[LANES - 1]; /* copies for threads 1.., opened on first use */
+    struct et_face_detector *lanes[LANES - 1]; /* copies for threads 1.., loaded on first use */
     char path[1024];
 };
 
@@ -94,7 +94,7 @@ static int check_outputs(et_face_detector *d)
     return ET_OK;
 }
 
-int et_face_detector_open(et_face_detector **out, const char *weights_path, const et_face_detector_options *o)
+int et_face_detector_load(et_face_detector **out, const char *weights_path, const et_face_detector_options *o)
 {
     *out = NULL;
     et_face_detector_options opt;
@@ -310,7 +310,7 @@ int et_face_detect_batch(et_face_detector *d, const et_frame *const *frames, int
      * float bits, which can move a crop pixel) on how many frames came. */
     for (int t = 1; t < lanes; t++)
         if (!d->lanes[t - 1]) {
-            int rc = et_face_detector_open(&d->lanes[t - 1], d->path, &d->opt);
+            int rc = et_face_detector_load(&d->lanes[t - 1], d->path, &d->opt);
             if (rc != ET_OK)
                 return rc;
         }

@@ -23,7 +23,7 @@ static const float mean_rgb[3] = {122.782f, 117.001f, 104.298f};
 #define CHIP_EYE_DISTANCE 0.353f
 #define CHIP_EYE_Y 0.311f
 
-int et_face_embedder_open(et_face_embedder **out, const char *weights_path)
+int et_face_embedder_load(et_face_embedder **out, const char *weights_path)
 {
     *out = NULL;
     et_face_embedder *e = calloc(1, sizeof *e);

@@ -97,7 +97,7 @@ static void models_load(bench_models *m, const char *bench)
     et_face_detector_options d;
     et_face_detector_defaults(&d);
     if (et_weights_find("emotion-cnn.safetensors", cnn, sizeof cnn) != ET_OK ||
-        et_emotion_classifier_load(&m->classifier, cnn) != ET_OK || et_face_detector_open(&m->detector, NULL, &d) != ET_OK) {
+        et_emotion_classifier_load(&m->classifier, cnn) != ET_OK || et_face_detector_load(&m->detector, NULL, &d) != ET_OK) {
         fprintf(stderr, "%s: %s\n", bench, et_error_message());
         exit(1);
     }
@@ -516,7 +516,7 @@ BENCH(analyze_persons)
     bench_models m;
     models_load(&m, "analyze_persons");
     et_face_embedder *e = NULL;
-    if (et_face_embedder_open(&e, NULL) != ET_OK) {
+    if (et_face_embedder_load(&e, NULL) != ET_OK) {
         fprintf(stderr, "analyze_persons: %s\n", et_error_message());
         exit(1);
     }

@@ -25,7 +25,7 @@ static void embed_time(const char *name, int count)
     et_frame chip = {0};
     uint8_t *chips = malloc(values * count);
     float *d = malloc((size_t)count * ET_FACE_EMBED_DIM * sizeof(float));
-    if (!chips || !d || et_face_embedder_open(&e, "weights/face-embed.safetensors") != ET_OK ||
+    if (!chips || !d || et_face_embedder_load(&e, "weights/face-embed.safetensors") != ET_OK ||
         et_image_load("tests/fixtures/embed/George_W_Bush_0001.png", &chip) != ET_OK ||
         chip.width != ET_FACE_CHIP_SIZE || chip.height != ET_FACE_CHIP_SIZE) {
         fprintf(stderr, "bench: %s\n", et_error_message());

@@ -41,7 +41,7 @@ static et_face_detector *open_detector(et_face_model model, float margin)
         o.retry_margin = 0.0f;
     }
     et_face_detector *d = NULL;
-    if (et_face_detector_open(&d, weights[model], &o) != ET_OK) {
+    if (et_face_detector_load(&d, weights[model], &o) != ET_OK) {
         fprintf(stderr, "bench: %s\n", et_error_message());
         exit(1);
     }

@@ -14,7 +14,7 @@ FUZZ_ENTRY(safetensors)
     if (!path)
         return 0;
     et_safetensors st;
-    if (et_safetensors_read(&st, path) != 0)
+    if (et_safetensors_load(&st, path) != 0)
         return 0;
     et_safetensors_meta(&st, "format");
     for (int i = 0; i < st.count; i++) {

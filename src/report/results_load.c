@@ -428,7 +428,7 @@ end:
     return rc;
 }
 
-int et_results_read(et_results *r, const char *path)
+int et_results_load(et_results *r, const char *path)
 {
     et_sink_format format;
     int rc;
