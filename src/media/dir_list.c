@@ -157,6 +157,8 @@ int et_dir_list(const char *dir, int flags, et_file_list *list)
 
 void et_file_list_free(et_file_list *list)
 {
+    if (!list)
+        return;
     for (size_t i = 0; i < list->count; i++)
         free(list->paths[i]);
     free(list->paths);

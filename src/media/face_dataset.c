@@ -68,6 +68,8 @@ int et_face_dataset_append(et_face_dataset *ds, const et_face_dataset *more, int
 
 void et_face_dataset_free(et_face_dataset *ds)
 {
+    if (!ds)
+        return;
     free(ds->pixels);
     free(ds->labels);
     free(ds->rows);

@@ -33,6 +33,8 @@ int et_frame_resize(et_frame *f, int width, int height)
 
 void et_frame_free(et_frame *f)
 {
+    if (!f)
+        return;
     free(f->rgb);
     memset(f, 0, sizeof *f);
 }

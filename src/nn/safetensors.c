@@ -241,6 +241,8 @@ fail:
 
 void et_safetensors_free(et_safetensors *st)
 {
+    if (!st)
+        return;
     for (int i = 0; i < st->count; i++)
         free(st->tensors[i].name);
     free(st->tensors);

@@ -76,6 +76,8 @@ int et_tensor_zeros(et_tensor *t, int n, int c, int h, int w)
 
 void et_tensor_free(et_tensor *t)
 {
+    if (!t)
+        return;
     et_floats_free(t->data);
     memset(t, 0, sizeof *t);
 }

@@ -51,6 +51,8 @@ int et_clip_record_on_frame(const et_frame_result *r, void *ctx)
 
 void et_clip_record_free(et_clip_record *r)
 {
+    if (!r)
+        return;
     free(r->items);
     memset(r, 0, sizeof *r);
 }

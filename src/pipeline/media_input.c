@@ -241,6 +241,8 @@ void et_media_list_shard(et_media_list *list, int k, int n)
 
 void et_media_list_free(et_media_list *list)
 {
+    if (!list)
+        return;
     for (size_t i = 0; i < list->count; i++)
         item_free(&list->items[i]);
     free(list->items);

@@ -109,6 +109,8 @@ long et_media_reader_dropped(et_media_reader *r)
 
 void et_media_reader_close(et_media_reader *r)
 {
+    if (!r)
+        return;
     et_video_close(r->video);
     et_live_reader_close(r->live);
     memset(r, 0, sizeof *r);

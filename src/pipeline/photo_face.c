@@ -58,6 +58,8 @@ int et_photo_face_crop(void *ctx, const char *path, uint8_t *crop)
 
 void et_photo_face_free(et_photo_face *p)
 {
+    if (!p)
+        return;
     et_face_detector_free(p->detector);
     p->detector = NULL;
     et_frame_free(&p->frame);

@@ -15,6 +15,8 @@
 
 void et_results_free(et_results *r)
 {
+    if (!r)
+        return;
     for (size_t i = 0; i < r->count; i++) {
         free(r->media[i].path);
         free(r->media[i].obs);

@@ -14,6 +14,8 @@
 
 void et_track_set_free(et_track_set *set)
 {
+    if (!set)
+        return;
     free(set->start);
     free(set->features);
     free(set->labels);

@@ -77,6 +77,8 @@ int et_track_synth_init(et_track_synth *s, const et_face_dataset *ds, const et_t
 
 void et_track_synth_free(et_track_synth *s)
 {
+    if (!s)
+        return;
     for (int k = 0; k < ET_EMOTIONS; k++)
         free(s->rows[k]);
     memset(s, 0, sizeof *s);
@@ -84,6 +86,8 @@ void et_track_synth_free(et_track_synth *s)
 
 void et_synth_track_free(et_synth_track *t)
 {
+    if (!t)
+        return;
     free(t->frames);
     memset(t, 0, sizeof *t);
 }

@@ -18,6 +18,8 @@ void et_tracker_init(et_tracker *t, double max_gap, size_t state_size)
 
 void et_tracker_free(et_tracker *t)
 {
+    if (!t)
+        return;
     for (int i = 0; i < t->count; i++)
         free(t->tracks[i].state);
     free(t->tracks);

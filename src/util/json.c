@@ -425,6 +425,8 @@ void et_strbuf_json_number(et_strbuf *b, double value)
 
 void et_strbuf_free(et_strbuf *b)
 {
+    if (!b)
+        return;
     free(b->data);
     memset(b, 0, sizeof *b);
 }

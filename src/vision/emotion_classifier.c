@@ -135,6 +135,8 @@ int et_emotion_classifier_run(et_emotion_classifier *c, const uint8_t *crops, in
 
 void et_emotion_classifier_free(et_emotion_classifier *c)
 {
+    if (!c)
+        return;
     et_net_free(c->net);
     for (int t = 0; t < ET_CLASSIFIER_LANES - 1; t++)
         et_net_free(c->lanes[t]);

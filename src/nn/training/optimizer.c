@@ -151,6 +151,8 @@ int et_optimizer_step(et_optimizer *opt, et_net *net, float lr)
 
 void et_optimizer_free(et_optimizer *opt)
 {
+    if (!opt)
+        return;
     for (int i = 0; i < opt->count; i++) {
         if (opt->m)
             et_floats_free(opt->m[i]);
