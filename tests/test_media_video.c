@@ -4,8 +4,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libavutil/log.h>
-
 #include "emotrace/error.h"
 #include "emotrace/frame.h"
 #include "emotrace/video.h"
@@ -22,23 +20,6 @@ static const char *encoder(void)
 }
 
 #define FFMPEG "ffmpeg -nostdin -hide_banner -v error -y"
-
-/* FFmpeg logs what it repairs; tests that feed it broken files silence it. */
-static int saved_log_level = -1;
-
-static void quiet_ffmpeg(void)
-{
-    if (saved_log_level < 0)
-        saved_log_level = av_log_get_level();
-    av_log_set_level(AV_LOG_QUIET);
-}
-
-static void restore_ffmpeg_log(void)
-{
-    if (saved_log_level >= 0)
-        av_log_set_level(saved_log_level);
-    saved_log_level = -1;
-}
 
 static int message_names(const char *path)
 {
@@ -210,7 +191,6 @@ TEST(video_display_rotation)
 
 TEST(video_resolution_change_midstream)
 {
-    quiet_ffmpeg();
     /* Red 64x48, then blue 96x64, concatenated as MPEG-TS. */
     const char *a = test_path("a.ts"), *b = test_path("b.ts"), *ab = test_path("ab.ts");
     REQUIRE(shell_runf(FFMPEG " -f lavfi -i color=c=red:s=64x48:r=10 -frames:v 5 -c:v %s -pix_fmt yuv420p '%s'",
@@ -237,12 +217,10 @@ TEST(video_resolution_change_midstream)
     CHECK_EQ_INT(n, 10);
     et_frame_free(&f);
     et_video_close(v);
-    restore_ffmpeg_log();
 }
 
 TEST(video_truncated_files)
 {
-    quiet_ffmpeg();
     /* The same video with the index (moov) at the end, ffmpeg's default,
      * and at the front. Big enough, with keyframes often enough, that whole
      * frames come before the middle. */
@@ -271,12 +249,10 @@ TEST(video_truncated_files)
         CHECK_NEAR(t[i], i * 0.1, 1e-9);
     et_frame_free(&f);
     et_video_close(v);
-    restore_ffmpeg_log();
 }
 
 TEST(video_garbage_and_missing_files)
 {
-    quiet_ffmpeg();
     const char *path = test_path("garbage.mp4");
     FILE *fp = fopen(path, "wb");
     REQUIRE(fp);
@@ -313,7 +289,6 @@ TEST(video_garbage_and_missing_files)
     CHECK_EQ_INT(et_video_open(&v, audio, NULL), ET_ERR_FORMAT);
     CHECK_MSG(message_names(audio) && strstr(et_error_message(), "no video stream"), "message: %s",
               et_error_message());
-    restore_ffmpeg_log();
 }
 
 TEST(video_open_options)
@@ -377,7 +352,6 @@ TEST(video_full_and_limited_range_colors)
     /* MJPEG decodes to full-range "J" formats, H.264 here to limited range;
      * both must come out as the colour that went in. (FFmpeg's AVI MJPEG
      * packets lack an EOI marker, which its decoder reports; hush it.) */
-    quiet_ffmpeg();
     const char *mjpeg = test_path("c.avi"), *h264 = test_path("c.mkv");
     REQUIRE(shell_runf(FFMPEG " -f lavfi -i color=c=0xC83214:s=64x48:r=5 -frames:v 2 -c:v mjpeg -q:v 1 '%s'",
                mjpeg) == 0);
@@ -401,5 +375,4 @@ TEST(video_full_and_limited_range_colors)
         et_video_close(v);
     }
     et_frame_free(&f);
-    restore_ffmpeg_log();
 }
