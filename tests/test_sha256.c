@@ -1,4 +1,3 @@
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,38 +45,4 @@ TEST(sha256_file_matches_memory)
     CHECK(et_sha256_file(path, a) == 0);
     CHECK(!strcmp(a, million_a));
     CHECK(et_sha256_file("/nonexistent/file", a) < 0);
-}
-
-/* The CPU's SHA instructions against libavutil's av_sha
- * (EMOTRACE_SHA256_PORTABLE=1) on pseudo-random bytes of every length
- * around the block and padding boundaries, and on a large buffer. */
-TEST(sha256_instructions_equal_portable)
-{
-    if (system("grep -qw sha_ni /proc/cpuinfo") != 0)
-        SKIP("this CPU has no SHA instructions: only the portable code runs");
-    size_t large = 3 * 65536 + 77;
-    unsigned char *data = malloc(large);
-    REQUIRE(data);
-    uint32_t x = 12345;
-    for (size_t i = 0; i < large; i++) {
-        x = x * 1664525u + 1013904223u;
-        data[i] = (unsigned char)(x >> 24);
-    }
-    size_t sizes[200];
-    int n = 0;
-    for (size_t s = 0; s <= 192; s++)
-        sizes[n++] = s;
-    sizes[n++] = large;
-    int differ = 0;
-    for (int i = 0; i < n; i++) {
-        char fast[65], portable[65];
-        unsetenv("EMOTRACE_SHA256_PORTABLE");
-        CHECK(et_sha256_memory(data, sizes[i], fast) == 0);
-        setenv("EMOTRACE_SHA256_PORTABLE", "1", 1);
-        CHECK(et_sha256_memory(data, sizes[i], portable) == 0);
-        unsetenv("EMOTRACE_SHA256_PORTABLE");
-        if (strcmp(fast, portable) != 0 && differ++ < 5)
-            test_fail(__FILE__, __LINE__, "%zu bytes: %s, portable %s", sizes[i], fast, portable);
-    }
-    free(data);
 }

@@ -1,5 +1,4 @@
-/* SHA-256 (FIPS 180-4: by the CPU's SHA instructions where it has them,
- * else libavutil's av_sha) of files and memory, for
+/* SHA-256 (FIPS 180-4, by libavutil's av_sha) of files and memory, for
  * weights provenance. Both write 64 lowercase hex digits and a NUL. */
 #ifndef EMOTRACE_SHA256_H
 #define EMOTRACE_SHA256_H
