@@ -35,7 +35,10 @@ static double round4(double v)
 }
 
 /* ,"first_t":..,"last_t":..,"on_screen":.. of a track or a person. */
-static void json_times(et_strbuf *b, double first_t, double last_t, double on_screen)
+/* The fields a track and a person both have, up to the opening of the
+ * per-emotion object named key. */
+static void json_span(et_strbuf *b, double first_t, double last_t, double on_screen, size_t count, int dominant,
+                      const char *key)
 {
     et_strbuf_printf(b, ",\"first_t\":");
     et_strbuf_json_number(b, round4(first_t));
@@ -43,6 +46,7 @@ static void json_times(et_strbuf *b, double first_t, double last_t, double on_sc
     et_strbuf_json_number(b, round4(last_t));
     et_strbuf_printf(b, ",\"on_screen\":");
     et_strbuf_json_number(b, round4(on_screen));
+    et_strbuf_printf(b, ",\"frames\":%zu,\"dominant\":\"%s\",\"%s\":{", count, et_emotion_names[dominant], key);
 }
 
 static void csv_field(FILE *out, const char *text)
@@ -94,9 +98,7 @@ static void json_media(et_strbuf *b, const et_result_media *m, const et_track_st
             et_strbuf_printf(b, "%d", s[i].person);
         else
             et_strbuf_append(b, "null", 4);
-        json_times(b, s[i].first_t, s[i].last_t, s[i].on_screen);
-        et_strbuf_printf(b, ",\"frames\":%zu,\"dominant\":\"%s\",\"emotions\":{", s[i].count,
-                         et_emotion_names[s[i].dominant]);
+        json_span(b, s[i].first_t, s[i].last_t, s[i].on_screen, s[i].count, s[i].dominant, "emotions");
         for (int k = 0; k < ET_EMOTIONS; k++) {
             et_strbuf_printf(b, "%s\"%s\":{\"seconds\":", k ? "," : "", et_emotion_names[k]);
             et_strbuf_json_number(b, round4(s[i].seconds[k]));
@@ -121,9 +123,7 @@ static void json_media(et_strbuf *b, const et_result_media *m, const et_track_st
                 first = 0;
             }
         et_strbuf_append(b, "]", 1);
-        json_times(b, p[j].first_t, p[j].last_t, p[j].on_screen);
-        et_strbuf_printf(b, ",\"frames\":%zu,\"dominant\":\"%s\",\"share\":{", p[j].count,
-                         et_emotion_names[p[j].dominant]);
+        json_span(b, p[j].first_t, p[j].last_t, p[j].on_screen, p[j].count, p[j].dominant, "share");
         for (int k = 0; k < ET_EMOTIONS; k++) {
             et_strbuf_printf(b, "%s\"%s\":", k ? "," : "", et_emotion_names[k]);
             et_strbuf_json_number(b, round4(p[j].share[k]));

@@ -9,20 +9,13 @@
 
 static int avgpool_setup(et_layer *layer, const et_json *config)
 {
-    avgpool_state *s = calloc(1, sizeof *s);
+    avgpool_state *s = et_layer_state_new(layer, sizeof *s);
     if (!s)
-        return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
-    layer->state = s;
+        return ET_ERR_NOMEM;
     if (layer->input_count != 1)
         return et_error_set(ET_ERR_FORMAT, "layer '%s': avgpool needs one input", layer->name);
-    int rc = et_window_from_config(&s->win, config, layer->name, 0);
-    if (rc != ET_OK)
-        return rc;
-    et_shape in = layer->in_shape[0];
-    layer->out_shape.c = in.c;
-    layer->out_shape.h = et_window_out(in.h, s->win.kh, s->win.sh, s->win.pt, s->win.pb);
-    layer->out_shape.w = et_window_out(in.w, s->win.kw, s->win.sw, s->win.pl, s->win.pr);
-    return ET_OK;
+    layer->out_shape.c = layer->in_shape[0].c;
+    return et_window_setup(layer, config, &s->win, 0);
 }
 
 static int avgpool_forward(et_layer *layer, et_net *net, int train)

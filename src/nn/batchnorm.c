@@ -13,10 +13,9 @@
 static int batchnorm_setup(et_layer *layer, const et_json *config)
 {
     layer->assigns_input_grad = 1;
-    batchnorm_state *s = calloc(1, sizeof *s);
+    batchnorm_state *s = et_layer_state_new(layer, sizeof *s);
     if (!s)
-        return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
-    layer->state = s;
+        return ET_ERR_NOMEM;
     s->eps = (float)et_json_get_number(config, "eps", 1e-5);
     s->momentum = (float)et_json_get_number(config, "momentum", 0.1);
     int c = layer->in_shape[0].c;

@@ -34,11 +34,10 @@
 static int conv2d_setup(et_layer *layer, const et_json *config)
 {
     layer->assigns_input_grad = 1;
-    conv2d_state *s = calloc(1, sizeof *s);
+    conv2d_state *s = et_layer_state_new(layer, sizeof *s);
     if (!s)
-        return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
-    layer->state = s;
-    int rc = et_window_from_config(&s->win, config, layer->name, 1);
+        return ET_ERR_NOMEM;
+    int rc = et_window_setup(layer, config, &s->win, 1);
     if (rc != ET_OK)
         return rc;
     int out = 0;
@@ -51,8 +50,6 @@ static int conv2d_setup(et_layer *layer, const et_json *config)
         return et_error_set(ET_ERR_FORMAT, "layer '%s': conv2d needs one input and \"out\" divisible by groups",
                             layer->name);
     layer->out_shape.c = out;
-    layer->out_shape.h = et_window_out(in.h, s->win.kh, s->win.sh, s->win.pt, s->win.pb);
-    layer->out_shape.w = et_window_out(in.w, s->win.kw, s->win.sw, s->win.pl, s->win.pr);
     if (!et_layer_add_param(layer, "weight", out, in.c / s->groups, s->win.kh, s->win.kw, 1, 1))
         return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
     if (s->has_bias && !et_layer_add_param(layer, "bias", out, 1, 1, 1, 1, 0))

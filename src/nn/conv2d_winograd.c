@@ -155,6 +155,27 @@ static void input_transform(const et_winograd *g, int unit0, int units, float *v
     }
 }
 
+/* A tile row's four outputs at t: plus the bias, clamped at 0 with relu,
+ * into y0..y3. The last step of both sizes' output transforms. */
+static inline void store_outputs(float o0, float o1, float o2, float o3, float bias, int relu, float *restrict y0,
+                                 float *restrict y1, float *restrict y2, float *restrict y3, size_t t)
+{
+    o0 += bias;
+    o1 += bias;
+    o2 += bias;
+    o3 += bias;
+    if (relu) {
+        o0 = o0 > 0.0f ? o0 : 0.0f;
+        o1 = o1 > 0.0f ? o1 : 0.0f;
+        o2 = o2 > 0.0f ? o2 : 0.0f;
+        o3 = o3 > 0.0f ? o3 : 0.0f;
+    }
+    y0[t] = o0;
+    y1[t] = o1;
+    y2[t] = o2;
+    y3[t] = o3;
+}
+
 /* Y = At M A for the chunk's tiles, bias and ReLU, into y00..y11 (one
  * float per tile each: the tile's 2x2 outputs), along all the chunk's
  * tiles at once so that it vectorises. */
@@ -177,18 +198,8 @@ ET_VECTOR_CLONES static void fold_tiles(const float *mat, size_t estride, size_t
         float s10 = m4[t] - m8[t] - m12[t], s11 = m5[t] - m9[t] - m13[t];
         float s12 = m6[t] - m10[t] - m14[t], s13 = m7[t] - m11[t] - m15[t];
         /* ... then A along the rows. */
-        float a = s00 + s01 + s02 + bias, b = s01 - s02 - s03 + bias;
-        float c = s10 + s11 + s12 + bias, d = s11 - s12 - s13 + bias;
-        if (relu) {
-            a = a > 0.0f ? a : 0.0f;
-            b = b > 0.0f ? b : 0.0f;
-            c = c > 0.0f ? c : 0.0f;
-            d = d > 0.0f ? d : 0.0f;
-        }
-        y00[t] = a;
-        y01[t] = b;
-        y10[t] = c;
-        y11[t] = d;
+        store_outputs(s00 + s01 + s02, s01 - s02 - s03, s10 + s11 + s12, s11 - s12 - s13, bias, relu, y00, y01, y10,
+                      y11, t);
     }
 }
 
@@ -329,20 +340,7 @@ ET_VECTOR_CLONES static void fold_rows4(const float *restrict s, size_t tiles, f
     for (size_t t = 0; t < tiles; t++) {
         float o0, o1, o2, o3;
         AT6(a0[t], a1[t], a2[t], a3[t], a4[t], a5[t], o0, o1, o2, o3);
-        o0 += bias;
-        o1 += bias;
-        o2 += bias;
-        o3 += bias;
-        if (relu) {
-            o0 = o0 > 0.0f ? o0 : 0.0f;
-            o1 = o1 > 0.0f ? o1 : 0.0f;
-            o2 = o2 > 0.0f ? o2 : 0.0f;
-            o3 = o3 > 0.0f ? o3 : 0.0f;
-        }
-        y0[t] = o0;
-        y1[t] = o1;
-        y2[t] = o2;
-        y3[t] = o3;
+        store_outputs(o0, o1, o2, o3, bias, relu, y0, y1, y2, y3, t);
     }
 }
 

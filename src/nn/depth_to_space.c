@@ -10,10 +10,9 @@
 
 static int depth_to_space_setup(et_layer *layer, const et_json *config)
 {
-    depth_to_space_state *s = calloc(1, sizeof *s);
+    depth_to_space_state *s = et_layer_state_new(layer, sizeof *s);
     if (!s)
-        return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
-    layer->state = s;
+        return ET_ERR_NOMEM;
     int rc = et_config_int(config, "block", 2, 1, 64, &s->block);
     if (rc != ET_OK)
         return et_error_wrap(rc, "layer '%s': ", layer->name);

@@ -17,11 +17,10 @@
 
 static int depthwise_setup(et_layer *layer, const et_json *config)
 {
-    depthwise_state *s = calloc(1, sizeof *s);
+    depthwise_state *s = et_layer_state_new(layer, sizeof *s);
     if (!s)
-        return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
-    layer->state = s;
-    int rc = et_window_from_config(&s->win, config, layer->name, 1);
+        return ET_ERR_NOMEM;
+    int rc = et_window_setup(layer, config, &s->win, 1);
     if (rc != ET_OK)
         return rc;
     if ((rc = et_config_int(config, "multiplier", 1, 1, ET_MAX_SIDE, &s->multiplier)) != ET_OK)
@@ -33,8 +32,6 @@ static int depthwise_setup(et_layer *layer, const et_json *config)
                             layer->name);
     int out = in.c * s->multiplier;
     layer->out_shape.c = out;
-    layer->out_shape.h = et_window_out(in.h, s->win.kh, s->win.sh, s->win.pt, s->win.pb);
-    layer->out_shape.w = et_window_out(in.w, s->win.kw, s->win.sw, s->win.pl, s->win.pr);
     if (!et_layer_add_param(layer, "weight", out, 1, s->win.kh, s->win.kw, 1, 1))
         return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
     if (s->has_bias && !et_layer_add_param(layer, "bias", out, 1, 1, 1, 1, 0))

@@ -11,10 +11,9 @@
 static int dropout_setup(et_layer *layer, const et_json *config)
 {
     layer->assigns_input_grad = 1;
-    dropout_state *s = calloc(1, sizeof *s);
+    dropout_state *s = et_layer_state_new(layer, sizeof *s);
     if (!s)
-        return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
-    layer->state = s;
+        return ET_ERR_NOMEM;
     s->rate = (float)et_json_get_number(config, "rate", 0.5);
     if (!(s->rate >= 0.0f && s->rate < 1.0f))
         return et_error_set(ET_ERR_FORMAT, "layer '%s': dropout rate must be in [0, 1)", layer->name);

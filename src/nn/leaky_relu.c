@@ -8,10 +8,9 @@
 
 static int leaky_relu_setup(et_layer *layer, const et_json *config)
 {
-    leaky_relu_state *s = calloc(1, sizeof *s);
+    leaky_relu_state *s = et_layer_state_new(layer, sizeof *s);
     if (!s)
-        return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
-    layer->state = s;
+        return ET_ERR_NOMEM;
     double slope = et_json_get_number(config, "slope", 0.01);
     if (layer->input_count != 1 || !isfinite(slope))
         return et_error_set(ET_ERR_FORMAT, "layer '%s': leaky_relu needs one input and a finite \"slope\"",

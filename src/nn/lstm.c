@@ -25,10 +25,9 @@
 
 static int lstm_setup(et_layer *layer, const et_json *config)
 {
-    lstm_state *s = calloc(1, sizeof *s);
+    lstm_state *s = et_layer_state_new(layer, sizeof *s);
     if (!s)
-        return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
-    layer->state = s;
+        return ET_ERR_NOMEM;
     double hidden = et_json_get_number(config, "hidden", 0);
     if (layer->input_count != 1 || !(hidden >= 1 && hidden <= LSTM_MAX_HIDDEN))
         return et_error_set(ET_ERR_FORMAT, "layer '%s': lstm needs one input and \"hidden\" in 1..%d",

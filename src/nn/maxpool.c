@@ -12,18 +12,11 @@
 static int maxpool_setup(et_layer *layer, const et_json *config)
 {
     layer->assigns_input_grad = 1;
-    maxpool_state *s = calloc(1, sizeof *s);
+    maxpool_state *s = et_layer_state_new(layer, sizeof *s);
     if (!s)
-        return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
-    layer->state = s;
-    int rc = et_window_from_config(&s->win, config, layer->name, 0);
-    if (rc != ET_OK)
-        return rc;
-    et_shape in = layer->in_shape[0];
-    layer->out_shape.c = in.c;
-    layer->out_shape.h = et_window_out(in.h, s->win.kh, s->win.sh, s->win.pt, s->win.pb);
-    layer->out_shape.w = et_window_out(in.w, s->win.kw, s->win.sw, s->win.pl, s->win.pr);
-    return ET_OK;
+        return ET_ERR_NOMEM;
+    layer->out_shape.c = layer->in_shape[0].c;
+    return et_window_setup(layer, config, &s->win, 0);
 }
 
 static void maxpool_destroy(et_layer *layer)

@@ -14,6 +14,14 @@ static int shapes_equal(et_shape a, et_shape b)
     return a.c == b.c && a.h == b.h && a.w == b.w;
 }
 
+void *et_layer_state_new(et_layer *layer, size_t size)
+{
+    layer->state = calloc(1, size);
+    if (!layer->state)
+        et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
+    return layer->state;
+}
+
 et_param *et_layer_add_param(et_layer *layer, const char *name, int n, int c, int h, int w,
                              int trainable, int decay)
 {
@@ -473,5 +481,16 @@ int et_window_from_config(et_window *win, const et_json *config, const char *lay
         pad[0] >= k[0] || pad[2] >= k[0] || pad[1] >= k[1] || pad[3] >= k[1])
         return et_error_set(ET_ERR_FORMAT, "layer '%s': bad kernel/stride/pad", layer_name);
     *win = (et_window){k[0], k[1], s[0], s[1], pad[0], pad[1], pad[2], pad[3]};
+    return ET_OK;
+}
+
+int et_window_setup(et_layer *layer, const et_json *config, et_window *win, int stride_default)
+{
+    int rc = et_window_from_config(win, config, layer->name, stride_default);
+    if (rc != ET_OK)
+        return rc;
+    et_shape in = layer->in_shape[0];
+    layer->out_shape.h = et_window_out(in.h, win->kh, win->sh, win->pt, win->pb);
+    layer->out_shape.w = et_window_out(in.w, win->kw, win->sw, win->pl, win->pr);
     return ET_OK;
 }

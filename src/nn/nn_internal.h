@@ -100,6 +100,9 @@ int et_net_is_output(const et_net *net, int l);
 
 /* --- for layer implementations --- */
 
+/* The layer's state: size zeroed bytes, kept in layer->state (freed with the
+ * layer). NULL, with the error set, when memory runs out. */
+void *et_layer_state_new(et_layer *layer, size_t size);
 /* Adds a parameter of the given shape (zero-initialised). */
 et_param *et_layer_add_param(et_layer *layer, const char *name, int n, int c, int h, int w,
                              int trainable, int decay);
@@ -141,6 +144,9 @@ typedef struct {
     int kh, kw, sh, sw, pt, pl, pb, pr;
 } et_window;
 int et_window_from_config(et_window *win, const et_json *config, const char *layer_name, int stride_default);
+/* Reads the layer's window (et_window_from_config) and sets the output's
+ * height and width: the window slid over the first input. */
+int et_window_setup(et_layer *layer, const et_json *config, et_window *win, int stride_default);
 
 /* Layer types known to the loader, NULL if unknown. */
 const et_layer_type *et_layer_type_find(const char *name);

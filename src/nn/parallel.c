@@ -60,22 +60,29 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Turn n (from 1) of a spin-wait: 1 once POOL_SPIN_NS have passed since the
+ * clock was first read (*deadline starts at 0), else a pause and 0. */
+static int spin_expired(unsigned n, double *deadline)
+{
+    if ((n & 63) == 0) { /* check the clock now and then */
+        double now = et_now_seconds();
+        if (!*deadline)
+            *deadline = now + POOL_SPIN_NS * 1e-9;
+        else if (now > *deadline)
+            return 1;
+    }
+    cpu_relax();
+    return 0;
+}
+
 /* Spins until *value != unwanted or POOL_SPIN_NS pass; returns the value. */
 static unsigned long spin_while_equal(atomic_ulong *value, unsigned long unwanted)
 {
     double deadline = 0;
     for (unsigned n = 1;; n++) {
         unsigned long v = atomic_load_explicit(value, memory_order_acquire);
-        if (v != unwanted)
+        if (v != unwanted || spin_expired(n, &deadline))
             return v;
-        if ((n & 63) == 0) { /* check the clock now and then */
-            double now = et_now_seconds();
-            if (!deadline)
-                deadline = now + POOL_SPIN_NS * 1e-9;
-            else if (now > deadline)
-                return v;
-        }
-        cpu_relax();
     }
 }
 
@@ -85,16 +92,8 @@ static int spin_until_zero(atomic_int *value)
     double deadline = 0;
     for (unsigned n = 1;; n++) {
         int v = atomic_load_explicit(value, memory_order_acquire);
-        if (v == 0)
+        if (v == 0 || spin_expired(n, &deadline))
             return v;
-        if ((n & 63) == 0) {
-            double now = et_now_seconds();
-            if (!deadline)
-                deadline = now + POOL_SPIN_NS * 1e-9;
-            else if (now > deadline)
-                return v;
-        }
-        cpu_relax();
     }
 }
 

@@ -32,10 +32,9 @@ static lerp_tap *taps_make(int in, int scale)
 
 static int upsample_setup(et_layer *layer, const et_json *config)
 {
-    upsample_state *s = calloc(1, sizeof *s);
+    upsample_state *s = et_layer_state_new(layer, sizeof *s);
     if (!s)
-        return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
-    layer->state = s;
+        return ET_ERR_NOMEM;
     int rc = et_config_int(config, "scale", 2, 1, 64, &s->scale);
     if (rc != ET_OK)
         return et_error_wrap(rc, "layer '%s': ", layer->name);

@@ -10,10 +10,9 @@
 
 static int zero_pad_setup(et_layer *layer, const et_json *config)
 {
-    zero_pad_state *s = calloc(1, sizeof *s);
+    zero_pad_state *s = et_layer_state_new(layer, sizeof *s);
     if (!s)
-        return et_error_set(ET_ERR_NOMEM, "layer '%s': out of memory", layer->name);
-    layer->state = s;
+        return ET_ERR_NOMEM;
     int pad[4];
     int rc = et_config_ints(config, "pad", pad, 4, -1);
     if (rc != ET_OK)

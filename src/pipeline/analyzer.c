@@ -398,6 +398,20 @@ static int finish_frame(const et_analyzer_options *o, batch_buffers *b, int i, c
     return deliver_ready(o, 0, run);
 }
 
+/* Frees what et_analyze_media holds for an item, done or failed (b may be
+ * NULL). */
+static void item_free(et_person_linker *linker, et_tracker *tracker, et_lookahead *lookahead, batch_buffers *b,
+                      et_media_reader *reader)
+{
+    et_person_linker_free(linker);
+    et_tracker_free(tracker);
+    et_lookahead_free(lookahead);
+    if (b)
+        buffers_free(b);
+    free(b);
+    et_media_reader_close(reader);
+}
+
 int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et_media_info *info, et_sink *sink,
                      et_analyzer_stats *stats)
 {
@@ -561,13 +575,7 @@ int et_analyze_media(const et_analyzer_options *o, const et_media_item *item, et
     stats->store += now() - t0;
     if (rc != ET_OK)
         goto fail;
-    et_person_linker_free(linker);
-    et_tracker_free(&tracker);
-    et_lookahead_free(lookahead);
-    if (b)
-        buffers_free(b);
-    free(b);
-    et_media_reader_close(&reader);
+    item_free(linker, &tracker, lookahead, b, &reader);
     return ET_OK;
 fail: {
     char message[1024];
@@ -590,13 +598,7 @@ fail: {
     } else if (sink) {
         et_sink_fail_media(sink, info, message);
     }
-    et_person_linker_free(linker);
-    et_tracker_free(&tracker);
-    et_lookahead_free(lookahead);
-    if (b)
-        buffers_free(b);
-    free(b);
-    et_media_reader_close(&reader);
+    item_free(linker, &tracker, lookahead, b, &reader);
     info->error = NULL;
     return et_error_set(rc, "%s", message);
 }

@@ -75,26 +75,25 @@ void et_svg_end(et_strbuf *b)
     et_strbuf_printf(b, "</svg>\n");
 }
 
-void et_svg_rect(et_strbuf *b, double x, double y, double w, double h, const char *attrs)
+/* <tag name="value" ... attrs/> with four numbers: a rectangle or a line. */
+static void element4(et_strbuf *b, const char *tag, const char *const names[4], const double values[4],
+                     const char *attrs)
 {
-    et_strbuf_append(b, "<rect", 5);
-    attr_number(b, "x", x);
-    attr_number(b, "y", y);
-    attr_number(b, "width", w);
-    attr_number(b, "height", h);
+    et_strbuf_printf(b, "<%s", tag);
+    for (int i = 0; i < 4; i++)
+        attr_number(b, names[i], values[i]);
     attrs_raw(b, attrs);
     et_strbuf_append(b, "/>\n", 3);
 }
 
+void et_svg_rect(et_strbuf *b, double x, double y, double w, double h, const char *attrs)
+{
+    element4(b, "rect", (const char *const[]){"x", "y", "width", "height"}, (const double[]){x, y, w, h}, attrs);
+}
+
 void et_svg_line(et_strbuf *b, double x1, double y1, double x2, double y2, const char *attrs)
 {
-    et_strbuf_append(b, "<line", 5);
-    attr_number(b, "x1", x1);
-    attr_number(b, "y1", y1);
-    attr_number(b, "x2", x2);
-    attr_number(b, "y2", y2);
-    attrs_raw(b, attrs);
-    et_strbuf_append(b, "/>\n", 3);
+    element4(b, "line", (const char *const[]){"x1", "y1", "x2", "y2"}, (const double[]){x1, y1, x2, y2}, attrs);
 }
 
 void et_svg_text(et_strbuf *b, double x, double y, const char *attrs, const char *text)

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "emotrace/resize.h"
 #include "emotrace/rng.h"
 #include "emotrace/track_synth.h"
 
@@ -14,14 +15,11 @@
 /* Bilinear sample, border replicated (as in augment.c). */
 static float sample(const float *src, float x, float y)
 {
-    x = x < 0 ? 0 : x > N - 1 ? N - 1 : x;
-    y = y < 0 ? 0 : y > N - 1 ? N - 1 : y;
-    int x0 = (int)x, y0 = (int)y;
-    int x1 = x0 + 1 < N ? x0 + 1 : x0, y1 = y0 + 1 < N ? y0 + 1 : y0;
-    float fx = x - (float)x0, fy = y - (float)y0;
-    float top = src[y0 * N + x0] * (1 - fx) + src[y0 * N + x1] * fx;
-    float bottom = src[y1 * N + x0] * (1 - fx) + src[y1 * N + x1] * fx;
-    return top * (1 - fy) + bottom * fy;
+    int x0, x1, y0, y1;
+    float fx, fy;
+    et_bilinear_tap(x, N, &x0, &x1, &fx);
+    et_bilinear_tap(y, N, &y0, &y1, &fy);
+    return et_bilinear_mix(src[y0 * N + x0], src[y0 * N + x1], src[y1 * N + x0], src[y1 * N + x1], fx, fy);
 }
 
 /* Separable Gaussian blur in place, edges replicated. */

@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "emotrace/resize.h"
+
 /* The largest image the video degradations work on (they use stack buffers). */
 #define ET_AUGMENT_MAX_SIZE 64
 
@@ -39,16 +41,12 @@ static float uniform(et_rng *rng, float lo, float hi)
  * edge better than black does). */
 static float sample(const uint8_t *src, int size, float x, float y)
 {
-    if (x < 0) x = 0;
-    if (y < 0) y = 0;
-    if (x > size - 1) x = (float)(size - 1);
-    if (y > size - 1) y = (float)(size - 1);
-    int x0 = (int)x, y0 = (int)y;
-    int x1 = x0 + 1 < size ? x0 + 1 : x0, y1 = y0 + 1 < size ? y0 + 1 : y0;
-    float fx = x - (float)x0, fy = y - (float)y0;
-    float top = src[y0 * size + x0] * (1 - fx) + src[y0 * size + x1] * fx;
-    float bottom = src[y1 * size + x0] * (1 - fx) + src[y1 * size + x1] * fx;
-    return top * (1 - fy) + bottom * fy;
+    int x0, x1, y0, y1;
+    float fx, fy;
+    et_bilinear_tap(x, size, &x0, &x1, &fx);
+    et_bilinear_tap(y, size, &y0, &y1, &fy);
+    return et_bilinear_mix(src[y0 * size + x0], src[y0 * size + x1], src[y1 * size + x0], src[y1 * size + x1], fx,
+                           fy);
 }
 
 /* Mean of `length` samples along (dx, dy) through each pixel: the smear of a

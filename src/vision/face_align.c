@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "emotrace/error.h"
+#include "emotrace/resize.h"
 
 /* Samples per axis and output pixel are capped: beyond 8x8 the crop is
  * smooth enough and the cost grows quadratically. */
@@ -61,16 +62,10 @@ void et_face_align_transform(const et_face *face, const et_face_align_options *o
  * clamped to the image. */
 static void sample_rgb(const uint8_t *rgb, int width, int height, int stride, float x, float y, float out[3])
 {
-    x -= 0.5f;
-    y -= 0.5f;
-    /* Written so that NaN clamps to 0 too. */
-    x = x > 0.0f ? x : 0.0f;
-    x = x < (float)(width - 1) ? x : (float)(width - 1);
-    y = y > 0.0f ? y : 0.0f;
-    y = y < (float)(height - 1) ? y : (float)(height - 1);
-    int x0 = (int)x, y0 = (int)y;
-    int x1 = x0 + 1 < width ? x0 + 1 : x0, y1 = y0 + 1 < height ? y0 + 1 : y0;
-    float tx = x - (float)x0, ty = y - (float)y0;
+    int x0, x1, y0, y1;
+    float tx, ty;
+    et_bilinear_tap(x - 0.5f, width, &x0, &x1, &tx);
+    et_bilinear_tap(y - 0.5f, height, &y0, &y1, &ty);
     const uint8_t *a = rgb + (size_t)y0 * stride + 3 * x0, *b = rgb + (size_t)y0 * stride + 3 * x1;
     const uint8_t *cc = rgb + (size_t)y1 * stride + 3 * x0, *d = rgb + (size_t)y1 * stride + 3 * x1;
     for (int ch = 0; ch < 3; ch++) {
@@ -170,13 +165,10 @@ static int sample_gray_shrunk(const uint8_t *rgb, int width, int height, int str
                     float cu = (float)u + 0.25f + 0.5f * (float)i, cv = (float)v + 0.25f + 0.5f * (float)j;
                     float x = (m[0] * cu + m[1] * cv + m[2] - (float)x0) * inv_f - 0.5f;
                     float y = (m[3] * cu + m[4] * cv + m[5] - (float)y0) * inv_f - 0.5f;
-                    x = x > 0.0f ? x : 0.0f;
-                    x = x < (float)(sw - 1) ? x : (float)(sw - 1);
-                    y = y > 0.0f ? y : 0.0f;
-                    y = y < (float)(sh - 1) ? y : (float)(sh - 1);
-                    int ix = (int)x, iy = (int)y;
-                    int ix1 = ix + 1 < sw ? ix + 1 : ix, iy1 = iy + 1 < sh ? iy + 1 : iy;
-                    float tx = x - (float)ix, ty = y - (float)iy;
+                    int ix, ix1, iy, iy1;
+                    float tx, ty;
+                    et_bilinear_tap(x, sw, &ix, &ix1, &tx);
+                    et_bilinear_tap(y, sh, &iy, &iy1, &ty);
                     const float *r0 = small + (size_t)iy * sw, *r1 = small + (size_t)iy1 * sw;
                     float top = r0[ix] + tx * (r0[ix1] - r0[ix]), bottom = r1[ix] + tx * (r1[ix1] - r1[ix]);
                     acc += top + ty * (bottom - top);

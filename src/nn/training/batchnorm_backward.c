@@ -16,46 +16,26 @@ static inline float relu_grad(float z, float dz)
     return z > 0.0f ? dz : 0.0f;
 }
 
-/* Sums of dy and dy*(x - mean) over n values; with z (the fused ReLU's
- * output), dy is the ReLU's input gradient: z > 0 ? dz : 0 with dz = dy. */
+/* The gradient the sums take at i (4 lanes from i): dy, or with z (the fused
+ * ReLU's output) the ReLU's input gradient, z > 0 ? dy : 0. */
+static inline v4 grad4(const float *dy, const float *z, size_t i)
+{
+    return z ? relu_grad4(z + i, dy + i) : load4(dy + i);
+}
+
+static inline float grad1(const float *dy, const float *z, size_t i)
+{
+    return z ? relu_grad(z[i], dy[i]) : dy[i];
+}
+
+/* Sums of g and g*(x - mean) over n values, g as grad1 takes it. */
 static inline void grad_sums(const float *x, const float *dy, const float *z, float mean, size_t n,
                              float *sum_out, float *dot_out)
 {
     if (n < 16) {
         float sum = 0.0f, dot = 0.0f;
         for (size_t i = 0; i < n; i++) {
-            float g = z ? relu_grad(z[i], dy[i]) : dy[i];
-            sum += g;
-            dot += g * (x[i] - mean);
-        }
-        *sum_out = sum;
-        *dot_out = dot;
-        return;
-    }
-    if (z) {
-        v4 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, d0 = {0}, d1 = {0}, d2 = {0}, d3 = {0};
-        v4 m = splat4(mean);
-        size_t i = 0;
-        for (; i + 16 <= n; i += 16) {
-            v4 g0 = relu_grad4(z + i, dy + i), g1 = relu_grad4(z + i + 4, dy + i + 4);
-            v4 g2 = relu_grad4(z + i + 8, dy + i + 8), g3 = relu_grad4(z + i + 12, dy + i + 12);
-            s0 += g0;
-            s1 += g1;
-            s2 += g2;
-            s3 += g3;
-            d0 += g0 * (load4(x + i) - m);
-            d1 += g1 * (load4(x + i + 4) - m);
-            d2 += g2 * (load4(x + i + 8) - m);
-            d3 += g3 * (load4(x + i + 12) - m);
-        }
-        for (; i + 4 <= n; i += 4) {
-            v4 g0 = relu_grad4(z + i, dy + i);
-            s0 += g0;
-            d0 += g0 * (load4(x + i) - m);
-        }
-        float sum = hsum(s0, s1, s2, s3), dot = hsum(d0, d1, d2, d3);
-        for (; i < n; i++) {
-            float g = relu_grad(z[i], dy[i]);
+            float g = grad1(dy, z, i);
             sum += g;
             dot += g * (x[i] - mean);
         }
@@ -64,10 +44,10 @@ static inline void grad_sums(const float *x, const float *dy, const float *z, fl
         return;
     }
     v4 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, d0 = {0}, d1 = {0}, d2 = {0}, d3 = {0};
-    v4 m = {mean, mean, mean, mean};
+    v4 m = splat4(mean);
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        v4 g0 = load4(dy + i), g1 = load4(dy + i + 4), g2 = load4(dy + i + 8), g3 = load4(dy + i + 12);
+        v4 g0 = grad4(dy, z, i), g1 = grad4(dy, z, i + 4), g2 = grad4(dy, z, i + 8), g3 = grad4(dy, z, i + 12);
         s0 += g0;
         s1 += g1;
         s2 += g2;
@@ -78,43 +58,33 @@ static inline void grad_sums(const float *x, const float *dy, const float *z, fl
         d3 += g3 * (load4(x + i + 12) - m);
     }
     for (; i + 4 <= n; i += 4) {
-        v4 g0 = load4(dy + i);
+        v4 g0 = grad4(dy, z, i);
         s0 += g0;
         d0 += g0 * (load4(x + i) - m);
     }
     float sum = hsum(s0, s1, s2, s3), dot = hsum(d0, d1, d2, d3);
     for (; i < n; i++) {
-        sum += dy[i];
-        dot += dy[i] * (x[i] - mean);
+        float g = grad1(dy, z, i);
+        sum += g;
+        dot += g * (x[i] - mean);
     }
     *sum_out = sum;
     *dot_out = dot;
 }
 
-/* dx (=, or += when add) ka*g + kb*(x - mean) + kc over n values, where g
- * is dy, or with z the fused ReLU's input gradient (z > 0 ? dy : 0). */
+/* dx (=, or += when add) ka*g + kb*(x - mean) + kc over n values, g as
+ * grad1 takes it. */
 static inline void grad_affine(const float *x, const float *dy, const float *z, float *dx, size_t n, float ka,
                                float kb, float kc, float mean, int add)
 {
     v4 ka4 = splat4(ka), kb4 = splat4(kb), kc4 = splat4(kc), mean4 = splat4(mean);
     size_t p = 0;
-    if (z) {
-        for (; p + 4 <= n; p += 4) {
-            v4 v = ka4 * relu_grad4(z + p, dy + p) + kb4 * (load4(x + p) - mean4) + kc4;
-            store4(dx + p, add ? load4(dx + p) + v : v);
-        }
-        for (; p < n; p++) {
-            float v = ka * relu_grad(z[p], dy[p]) + kb * (x[p] - mean) + kc;
-            dx[p] = add ? dx[p] + v : v;
-        }
-        return;
-    }
     for (; p + 4 <= n; p += 4) {
-        v4 v = ka4 * load4(dy + p) + kb4 * (load4(x + p) - mean4) + kc4;
+        v4 v = ka4 * grad4(dy, z, p) + kb4 * (load4(x + p) - mean4) + kc4;
         store4(dx + p, add ? load4(dx + p) + v : v);
     }
     for (; p < n; p++) {
-        float v = ka * dy[p] + kb * (x[p] - mean) + kc;
+        float v = ka * grad1(dy, z, p) + kb * (x[p] - mean) + kc;
         dx[p] = add ? dx[p] + v : v;
     }
 }
@@ -142,7 +112,7 @@ static void backward_part(void *ctx, int t, int threads)
                 size_t off = (size_t)n * channels;
                 const float *x = in->data + off, *dy = j->dy + off, *z = j->z ? j->z + off : NULL;
                 for (int c = c0; c < c1; c++) {
-                    float g = z ? relu_grad(z[c], dy[c]) : dy[c];
+                    float g = grad1(dy, z, (size_t)c);
                     sum_dy[c - c0] += g;
                     sum_dy_xhat[c - c0] += g * (x[c] - s->mean[c]);
                 }
@@ -178,7 +148,7 @@ static void backward_part(void *ctx, int t, int threads)
                 const float *x = in->data + off, *dy = j->dy + off, *z = j->z ? j->z + off : NULL;
                 float *dx = j->din + off;
                 for (int c = c0; c < c1; c++) {
-                    float g = z ? relu_grad(z[c], dy[c]) : dy[c];
+                    float g = grad1(dy, z, (size_t)c);
                     float v = ka[c - c0] * g + kb[c - c0] * (x[c] - s->mean[c]) + kc[c - c0];
                     dx[c] = j->assign ? v : dx[c] + v;
                 }
